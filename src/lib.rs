@@ -1,0 +1,11 @@
+//! baretpm: TPM 2.0 attestation with no external TSS.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod wire;
+pub mod transport;
