@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Unsupported { value: u32 },
     /// A value is defined but not allowed in this position (e.g. a bad magic, a reserved bit).
     InvalidValue { value: u32 },
+    /// A structure's magic number is not the expected one (e.g. `TPM_GENERATED_VALUE`).
+    BadMagic { value: u32 },
     /// `sizeofSelect` is below the PC Client minimum of 3 or above the maximum.
     BadSizeofSelect { size: u8 },
     /// A PCR selection names a PCR index this crate does not support (>= 24).
@@ -65,6 +67,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::UnknownValue { value } => write!(f, "unknown value {value:#x}"),
             ErrorKind::Unsupported { value } => write!(f, "unsupported value {value:#x}"),
             ErrorKind::InvalidValue { value } => write!(f, "invalid value {value:#x}"),
+            ErrorKind::BadMagic { value } => write!(f, "bad magic {value:#010x}"),
             ErrorKind::BadSizeofSelect { size } => {
                 write!(f, "sizeofSelect {size} outside 3..=4")
             }

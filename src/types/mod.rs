@@ -1,0 +1,27 @@
+//! TPM 2.0 Part 2 structures: parse and emit side by side, borrowing from the input.
+
+pub mod alg;
+pub mod attest;
+pub mod hash;
+pub mod pcr;
+pub mod public;
+pub mod signature;
+pub mod tpm2b;
+
+pub use alg::{HashAlg, TpmAlgId, TpmCc, TpmEccCurve, TpmHt, TpmSt, TPM_GENERATED_VALUE};
+pub use attest::{
+    TpmsAttest, TpmsCertifyInfo, TpmsClockInfo, TpmsCommandAuditInfo, TpmsCreationInfo,
+    TpmsNvCertifyInfo, TpmsNvDigestCertifyInfo, TpmsQuoteInfo, TpmsSessionAuditInfo,
+    TpmsTimeAttestInfo, TpmuAttest,
+};
+pub use pcr::{PcrValues, TpmlDigest, TpmlPcrSelection, TpmsPcrSelection};
+pub use public::{
+    Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,
+    TpmtEccScheme, TpmtKdfScheme, TpmtKeyedHashScheme, TpmtPublic, TpmtRsaScheme,
+    TpmtSymDefObject,
+};
+pub use signature::{TpmsSignatureEcc, TpmsSignatureRsa, TpmtHa, TpmtSignature};
+pub use tpm2b::{
+    Tpm2b, Tpm2bData, Tpm2bDigest, Tpm2bEccParameter, Tpm2bMaxNvBuffer, Tpm2bName,
+    Tpm2bPublicKeyRsa,
+};

@@ -1,0 +1,238 @@
+//! TPMS_PCR_SELECTION, TPML_PCR_SELECTION, TPML_DIGEST.
+
+use super::alg::HashAlg;
+use super::tpm2b::Tpm2bDigest;
+use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
+
+/// PCRs a PC Client TPM implements; selections naming a higher index are refused.
+pub const IMPLEMENTATION_PCR: u32 = 24;
+/// Minimum `sizeofSelect` for a PC Client TPM (24 PCRs).
+pub const PCR_SELECT_MIN: u8 = 3;
+/// Maximum `sizeofSelect` (`PCR_SELECT_MAX` in the tss2 headers).
+pub const PCR_SELECT_MAX: u8 = 4;
+/// `HASH_COUNT`: the most banks a TPML_PCR_SELECTION may list.
+pub const MAX_PCR_BANKS: usize = 16;
+/// Digests in one TPML_DIGEST (`TPML_DIGEST.count` maximum for PCR_Read).
+pub const MAX_DIGESTS: usize = 8;
+
+/// `TPMS_PCR_SELECTION`: one bank and a bitmap of PCR indices.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsPcrSelection {
+    pub hash: HashAlg,
+    /// Bytes of bitmap on the wire (3 or 4); kept so a parsed selection re-emits unchanged.
+    pub size_of_select: u8,
+    /// Bit `i` set means PCR `i` is selected. Bits 24 and up are always clear.
+    pub pcrs: u32,
+}
+
+impl TpmsPcrSelection {
+    /// A selection of `indices` (each below 24) in the 3-byte form TPMs emit.
+    pub fn new(hash: HashAlg, indices: &[u32]) -> Result<Self, Error> {
+        let mut pcrs = 0u32;
+        for &i in indices {
+            if i >= IMPLEMENTATION_PCR {
+                return Err(Error::new(
+                    ErrorKind::PcrIndexOutOfRange { index: i },
+                    "TPMS_PCR_SELECTION.pcrSelect",
+                    0,
+                ));
+            }
+            pcrs |= 1 << i;
+        }
+        Ok(Self { hash, size_of_select: PCR_SELECT_MIN, pcrs })
+    }
+
+    pub fn contains(&self, index: u32) -> bool {
+        index < 32 && self.pcrs & (1 << index) != 0
+    }
+
+    /// Number of PCRs selected.
+    pub fn count(&self) -> usize {
+        self.pcrs.count_ones() as usize
+    }
+
+    /// Selected indices in ascending order, the order a TPM returns and digests them.
+    pub fn indices(&self) -> impl Iterator<Item = u32> + '_ {
+        let pcrs = self.pcrs;
+        (0..IMPLEMENTATION_PCR).filter(move |i| pcrs & (1 << i) != 0)
+    }
+}
+
+impl<'a> Unmarshal<'a> for TpmsPcrSelection {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let hash = HashAlg::read(r, "TPMS_PCR_SELECTION.hash")?;
+        let at = r.offset();
+        let size = r.u8("TPMS_PCR_SELECTION.sizeofSelect")?;
+        if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&size) {
+            return Err(Error::new(
+                ErrorKind::BadSizeofSelect { size },
+                "TPMS_PCR_SELECTION.sizeofSelect",
+                at,
+            ));
+        }
+        let at = r.offset();
+        let bitmap = r.bytes(usize::from(size), "TPMS_PCR_SELECTION.pcrSelect")?;
+        let mut pcrs = 0u32;
+        for (i, b) in bitmap.iter().enumerate() {
+            pcrs |= u32::from(*b) << (8 * i);
+        }
+        if pcrs >> IMPLEMENTATION_PCR != 0 {
+            let index = IMPLEMENTATION_PCR + (pcrs >> IMPLEMENTATION_PCR).trailing_zeros();
+            return Err(Error::new(
+                ErrorKind::PcrIndexOutOfRange { index },
+                "TPMS_PCR_SELECTION.pcrSelect",
+                at,
+            ));
+        }
+        Ok(Self { hash, size_of_select: size, pcrs })
+    }
+}
+
+impl Marshal for TpmsPcrSelection {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u16(self.hash.alg_id().0)?;
+        w.u8(self.size_of_select)?;
+        let bytes = self.pcrs.to_le_bytes();
+        let n = usize::from(self.size_of_select.min(PCR_SELECT_MAX));
+        w.bytes(&bytes[..n])
+    }
+}
+
+/// `TPML_PCR_SELECTION`: banks in the order given; order matters for the PCR digest.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TpmlPcrSelection {
+    pub banks: heapless::Vec<TpmsPcrSelection, MAX_PCR_BANKS>,
+}
+
+impl TpmlPcrSelection {
+    /// Total PCRs selected over all banks.
+    pub fn pcr_count(&self) -> usize {
+        self.banks.iter().map(TpmsPcrSelection::count).sum()
+    }
+
+    /// Adds a bank; fails when the list is full.
+    pub fn push(&mut self, s: TpmsPcrSelection) -> Result<(), Error> {
+        self.banks.push(s).map_err(|_| {
+            Error::new(
+                ErrorKind::CountAboveMax { count: MAX_PCR_BANKS + 1, max: MAX_PCR_BANKS },
+                "TPML_PCR_SELECTION.count",
+                0,
+            )
+        })
+    }
+
+    /// `(bank, index)` pairs in the order a TPM concatenates PCR values.
+    pub fn iter_pcrs(&self) -> impl Iterator<Item = (HashAlg, u32)> + '_ {
+        self.banks.iter().flat_map(|b| b.indices().map(move |i| (b.hash, i)))
+    }
+
+    /// The first bank that appears twice, if any.
+    pub fn duplicate_bank(&self) -> Option<HashAlg> {
+        self.banks
+            .iter()
+            .enumerate()
+            .find(|(i, b)| self.banks[..*i].iter().any(|a| a.hash == b.hash))
+            .map(|(_, b)| b.hash)
+    }
+}
+
+impl<'a> Unmarshal<'a> for TpmlPcrSelection {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let count = r.count(MAX_PCR_BANKS, "TPML_PCR_SELECTION.count")?;
+        let mut banks = heapless::Vec::new();
+        for _ in 0..count {
+            // Cannot overflow: count <= capacity was checked above.
+            let _ = banks.push(TpmsPcrSelection::unmarshal(r)?);
+        }
+        Ok(Self { banks })
+    }
+}
+
+impl Marshal for TpmlPcrSelection {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.banks.len() as u32)?;
+        self.banks.iter().try_for_each(|b| b.marshal(w))
+    }
+}
+
+/// `TPML_DIGEST`: up to eight digests, borrowed from the input.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TpmlDigest<'a> {
+    pub digests: heapless::Vec<Tpm2bDigest<'a>, MAX_DIGESTS>,
+}
+
+impl<'a> Unmarshal<'a> for TpmlDigest<'a> {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let count = r.count(MAX_DIGESTS, "TPML_DIGEST.count")?;
+        let mut digests = heapless::Vec::new();
+        for _ in 0..count {
+            let _ = digests.push(Tpm2bDigest::read(r, "TPML_DIGEST.digests")?);
+        }
+        Ok(Self { digests })
+    }
+}
+
+impl Marshal for TpmlDigest<'_> {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.digests.len() as u32)?;
+        self.digests.iter().try_for_each(|d| d.write(w, "TPML_DIGEST.digests"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_bitmap_is_little_endian_bytes() {
+        // sha256, 3 bytes: PCR 0, 14, 15 => 01 c0 00
+        let bytes = [0x00, 0x0b, 3, 0x01, 0xc0, 0x00];
+        let s = TpmsPcrSelection::from_bytes(&bytes).unwrap();
+        assert_eq!(s.indices().collect::<heapless::Vec<u32, 24>>(), [0, 14, 15]);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.to_bytes(&mut buf).unwrap(), &bytes);
+    }
+
+    #[test]
+    fn selection_rejects_bad_size_and_high_index() {
+        let e = TpmsPcrSelection::from_bytes(&[0, 0x0b, 2, 0, 0]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadSizeofSelect { size: 2 });
+        let e = TpmsPcrSelection::from_bytes(&[0, 0x0b, 5, 0, 0, 0, 0, 0]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadSizeofSelect { size: 5 });
+        let e = TpmsPcrSelection::from_bytes(&[0, 0x0b, 4, 0, 0, 0, 2]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::PcrIndexOutOfRange { index: 25 });
+        let e = TpmsPcrSelection::from_bytes(&[0, 0x99, 3, 0, 0, 0]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::UnknownValue { value: 0x99 });
+    }
+}
+
+/// Most PCR values one selection can name: every bank, every PCR.
+pub const MAX_PCR_VALUES: usize = MAX_PCR_BANKS * IMPLEMENTATION_PCR as usize;
+
+/// PCR values together with the selection they belong to.
+///
+/// `values[k]` is the value of the k-th `(bank, index)` pair of `selection.iter_pcrs()`: banks
+/// in list order, indices ascending, which is the order a TPM concatenates them for a quote.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct PcrValues<'a> {
+    pub selection: TpmlPcrSelection,
+    pub values: heapless::Vec<&'a [u8], MAX_PCR_VALUES>,
+}
+
+impl<'a> PcrValues<'a> {
+    /// `(bank, index, value)` triples in selection order. Pairs without a value are skipped;
+    /// [`PcrValues::is_complete`] tells whether every selected PCR has one.
+    pub fn iter(&self) -> impl Iterator<Item = (HashAlg, u32, &'a [u8])> + '_ {
+        self.selection.iter_pcrs().zip(self.values.iter().copied()).map(|((h, i), v)| (h, i, v))
+    }
+
+    /// Whether there is exactly one value per selected PCR.
+    pub fn is_complete(&self) -> bool {
+        self.values.len() == self.selection.pcr_count()
+    }
+
+    /// The value of one PCR, if selected.
+    pub fn get(&self, bank: HashAlg, index: u32) -> Option<&'a [u8]> {
+        self.iter().find(|(h, i, _)| *h == bank && *i == index).map(|(_, _, v)| v)
+    }
+}

@@ -1,0 +1,511 @@
+//! TPMA_OBJECT, TPMT_PUBLIC, TPM2B_PUBLIC and object Names.
+
+use super::alg::{HashAlg, TpmAlgId, TpmEccCurve};
+use super::hash::{self, HashUnavailable};
+use super::tpm2b::{max, Tpm2bDigest, Tpm2bEccParameter, Tpm2bPublicKeyRsa};
+use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
+
+/// `TPMA_OBJECT`: object attribute bits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TpmaObject(pub u32);
+
+impl TpmaObject {
+    pub const FIXED_TPM: u32 = 1 << 1;
+    pub const ST_CLEAR: u32 = 1 << 2;
+    pub const FIXED_PARENT: u32 = 1 << 4;
+    pub const SENSITIVE_DATA_ORIGIN: u32 = 1 << 5;
+    pub const USER_WITH_AUTH: u32 = 1 << 6;
+    pub const ADMIN_WITH_POLICY: u32 = 1 << 7;
+    pub const NO_DA: u32 = 1 << 10;
+    pub const ENCRYPTED_DUPLICATION: u32 = 1 << 11;
+    pub const RESTRICTED: u32 = 1 << 16;
+    pub const DECRYPT: u32 = 1 << 17;
+    pub const SIGN_ENCRYPT: u32 = 1 << 18;
+    pub const X509_SIGN: u32 = 1 << 19;
+    /// Bits the spec reserves; a TPM never sets them.
+    pub const RESERVED: u32 = 0xFFF0_F309;
+
+    /// Whether every bit of `mask` is set.
+    pub fn has(self, mask: u32) -> bool {
+        self.0 & mask == mask
+    }
+}
+
+/// `TPMT_SYM_DEF_OBJECT`: the symmetric algorithm of a storage key (NULL for signing keys).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TpmtSymDefObject {
+    Null,
+    /// AES, SM4 or CAMELLIA with a key size and a block mode.
+    Cipher { algorithm: TpmAlgId, key_bits: u16, mode: TpmAlgId },
+}
+
+impl TpmtSymDefObject {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.offset();
+        let algorithm = TpmAlgId::read(r, "TPMT_SYM_DEF_OBJECT.algorithm")?;
+        match algorithm {
+            TpmAlgId::NULL => Ok(Self::Null),
+            TpmAlgId::AES | TpmAlgId::SM4 | TpmAlgId::CAMELLIA => {
+                let key_bits = r.u16("TPMT_SYM_DEF_OBJECT.keyBits")?;
+                let at = r.offset();
+                let mode = TpmAlgId::read(r, "TPMT_SYM_DEF_OBJECT.mode")?;
+                if !matches!(
+                    mode,
+                    TpmAlgId::CTR
+                        | TpmAlgId::OFB
+                        | TpmAlgId::CBC
+                        | TpmAlgId::CFB
+                        | TpmAlgId::ECB
+                        | TpmAlgId::NULL
+                ) {
+                    return Err(Error::new(
+                        ErrorKind::UnknownValue { value: u32::from(mode.0) },
+                        "TPMT_SYM_DEF_OBJECT.mode",
+                        at,
+                    ));
+                }
+                Ok(Self::Cipher { algorithm, key_bits, mode })
+            }
+            other => Err(unknown(other, "TPMT_SYM_DEF_OBJECT.algorithm", at)),
+        }
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        match *self {
+            Self::Null => w.u16(TpmAlgId::NULL.0),
+            Self::Cipher { algorithm, key_bits, mode } => {
+                w.u16(algorithm.0)?;
+                w.u16(key_bits)?;
+                w.u16(mode.0)
+            }
+        }
+    }
+}
+
+fn unknown(alg: TpmAlgId, what: &'static str, at: usize) -> Error {
+    Error::new(ErrorKind::UnknownValue { value: u32::from(alg.0) }, what, at)
+}
+
+/// A scheme selector followed by its hash (the shape most `TPMT_*_SCHEME`s share).
+fn read_hash(r: &mut Reader<'_>, what: &'static str) -> Result<HashAlg, Error> {
+    HashAlg::read(r, what)
+}
+
+/// `TPMT_RSA_SCHEME`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TpmtRsaScheme {
+    Null,
+    RsaSsa(HashAlg),
+    RsaPss(HashAlg),
+    RsaEs,
+    Oaep(HashAlg),
+}
+
+impl TpmtRsaScheme {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.offset();
+        const W: &str = "TPMT_RSA_SCHEME.details";
+        Ok(match TpmAlgId::read(r, "TPMT_RSA_SCHEME.scheme")? {
+            TpmAlgId::NULL => Self::Null,
+            TpmAlgId::RSASSA => Self::RsaSsa(read_hash(r, W)?),
+            TpmAlgId::RSAPSS => Self::RsaPss(read_hash(r, W)?),
+            TpmAlgId::RSAES => Self::RsaEs,
+            TpmAlgId::OAEP => Self::Oaep(read_hash(r, W)?),
+            other => return Err(unknown(other, "TPMT_RSA_SCHEME.scheme", at)),
+        })
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        let (alg, hash) = match *self {
+            Self::Null => (TpmAlgId::NULL, None),
+            Self::RsaSsa(h) => (TpmAlgId::RSASSA, Some(h)),
+            Self::RsaPss(h) => (TpmAlgId::RSAPSS, Some(h)),
+            Self::RsaEs => (TpmAlgId::RSAES, None),
+            Self::Oaep(h) => (TpmAlgId::OAEP, Some(h)),
+        };
+        w.u16(alg.0)?;
+        hash.map_or(Ok(()), |h| w.u16(h.alg_id().0))
+    }
+}
+
+/// `TPMT_ECC_SCHEME`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TpmtEccScheme {
+    Null,
+    Ecdsa(HashAlg),
+    Ecdaa { hash: HashAlg, count: u16 },
+    Sm2(HashAlg),
+    EcSchnorr(HashAlg),
+    Ecdh(HashAlg),
+    Ecmqv(HashAlg),
+}
+
+impl TpmtEccScheme {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.offset();
+        const W: &str = "TPMT_ECC_SCHEME.details";
+        Ok(match TpmAlgId::read(r, "TPMT_ECC_SCHEME.scheme")? {
+            TpmAlgId::NULL => Self::Null,
+            TpmAlgId::ECDSA => Self::Ecdsa(read_hash(r, W)?),
+            TpmAlgId::ECDAA => Self::Ecdaa {
+                hash: read_hash(r, W)?,
+                count: r.u16("TPMS_SCHEME_ECDAA.count")?,
+            },
+            TpmAlgId::SM2 => Self::Sm2(read_hash(r, W)?),
+            TpmAlgId::ECSCHNORR => Self::EcSchnorr(read_hash(r, W)?),
+            TpmAlgId::ECDH => Self::Ecdh(read_hash(r, W)?),
+            TpmAlgId::ECMQV => Self::Ecmqv(read_hash(r, W)?),
+            other => return Err(unknown(other, "TPMT_ECC_SCHEME.scheme", at)),
+        })
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        let (alg, hash) = match *self {
+            Self::Null => (TpmAlgId::NULL, None),
+            Self::Ecdsa(h) => (TpmAlgId::ECDSA, Some(h)),
+            Self::Ecdaa { hash, .. } => (TpmAlgId::ECDAA, Some(hash)),
+            Self::Sm2(h) => (TpmAlgId::SM2, Some(h)),
+            Self::EcSchnorr(h) => (TpmAlgId::ECSCHNORR, Some(h)),
+            Self::Ecdh(h) => (TpmAlgId::ECDH, Some(h)),
+            Self::Ecmqv(h) => (TpmAlgId::ECMQV, Some(h)),
+        };
+        w.u16(alg.0)?;
+        if let Some(h) = hash {
+            w.u16(h.alg_id().0)?;
+        }
+        if let Self::Ecdaa { count, .. } = *self {
+            w.u16(count)?;
+        }
+        Ok(())
+    }
+}
+
+/// `TPMT_KDF_SCHEME`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TpmtKdfScheme {
+    Null,
+    /// MGF1, KDF1_SP800_56A, KDF2 or KDF1_SP800_108, each with a hash.
+    Kdf { scheme: TpmAlgId, hash: HashAlg },
+}
+
+impl TpmtKdfScheme {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.offset();
+        match TpmAlgId::read(r, "TPMT_KDF_SCHEME.scheme")? {
+            TpmAlgId::NULL => Ok(Self::Null),
+            s @ (TpmAlgId::MGF1
+            | TpmAlgId::KDF1_SP800_56A
+            | TpmAlgId::KDF2
+            | TpmAlgId::KDF1_SP800_108) => {
+                Ok(Self::Kdf { scheme: s, hash: read_hash(r, "TPMT_KDF_SCHEME.details")? })
+            }
+            other => Err(unknown(other, "TPMT_KDF_SCHEME.scheme", at)),
+        }
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        match *self {
+            Self::Null => w.u16(TpmAlgId::NULL.0),
+            Self::Kdf { scheme, hash } => {
+                w.u16(scheme.0)?;
+                w.u16(hash.alg_id().0)
+            }
+        }
+    }
+}
+
+/// `TPMT_KEYEDHASH_SCHEME`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TpmtKeyedHashScheme {
+    Null,
+    Hmac(HashAlg),
+    /// `TPMS_SCHEME_XOR`: a hash and a KDF algorithm id.
+    Xor { hash: HashAlg, kdf: TpmAlgId },
+}
+
+impl TpmtKeyedHashScheme {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.offset();
+        Ok(match TpmAlgId::read(r, "TPMT_KEYEDHASH_SCHEME.scheme")? {
+            TpmAlgId::NULL => Self::Null,
+            TpmAlgId::HMAC => Self::Hmac(read_hash(r, "TPMS_SCHEME_HMAC.hashAlg")?),
+            TpmAlgId::XOR => {
+                let hash = read_hash(r, "TPMS_SCHEME_XOR.hashAlg")?;
+                let at = r.offset();
+                let kdf = TpmAlgId::read(r, "TPMS_SCHEME_XOR.kdf")?;
+                if !matches!(
+                    kdf,
+                    TpmAlgId::MGF1
+                        | TpmAlgId::KDF1_SP800_56A
+                        | TpmAlgId::KDF2
+                        | TpmAlgId::KDF1_SP800_108
+                        | TpmAlgId::NULL
+                ) {
+                    return Err(unknown(kdf, "TPMS_SCHEME_XOR.kdf", at));
+                }
+                Self::Xor { hash, kdf }
+            }
+            other => return Err(unknown(other, "TPMT_KEYEDHASH_SCHEME.scheme", at)),
+        })
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        match *self {
+            Self::Null => w.u16(TpmAlgId::NULL.0),
+            Self::Hmac(h) => {
+                w.u16(TpmAlgId::HMAC.0)?;
+                w.u16(h.alg_id().0)
+            }
+            Self::Xor { hash, kdf } => {
+                w.u16(TpmAlgId::XOR.0)?;
+                w.u16(hash.alg_id().0)?;
+                w.u16(kdf.0)
+            }
+        }
+    }
+}
+
+/// `TPMS_RSA_PARMS`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsRsaParms {
+    pub symmetric: TpmtSymDefObject,
+    pub scheme: TpmtRsaScheme,
+    pub key_bits: u16,
+    /// 0 means the default exponent 65537.
+    pub exponent: u32,
+}
+
+impl TpmsRsaParms {
+    /// The public exponent, with 0 read as the spec's default of 65537.
+    pub fn effective_exponent(&self) -> u32 {
+        if self.exponent == 0 {
+            65537
+        } else {
+            self.exponent
+        }
+    }
+}
+
+/// `TPMS_ECC_PARMS`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsEccParms {
+    pub symmetric: TpmtSymDefObject,
+    pub scheme: TpmtEccScheme,
+    pub curve_id: TpmEccCurve,
+    pub kdf: TpmtKdfScheme,
+}
+
+/// `TPMS_ECC_POINT`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsEccPoint<'a> {
+    pub x: Tpm2bEccParameter<'a>,
+    pub y: Tpm2bEccParameter<'a>,
+}
+
+/// `TPMU_PUBLIC_PARMS` and `TPMU_PUBLIC_ID` together: both are selected by `TPMT_PUBLIC.type`,
+/// so one enum keeps a parameter set from ever being paired with the wrong kind of unique field.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PublicDetails<'a> {
+    Rsa { parms: TpmsRsaParms, unique: Tpm2bPublicKeyRsa<'a> },
+    Ecc { parms: TpmsEccParms, unique: TpmsEccPoint<'a> },
+    KeyedHash { scheme: TpmtKeyedHashScheme, unique: Tpm2bDigest<'a> },
+    SymCipher { sym: TpmtSymDefObject, unique: Tpm2bDigest<'a> },
+}
+
+/// `TPMT_PUBLIC`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmtPublic<'a> {
+    /// `None` is TPM_ALG_NULL (only for objects that have no Name, which a key never is).
+    pub name_alg: Option<HashAlg>,
+    pub object_attributes: TpmaObject,
+    pub auth_policy: Tpm2bDigest<'a>,
+    pub details: PublicDetails<'a>,
+}
+
+impl TpmtPublic<'_> {
+    /// `TPMT_PUBLIC.type`.
+    pub fn type_alg(&self) -> TpmAlgId {
+        match self.details {
+            PublicDetails::Rsa { .. } => TpmAlgId::RSA,
+            PublicDetails::Ecc { .. } => TpmAlgId::ECC,
+            PublicDetails::KeyedHash { .. } => TpmAlgId::KEYEDHASH,
+            PublicDetails::SymCipher { .. } => TpmAlgId::SYMCIPHER,
+        }
+    }
+}
+
+impl<'a> Unmarshal<'a> for TpmtPublic<'a> {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let type_at = r.offset();
+        let type_alg = TpmAlgId::read(r, "TPMT_PUBLIC.type")?;
+        if !matches!(
+            type_alg,
+            TpmAlgId::RSA | TpmAlgId::ECC | TpmAlgId::KEYEDHASH | TpmAlgId::SYMCIPHER
+        ) {
+            return Err(unknown(type_alg, "TPMT_PUBLIC.type", type_at));
+        }
+        let at = r.offset();
+        let name_alg = match TpmAlgId::read(r, "TPMT_PUBLIC.nameAlg")? {
+            TpmAlgId::NULL => None,
+            id => Some(HashAlg::from_alg_id(id).ok_or(unknown(id, "TPMT_PUBLIC.nameAlg", at))?),
+        };
+        let at = r.offset();
+        let attrs = r.u32("TPMT_PUBLIC.objectAttributes")?;
+        if attrs & TpmaObject::RESERVED != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidValue { value: attrs & TpmaObject::RESERVED },
+                "TPMT_PUBLIC.objectAttributes",
+                at,
+            ));
+        }
+        let auth_policy = Tpm2bDigest::read(r, "TPMT_PUBLIC.authPolicy")?;
+        let details = match type_alg {
+            TpmAlgId::RSA => {
+                let parms = TpmsRsaParms {
+                    symmetric: TpmtSymDefObject::read(r)?,
+                    scheme: TpmtRsaScheme::read(r)?,
+                    key_bits: r.u16("TPMS_RSA_PARMS.keyBits")?,
+                    exponent: r.u32("TPMS_RSA_PARMS.exponent")?,
+                };
+                let unique = Tpm2bPublicKeyRsa::read(r, "TPMT_PUBLIC.unique.rsa")?;
+                PublicDetails::Rsa { parms, unique }
+            }
+            TpmAlgId::ECC => {
+                let parms = TpmsEccParms {
+                    symmetric: TpmtSymDefObject::read(r)?,
+                    scheme: TpmtEccScheme::read(r)?,
+                    curve_id: TpmEccCurve(r.u16("TPMS_ECC_PARMS.curveID")?),
+                    kdf: TpmtKdfScheme::read(r)?,
+                };
+                let unique = TpmsEccPoint {
+                    x: Tpm2bEccParameter::read(r, "TPMS_ECC_POINT.x")?,
+                    y: Tpm2bEccParameter::read(r, "TPMS_ECC_POINT.y")?,
+                };
+                PublicDetails::Ecc { parms, unique }
+            }
+            TpmAlgId::KEYEDHASH => PublicDetails::KeyedHash {
+                scheme: TpmtKeyedHashScheme::read(r)?,
+                unique: Tpm2bDigest::read(r, "TPMT_PUBLIC.unique.keyedHash")?,
+            },
+            _ => PublicDetails::SymCipher {
+                sym: TpmtSymDefObject::read(r)?,
+                unique: Tpm2bDigest::read(r, "TPMT_PUBLIC.unique.sym")?,
+            },
+        };
+        Ok(Self { name_alg, object_attributes: TpmaObject(attrs), auth_policy, details })
+    }
+}
+
+impl Marshal for TpmtPublic<'_> {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u16(self.type_alg().0)?;
+        w.u16(self.name_alg.map_or(TpmAlgId::NULL, HashAlg::alg_id).0)?;
+        w.u32(self.object_attributes.0)?;
+        self.auth_policy.write(w, "TPMT_PUBLIC.authPolicy")?;
+        match &self.details {
+            PublicDetails::Rsa { parms, unique } => {
+                parms.symmetric.write(w)?;
+                parms.scheme.write(w)?;
+                w.u16(parms.key_bits)?;
+                w.u32(parms.exponent)?;
+                unique.write(w, "TPMT_PUBLIC.unique.rsa")
+            }
+            PublicDetails::Ecc { parms, unique } => {
+                parms.symmetric.write(w)?;
+                parms.scheme.write(w)?;
+                w.u16(parms.curve_id.0)?;
+                parms.kdf.write(w)?;
+                unique.x.write(w, "TPMS_ECC_POINT.x")?;
+                unique.y.write(w, "TPMS_ECC_POINT.y")
+            }
+            PublicDetails::KeyedHash { scheme, unique } => {
+                scheme.write(w)?;
+                unique.write(w, "TPMT_PUBLIC.unique.keyedHash")
+            }
+            PublicDetails::SymCipher { sym, unique } => {
+                sym.write(w)?;
+                unique.write(w, "TPMT_PUBLIC.unique.sym")
+            }
+        }
+    }
+}
+
+/// `TPM2B_PUBLIC`: the public area and the exact bytes it was parsed from (for its Name).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Tpm2bPublic<'a> {
+    pub public_area: TpmtPublic<'a>,
+    /// The marshaled TPMT_PUBLIC as received, without the size prefix.
+    pub raw: &'a [u8],
+}
+
+impl<'a> Tpm2bPublic<'a> {
+    /// The object's Name: `nameAlg || H_nameAlg(TPMT_PUBLIC)`, over the bytes received.
+    pub fn name(&self) -> Result<Name, NameError> {
+        Name::of_public(self.public_area.name_alg, self.raw)
+    }
+
+    /// Parses a bare TPMT_PUBLIC (no size prefix), keeping its bytes.
+    pub fn from_tpmt_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        Ok(Self { public_area: TpmtPublic::from_bytes(bytes)?, raw: bytes })
+    }
+}
+
+impl<'a> Unmarshal<'a> for Tpm2bPublic<'a> {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let (public_area, raw) = r.sized(max::PUBLIC, "TPM2B_PUBLIC", TpmtPublic::unmarshal)?;
+        Ok(Self { public_area, raw })
+    }
+}
+
+impl Marshal for Tpm2bPublic<'_> {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.sized(max::PUBLIC, "TPM2B_PUBLIC", |w| self.public_area.marshal(w))
+    }
+}
+
+/// Why a Name could not be computed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NameError {
+    /// nameAlg is TPM_ALG_NULL: the object has no Name of digest form.
+    NullNameAlg,
+    Hash(HashUnavailable),
+}
+
+impl core::fmt::Display for NameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NullNameAlg => f.write_str("nameAlg is TPM_ALG_NULL, so the object has no Name"),
+            Self::Hash(h) => h.fmt(f),
+        }
+    }
+}
+
+/// `TPM2B_NAME` contents in digest form: a 2-byte algorithm id and a digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Name {
+    len: usize,
+    bytes: [u8; 2 + hash::MAX_DIGEST],
+}
+
+impl Name {
+    /// `alg || H_alg(public_bytes)`.
+    pub fn of_public(name_alg: Option<HashAlg>, public_bytes: &[u8]) -> Result<Self, NameError> {
+        let alg = name_alg.ok_or(NameError::NullNameAlg)?;
+        let d = hash::digest(alg, &[public_bytes]).map_err(NameError::Hash)?;
+        let mut bytes = [0u8; 2 + hash::MAX_DIGEST];
+        bytes[..2].copy_from_slice(&alg.alg_id().0.to_be_bytes());
+        let n = d.as_bytes().len();
+        bytes[2..2 + n].copy_from_slice(d.as_bytes());
+        Ok(Self { len: 2 + n, bytes })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl AsRef<[u8]> for Name {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}

@@ -1,0 +1,91 @@
+//! The `TPM2B_*` family: sized byte buffers, each with its spec maximum.
+
+use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
+
+/// A sized buffer borrowed from the input, whose size may not exceed `MAX`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Tpm2b<'a, const MAX: usize>(pub &'a [u8]);
+
+impl<'a, const MAX: usize> Tpm2b<'a, MAX> {
+    pub const MAX: usize = MAX;
+
+    pub fn read(r: &mut Reader<'a>, what: &'static str) -> Result<Self, Error> {
+        r.tpm2b(MAX, what).map(Self)
+    }
+
+    pub fn write(&self, w: &mut Writer<'_>, what: &'static str) -> Result<(), Error> {
+        w.tpm2b(self.0, MAX, what)
+    }
+
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<const MAX: usize> core::fmt::Debug for Tpm2b<'_, MAX> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("0x")?;
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a, const MAX: usize> Unmarshal<'a> for Tpm2b<'a, MAX> {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        Self::read(r, "TPM2B")
+    }
+}
+
+impl<const MAX: usize> Marshal for Tpm2b<'_, MAX> {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        self.write(w, "TPM2B")
+    }
+}
+
+/// Spec maxima (TPM 2.0 Part 2, as the reference implementation and tss2 headers size them).
+pub mod max {
+    /// `sizeof(TPMU_HA)`: the largest digest (SHA-512).
+    pub const DIGEST: usize = 64;
+    /// `sizeof(TPMT_HA)`.
+    pub const DATA: usize = 66;
+    /// `sizeof(TPMU_NAME)` (a TPMT_HA or a handle, aligned as the reference code does).
+    pub const NAME: usize = 68;
+    /// `MAX_RSA_KEY_BYTES` (4096-bit keys).
+    pub const RSA_KEY_BYTES: usize = 512;
+    /// `MAX_ECC_KEY_BYTES`.
+    pub const ECC_KEY_BYTES: usize = 128;
+    /// `MAX_NV_BUFFER_SIZE`.
+    pub const NV_BUFFER: usize = 2048;
+    /// `MAX_SYM_DATA` for TPM2B_SENSITIVE_DATA.
+    pub const SENSITIVE_DATA: usize = 256;
+    /// `MAX_DIGEST_BUFFER` for TPM2B_MAX_BUFFER.
+    pub const MAX_BUFFER: usize = 1024;
+    /// `sizeof(TPMT_PUBLIC)`: type, nameAlg, attributes, authPolicy, the largest parameters
+    /// (RSA and ECC: 16 bytes) and the largest unique field (an RSA-4096 modulus).
+    pub const PUBLIC: usize = 2 + 2 + 4 + (2 + DIGEST) + 16 + (2 + RSA_KEY_BYTES);
+    /// `sizeof(TPMS_ATTEST)`: header fields plus the largest TPMU_ATTEST (NV certify info).
+    pub const ATTEST: usize =
+        4 + 2 + (2 + NAME) + (2 + DATA) + 17 + 8 + ((2 + NAME) + 2 + (2 + NV_BUFFER));
+}
+
+pub type Tpm2bDigest<'a> = Tpm2b<'a, { max::DIGEST }>;
+pub type Tpm2bData<'a> = Tpm2b<'a, { max::DATA }>;
+pub type Tpm2bNonce<'a> = Tpm2bDigest<'a>;
+pub type Tpm2bAuth<'a> = Tpm2bDigest<'a>;
+pub type Tpm2bName<'a> = Tpm2b<'a, { max::NAME }>;
+pub type Tpm2bPublicKeyRsa<'a> = Tpm2b<'a, { max::RSA_KEY_BYTES }>;
+pub type Tpm2bEccParameter<'a> = Tpm2b<'a, { max::ECC_KEY_BYTES }>;
+pub type Tpm2bMaxNvBuffer<'a> = Tpm2b<'a, { max::NV_BUFFER }>;
+pub type Tpm2bSensitiveData<'a> = Tpm2b<'a, { max::SENSITIVE_DATA }>;
+pub type Tpm2bMaxBuffer<'a> = Tpm2b<'a, { max::MAX_BUFFER }>;
+pub type Tpm2bEvent<'a> = Tpm2b<'a, 1024>;
