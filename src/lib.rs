@@ -7,6 +7,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod types;
-pub mod wire;
 pub mod transport;
+pub mod types;
+#[cfg(any(feature = "rsa", feature = "p256"))]
+pub mod verify;
+pub mod wire;

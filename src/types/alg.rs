@@ -155,7 +155,9 @@ impl HashAlg {
         let at = r.offset();
         let id = TpmAlgId::read(r, what)?;
         Self::from_alg_id(id).ok_or(Error::new(
-            ErrorKind::UnknownValue { value: u32::from(id.0) },
+            ErrorKind::UnknownValue {
+                value: u32::from(id.0),
+            },
             what,
             at,
         ))
@@ -190,7 +192,10 @@ impl HashAlg {
         if t.eq_ignore_ascii_case("sha") {
             return Some(Self::Sha1);
         }
-        if let Some(h) = Self::ALL.into_iter().find(|h| h.name().eq_ignore_ascii_case(t)) {
+        if let Some(h) = Self::ALL
+            .into_iter()
+            .find(|h| h.name().eq_ignore_ascii_case(t))
+        {
             return Some(h);
         }
         let n = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {

@@ -16,7 +16,13 @@ pub(crate) fn read_yes_no(r: &mut Reader<'_>, what: &'static str) -> Result<bool
     match r.u8(what)? {
         0 => Ok(false),
         1 => Ok(true),
-        v => Err(Error::new(ErrorKind::InvalidValue { value: u32::from(v) }, what, at)),
+        v => Err(Error::new(
+            ErrorKind::InvalidValue {
+                value: u32::from(v),
+            },
+            what,
+            at,
+        )),
     }
 }
 
@@ -52,14 +58,23 @@ impl<'a> Unmarshal<'a> for TpmsClockInfo {
         let at = r.offset();
         let raw = r.bytes(Self::SIZE, "TPMS_CLOCK_INFO")?;
         let wire = ClockInfoWire::ref_from_bytes(raw).map_err(|_| {
-            Error::new(ErrorKind::Truncated { needed: Self::SIZE, available: raw.len() }, "TPMS_CLOCK_INFO", at)
+            Error::new(
+                ErrorKind::Truncated {
+                    needed: Self::SIZE,
+                    available: raw.len(),
+                },
+                "TPMS_CLOCK_INFO",
+                at,
+            )
         })?;
         let safe = match wire.safe {
             0 => false,
             1 => true,
             v => {
                 return Err(Error::new(
-                    ErrorKind::InvalidValue { value: u32::from(v) },
+                    ErrorKind::InvalidValue {
+                        value: u32::from(v),
+                    },
                     "TPMS_CLOCK_INFO.safe",
                     at + 16,
                 ))
@@ -230,7 +245,9 @@ impl TpmuAttest<'_> {
             }),
             other => {
                 return Err(Error::new(
-                    ErrorKind::UnknownValue { value: u32::from(other.0) },
+                    ErrorKind::UnknownValue {
+                        value: u32::from(other.0),
+                    },
                     "TPMS_ATTEST.type",
                     at,
                 ))
@@ -250,13 +267,16 @@ impl TpmuAttest<'_> {
             }
             Self::SessionAudit(s) => {
                 w.u8(u8::from(s.exclusive_session))?;
-                s.session_digest.write(w, "TPMS_SESSION_AUDIT_INFO.sessionDigest")
+                s.session_digest
+                    .write(w, "TPMS_SESSION_AUDIT_INFO.sessionDigest")
             }
             Self::CommandAudit(c) => {
                 w.u64(c.audit_counter)?;
                 w.u16(c.digest_alg.0)?;
-                c.audit_digest.write(w, "TPMS_COMMAND_AUDIT_INFO.auditDigest")?;
-                c.command_digest.write(w, "TPMS_COMMAND_AUDIT_INFO.commandDigest")
+                c.audit_digest
+                    .write(w, "TPMS_COMMAND_AUDIT_INFO.auditDigest")?;
+                c.command_digest
+                    .write(w, "TPMS_COMMAND_AUDIT_INFO.commandDigest")
             }
             Self::Time(t) => {
                 w.u64(t.time)?;
@@ -273,7 +293,8 @@ impl TpmuAttest<'_> {
                 n.nv_contents.write(w, "TPMS_NV_CERTIFY_INFO.nvContents")
             }
             Self::NvDigest(n) => {
-                n.index_name.write(w, "TPMS_NV_DIGEST_CERTIFY_INFO.indexName")?;
+                n.index_name
+                    .write(w, "TPMS_NV_DIGEST_CERTIFY_INFO.indexName")?;
                 n.nv_digest.write(w, "TPMS_NV_DIGEST_CERTIFY_INFO.nvDigest")
             }
         }
@@ -316,7 +337,11 @@ impl<'a> Unmarshal<'a> for TpmsAttest<'a> {
         let at = r.offset();
         let magic = r.u32("TPMS_ATTEST.magic")?;
         if magic != TPM_GENERATED_VALUE {
-            return Err(Error::new(ErrorKind::BadMagic { value: magic }, "TPMS_ATTEST.magic", at));
+            return Err(Error::new(
+                ErrorKind::BadMagic { value: magic },
+                "TPMS_ATTEST.magic",
+                at,
+            ));
         }
         let at = r.offset();
         let tag = TpmSt(r.u16("TPMS_ATTEST.type")?);
@@ -333,7 +358,9 @@ impl<'a> Unmarshal<'a> for TpmsAttest<'a> {
                 | TpmSt::ATTEST_NV_DIGEST
         ) {
             return Err(Error::new(
-                ErrorKind::UnknownValue { value: u32::from(tag.0) },
+                ErrorKind::UnknownValue {
+                    value: u32::from(tag.0),
+                },
                 "TPMS_ATTEST.type",
                 at,
             ));
@@ -343,7 +370,13 @@ impl<'a> Unmarshal<'a> for TpmsAttest<'a> {
         let clock_info = TpmsClockInfo::unmarshal(r)?;
         let firmware_version = r.u64("TPMS_ATTEST.firmwareVersion")?;
         let attested = TpmuAttest::read(tag, at, r)?;
-        Ok(Self { qualified_signer, extra_data, clock_info, firmware_version, attested })
+        Ok(Self {
+            qualified_signer,
+            extra_data,
+            clock_info,
+            firmware_version,
+            attested,
+        })
     }
 }
 
@@ -351,7 +384,8 @@ impl Marshal for TpmsAttest<'_> {
     fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u32(TPM_GENERATED_VALUE)?;
         w.u16(self.attested.tag().0)?;
-        self.qualified_signer.write(w, "TPMS_ATTEST.qualifiedSigner")?;
+        self.qualified_signer
+            .write(w, "TPMS_ATTEST.qualifiedSigner")?;
         self.extra_data.write(w, "TPMS_ATTEST.extraData")?;
         self.clock_info.marshal(w)?;
         w.u64(self.firmware_version)?;

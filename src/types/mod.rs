@@ -17,8 +17,7 @@ pub use attest::{
 pub use pcr::{PcrValues, TpmlDigest, TpmlPcrSelection, TpmsPcrSelection};
 pub use public::{
     Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,
-    TpmtEccScheme, TpmtKdfScheme, TpmtKeyedHashScheme, TpmtPublic, TpmtRsaScheme,
-    TpmtSymDefObject,
+    TpmtEccScheme, TpmtKdfScheme, TpmtKeyedHashScheme, TpmtPublic, TpmtRsaScheme, TpmtSymDefObject,
 };
 pub use signature::{TpmsSignatureEcc, TpmsSignatureRsa, TpmtHa, TpmtSignature};
 pub use tpm2b::{

@@ -39,7 +39,11 @@ impl TpmsPcrSelection {
             }
             pcrs |= 1 << i;
         }
-        Ok(Self { hash, size_of_select: PCR_SELECT_MIN, pcrs })
+        Ok(Self {
+            hash,
+            size_of_select: PCR_SELECT_MIN,
+            pcrs,
+        })
     }
 
     pub fn contains(&self, index: u32) -> bool {
@@ -84,7 +88,11 @@ impl<'a> Unmarshal<'a> for TpmsPcrSelection {
                 at,
             ));
         }
-        Ok(Self { hash, size_of_select: size, pcrs })
+        Ok(Self {
+            hash,
+            size_of_select: size,
+            pcrs,
+        })
     }
 }
 
@@ -114,7 +122,10 @@ impl TpmlPcrSelection {
     pub fn push(&mut self, s: TpmsPcrSelection) -> Result<(), Error> {
         self.banks.push(s).map_err(|_| {
             Error::new(
-                ErrorKind::CountAboveMax { count: MAX_PCR_BANKS + 1, max: MAX_PCR_BANKS },
+                ErrorKind::CountAboveMax {
+                    count: MAX_PCR_BANKS + 1,
+                    max: MAX_PCR_BANKS,
+                },
                 "TPML_PCR_SELECTION.count",
                 0,
             )
@@ -123,7 +134,9 @@ impl TpmlPcrSelection {
 
     /// `(bank, index)` pairs in the order a TPM concatenates PCR values.
     pub fn iter_pcrs(&self) -> impl Iterator<Item = (HashAlg, u32)> + '_ {
-        self.banks.iter().flat_map(|b| b.indices().map(move |i| (b.hash, i)))
+        self.banks
+            .iter()
+            .flat_map(|b| b.indices().map(move |i| (b.hash, i)))
     }
 
     /// The first bank that appears twice, if any.
@@ -175,7 +188,9 @@ impl<'a> Unmarshal<'a> for TpmlDigest<'a> {
 impl Marshal for TpmlDigest<'_> {
     fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u32(self.digests.len() as u32)?;
-        self.digests.iter().try_for_each(|d| d.write(w, "TPML_DIGEST.digests"))
+        self.digests
+            .iter()
+            .try_for_each(|d| d.write(w, "TPML_DIGEST.digests"))
     }
 }
 
@@ -223,7 +238,10 @@ impl<'a> PcrValues<'a> {
     /// `(bank, index, value)` triples in selection order. Pairs without a value are skipped;
     /// [`PcrValues::is_complete`] tells whether every selected PCR has one.
     pub fn iter(&self) -> impl Iterator<Item = (HashAlg, u32, &'a [u8])> + '_ {
-        self.selection.iter_pcrs().zip(self.values.iter().copied()).map(|((h, i), v)| (h, i, v))
+        self.selection
+            .iter_pcrs()
+            .zip(self.values.iter().copied())
+            .map(|((h, i), v)| (h, i, v))
     }
 
     /// Whether there is exactly one value per selected PCR.
@@ -233,6 +251,8 @@ impl<'a> PcrValues<'a> {
 
     /// The value of one PCR, if selected.
     pub fn get(&self, bank: HashAlg, index: u32) -> Option<&'a [u8]> {
-        self.iter().find(|(h, i, _)| *h == bank && *i == index).map(|(_, _, v)| v)
+        self.iter()
+            .find(|(h, i, _)| *h == bank && *i == index)
+            .map(|(_, _, v)| v)
     }
 }

@@ -36,7 +36,11 @@ impl TpmaObject {
 pub enum TpmtSymDefObject {
     Null,
     /// AES, SM4 or CAMELLIA with a key size and a block mode.
-    Cipher { algorithm: TpmAlgId, key_bits: u16, mode: TpmAlgId },
+    Cipher {
+        algorithm: TpmAlgId,
+        key_bits: u16,
+        mode: TpmAlgId,
+    },
 }
 
 impl TpmtSymDefObject {
@@ -59,12 +63,18 @@ impl TpmtSymDefObject {
                         | TpmAlgId::NULL
                 ) {
                     return Err(Error::new(
-                        ErrorKind::UnknownValue { value: u32::from(mode.0) },
+                        ErrorKind::UnknownValue {
+                            value: u32::from(mode.0),
+                        },
                         "TPMT_SYM_DEF_OBJECT.mode",
                         at,
                     ));
                 }
-                Ok(Self::Cipher { algorithm, key_bits, mode })
+                Ok(Self::Cipher {
+                    algorithm,
+                    key_bits,
+                    mode,
+                })
             }
             other => Err(unknown(other, "TPMT_SYM_DEF_OBJECT.algorithm", at)),
         }
@@ -73,7 +83,11 @@ impl TpmtSymDefObject {
     fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         match *self {
             Self::Null => w.u16(TpmAlgId::NULL.0),
-            Self::Cipher { algorithm, key_bits, mode } => {
+            Self::Cipher {
+                algorithm,
+                key_bits,
+                mode,
+            } => {
                 w.u16(algorithm.0)?;
                 w.u16(key_bits)?;
                 w.u16(mode.0)
@@ -83,7 +97,13 @@ impl TpmtSymDefObject {
 }
 
 fn unknown(alg: TpmAlgId, what: &'static str, at: usize) -> Error {
-    Error::new(ErrorKind::UnknownValue { value: u32::from(alg.0) }, what, at)
+    Error::new(
+        ErrorKind::UnknownValue {
+            value: u32::from(alg.0),
+        },
+        what,
+        at,
+    )
 }
 
 /// A scheme selector followed by its hash (the shape most `TPMT_*_SCHEME`s share).
@@ -185,7 +205,10 @@ impl TpmtEccScheme {
 pub enum TpmtKdfScheme {
     Null,
     /// MGF1, KDF1_SP800_56A, KDF2 or KDF1_SP800_108, each with a hash.
-    Kdf { scheme: TpmAlgId, hash: HashAlg },
+    Kdf {
+        scheme: TpmAlgId,
+        hash: HashAlg,
+    },
 }
 
 impl TpmtKdfScheme {
@@ -196,9 +219,10 @@ impl TpmtKdfScheme {
             s @ (TpmAlgId::MGF1
             | TpmAlgId::KDF1_SP800_56A
             | TpmAlgId::KDF2
-            | TpmAlgId::KDF1_SP800_108) => {
-                Ok(Self::Kdf { scheme: s, hash: read_hash(r, "TPMT_KDF_SCHEME.details")? })
-            }
+            | TpmAlgId::KDF1_SP800_108) => Ok(Self::Kdf {
+                scheme: s,
+                hash: read_hash(r, "TPMT_KDF_SCHEME.details")?,
+            }),
             other => Err(unknown(other, "TPMT_KDF_SCHEME.scheme", at)),
         }
     }
@@ -220,7 +244,10 @@ pub enum TpmtKeyedHashScheme {
     Null,
     Hmac(HashAlg),
     /// `TPMS_SCHEME_XOR`: a hash and a KDF algorithm id.
-    Xor { hash: HashAlg, kdf: TpmAlgId },
+    Xor {
+        hash: HashAlg,
+        kdf: TpmAlgId,
+    },
 }
 
 impl TpmtKeyedHashScheme {
@@ -306,10 +333,22 @@ pub struct TpmsEccPoint<'a> {
 /// so one enum keeps a parameter set from ever being paired with the wrong kind of unique field.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum PublicDetails<'a> {
-    Rsa { parms: TpmsRsaParms, unique: Tpm2bPublicKeyRsa<'a> },
-    Ecc { parms: TpmsEccParms, unique: TpmsEccPoint<'a> },
-    KeyedHash { scheme: TpmtKeyedHashScheme, unique: Tpm2bDigest<'a> },
-    SymCipher { sym: TpmtSymDefObject, unique: Tpm2bDigest<'a> },
+    Rsa {
+        parms: TpmsRsaParms,
+        unique: Tpm2bPublicKeyRsa<'a>,
+    },
+    Ecc {
+        parms: TpmsEccParms,
+        unique: TpmsEccPoint<'a>,
+    },
+    KeyedHash {
+        scheme: TpmtKeyedHashScheme,
+        unique: Tpm2bDigest<'a>,
+    },
+    SymCipher {
+        sym: TpmtSymDefObject,
+        unique: Tpm2bDigest<'a>,
+    },
 }
 
 /// `TPMT_PUBLIC`.
@@ -353,7 +392,9 @@ impl<'a> Unmarshal<'a> for TpmtPublic<'a> {
         let attrs = r.u32("TPMT_PUBLIC.objectAttributes")?;
         if attrs & TpmaObject::RESERVED != 0 {
             return Err(Error::new(
-                ErrorKind::InvalidValue { value: attrs & TpmaObject::RESERVED },
+                ErrorKind::InvalidValue {
+                    value: attrs & TpmaObject::RESERVED,
+                },
                 "TPMT_PUBLIC.objectAttributes",
                 at,
             ));
@@ -392,7 +433,12 @@ impl<'a> Unmarshal<'a> for TpmtPublic<'a> {
                 unique: Tpm2bDigest::read(r, "TPMT_PUBLIC.unique.sym")?,
             },
         };
-        Ok(Self { name_alg, object_attributes: TpmaObject(attrs), auth_policy, details })
+        Ok(Self {
+            name_alg,
+            object_attributes: TpmaObject(attrs),
+            auth_policy,
+            details,
+        })
     }
 }
 
@@ -446,7 +492,10 @@ impl<'a> Tpm2bPublic<'a> {
 
     /// Parses a bare TPMT_PUBLIC (no size prefix), keeping its bytes.
     pub fn from_tpmt_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
-        Ok(Self { public_area: TpmtPublic::from_bytes(bytes)?, raw: bytes })
+        Ok(Self {
+            public_area: TpmtPublic::from_bytes(bytes)?,
+            raw: bytes,
+        })
     }
 }
 

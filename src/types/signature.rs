@@ -38,7 +38,10 @@ impl<'a> TpmtHa<'a> {
         let n = self.hash.digest_size();
         if self.digest.len() != n || n > MAX_DIGEST {
             return Err(Error::new(
-                ErrorKind::SizeAboveMax { size: self.digest.len(), max: n },
+                ErrorKind::SizeAboveMax {
+                    size: self.digest.len(),
+                    max: n,
+                },
                 what,
                 w.len(),
             ));
@@ -104,14 +107,18 @@ impl<'a> Unmarshal<'a> for TpmtSignature<'a> {
             TpmAlgId::NULL => Self::Null,
             TpmAlgId::ECDAA | TpmAlgId::SM2 | TpmAlgId::ECSCHNORR => {
                 return Err(Error::new(
-                    ErrorKind::Unsupported { value: u32::from(alg.0) },
+                    ErrorKind::Unsupported {
+                        value: u32::from(alg.0),
+                    },
                     "TPMT_SIGNATURE.sigAlg",
                     at,
                 ))
             }
             other => {
                 return Err(Error::new(
-                    ErrorKind::UnknownValue { value: u32::from(other.0) },
+                    ErrorKind::UnknownValue {
+                        value: u32::from(other.0),
+                    },
                     "TPMT_SIGNATURE.sigAlg",
                     at,
                 ))

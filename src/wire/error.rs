@@ -61,7 +61,10 @@ impl fmt::Display for ErrorKind {
                 write!(f, "count {count} above the maximum {max}")
             }
             ErrorKind::SizedNotConsumed { declared, unused } => {
-                write!(f, "sized structure of {declared} bytes left {unused} bytes unread")
+                write!(
+                    f,
+                    "sized structure of {declared} bytes left {unused} bytes unread"
+                )
             }
             ErrorKind::TrailingBytes { count } => write!(f, "{count} trailing bytes"),
             ErrorKind::UnknownValue { value } => write!(f, "unknown value {value:#x}"),

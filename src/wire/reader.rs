@@ -11,7 +11,11 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub const fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0, base: 0 }
+        Self {
+            buf,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// Absolute offset of the next byte to be read.
@@ -42,7 +46,13 @@ impl<'a> Reader<'a> {
     pub fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
         let available = self.remaining();
         if n > available {
-            return Err(self.error(ErrorKind::Truncated { needed: n, available }, what));
+            return Err(self.error(
+                ErrorKind::Truncated {
+                    needed: n,
+                    available,
+                },
+                what,
+            ));
         }
         let out = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -83,7 +93,10 @@ impl<'a> Reader<'a> {
         let available = self.remaining();
         if size > available {
             return Err(Error::new(
-                ErrorKind::Truncated { needed: size, available },
+                ErrorKind::Truncated {
+                    needed: size,
+                    available,
+                },
                 what,
                 at,
             ));
@@ -111,11 +124,18 @@ impl<'a> Reader<'a> {
         let size = self.size_u16(max, what)?;
         let base = self.offset();
         let inner = self.bytes(size, what)?;
-        let mut sub = Reader { buf: inner, pos: 0, base };
+        let mut sub = Reader {
+            buf: inner,
+            pos: 0,
+            base,
+        };
         let value = f(&mut sub)?;
         if !sub.is_empty() {
             return Err(sub.error(
-                ErrorKind::SizedNotConsumed { declared: size, unused: sub.remaining() },
+                ErrorKind::SizedNotConsumed {
+                    declared: size,
+                    unused: sub.remaining(),
+                },
                 what,
             ));
         }
@@ -131,7 +151,10 @@ impl<'a> Reader<'a> {
         let count_usize = usize::try_from(count).unwrap_or(usize::MAX);
         if count_usize > max {
             return Err(Error::new(
-                ErrorKind::CountAboveMax { count: count_usize, max },
+                ErrorKind::CountAboveMax {
+                    count: count_usize,
+                    max,
+                },
                 what,
                 at,
             ));
@@ -144,7 +167,12 @@ impl<'a> Reader<'a> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(self.error(ErrorKind::TrailingBytes { count: self.remaining() }, "trailing data"))
+            Err(self.error(
+                ErrorKind::TrailingBytes {
+                    count: self.remaining(),
+                },
+                "trailing data",
+            ))
         }
     }
 }
@@ -158,17 +186,31 @@ mod tests {
         let mut r = Reader::new(&[0, 1, 2]);
         assert_eq!(r.u16("a").unwrap(), 1);
         let e = r.u16("b").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Truncated { needed: 2, available: 1 });
+        assert_eq!(
+            e.kind,
+            ErrorKind::Truncated {
+                needed: 2,
+                available: 1
+            }
+        );
         assert_eq!(e.offset, 2);
         assert_eq!(e.what, "b");
     }
 
     #[test]
     fn tpm2b_checks_max_then_presence() {
-        let e = Reader::new(&[0, 5, 1, 2, 3, 4, 5]).tpm2b(4, "x").unwrap_err();
+        let e = Reader::new(&[0, 5, 1, 2, 3, 4, 5])
+            .tpm2b(4, "x")
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::SizeAboveMax { size: 5, max: 4 });
         let e = Reader::new(&[0, 3, 1, 2]).tpm2b(4, "x").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Truncated { needed: 3, available: 2 });
+        assert_eq!(
+            e.kind,
+            ErrorKind::Truncated {
+                needed: 3,
+                available: 2
+            }
+        );
         assert_eq!(Reader::new(&[0, 2, 1, 2]).tpm2b(4, "x").unwrap(), &[1, 2]);
     }
 
@@ -177,22 +219,44 @@ mod tests {
         let short = Reader::new(&[0, 3, 0, 1, 9]).sized(8, "s", |r| r.u16("v"));
         assert_eq!(
             short.unwrap_err().kind,
-            ErrorKind::SizedNotConsumed { declared: 3, unused: 1 }
+            ErrorKind::SizedNotConsumed {
+                declared: 3,
+                unused: 1
+            }
         );
         let long = Reader::new(&[0, 1, 0, 1]).sized(8, "s", |r| r.u16("v"));
         let e = long.unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Truncated { needed: 2, available: 1 });
+        assert_eq!(
+            e.kind,
+            ErrorKind::Truncated {
+                needed: 2,
+                available: 1
+            }
+        );
         assert_eq!(e.offset, 2);
-        let (v, raw) = Reader::new(&[0, 2, 0, 7]).sized(8, "s", |r| r.u16("v")).unwrap();
+        let (v, raw) = Reader::new(&[0, 2, 0, 7])
+            .sized(8, "s", |r| r.u16("v"))
+            .unwrap();
         assert_eq!((v, raw), (7, &[0u8, 7][..]));
     }
 
     #[test]
     fn count_is_bounded_and_finish_rejects_trailing() {
-        let e = Reader::new(&[0xff, 0xff, 0xff, 0xff]).count(16, "c").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::CountAboveMax { count: 0xffff_ffff, max: 16 });
+        let e = Reader::new(&[0xff, 0xff, 0xff, 0xff])
+            .count(16, "c")
+            .unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::CountAboveMax {
+                count: 0xffff_ffff,
+                max: 16
+            }
+        );
         let mut r = Reader::new(&[1, 2]);
         r.u8("a").unwrap();
-        assert_eq!(r.finish().unwrap_err().kind, ErrorKind::TrailingBytes { count: 1 });
+        assert_eq!(
+            r.finish().unwrap_err().kind,
+            ErrorKind::TrailingBytes { count: 1 }
+        );
     }
 }

@@ -58,14 +58,24 @@ impl<'a> Writer<'a> {
     pub fn tpm2b(&mut self, data: &[u8], max: usize, what: &'static str) -> Result<(), Error> {
         if data.len() > max {
             return Err(Error::new(
-                ErrorKind::SizeAboveMax { size: data.len(), max },
+                ErrorKind::SizeAboveMax {
+                    size: data.len(),
+                    max,
+                },
                 what,
                 self.pos,
             ));
         }
         // max never exceeds u16::MAX for a TPM2B, but do not trust the caller on it.
         let size = u16::try_from(data.len()).map_err(|_| {
-            Error::new(ErrorKind::SizeAboveMax { size: data.len(), max: 0xffff }, what, self.pos)
+            Error::new(
+                ErrorKind::SizeAboveMax {
+                    size: data.len(),
+                    max: 0xffff,
+                },
+                what,
+                self.pos,
+            )
         })?;
         self.u16(size)?;
         self.bytes(data)

@@ -1,0 +1,257 @@
+use crate::types::{HashAlg, TpmAlgId, TpmEccCurve};
+use crate::wire;
+use core::fmt;
+
+/// Why a quote was refused. One variant per check, so a caller (and a test) can tell exactly
+/// which check failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyError {
+    // --- the caller's request ---
+    /// The expected nonce is empty and the policy does not allow that: a quote without a fresh
+    /// nonce can be replayed.
+    EmptyExpectedNonce,
+
+    // --- the attestation key ---
+    /// The AK bytes are neither TPM2B_PUBLIC, TPMT_PUBLIC nor a SubjectPublicKeyInfo we can read.
+    AkUnreadable(wire::Error),
+    /// The SubjectPublicKeyInfo could not be decoded (PEM/DER).
+    AkSpkiInvalid,
+    /// The AK is of a type that cannot sign quotes we verify (KEYEDHASH, SYMCIPHER, other SPKI).
+    AkTypeUnsupported(TpmAlgId),
+    /// RSA modulus shorter than the policy minimum.
+    RsaKeyTooSmall { bits: usize, min: usize },
+    /// RSA public exponent below 65537 or even.
+    RsaExponentRejected { exponent: u64 },
+    /// TPMT_PUBLIC's keyBits disagrees with the modulus it carries.
+    RsaKeyBitsMismatch { declared: u16, actual: usize },
+    /// The ECC curve is not one the policy allows (P-256).
+    EccCurveNotAllowed(TpmEccCurve),
+    /// The ECC public point is malformed or not on the curve.
+    EccPointInvalid,
+    /// AK attributes: restricted is clear, so the key could sign forged attestation data.
+    AkNotRestricted,
+    /// AK attributes: sign is clear.
+    AkNotSigning,
+    /// AK attributes: fixedTPM is clear.
+    AkNotFixedTpm,
+    /// AK attributes: fixedParent is clear.
+    AkNotFixedParent,
+    /// AK attributes: decrypt is set on a restricted signing key.
+    AkDecryptSet,
+    /// The check needs the AK's TPMT_PUBLIC (for its Name), but only a SubjectPublicKeyInfo
+    /// was given.
+    AkNameUnknown,
+
+    // --- the signature ---
+    /// The TPMT_SIGNATURE bytes do not parse.
+    SignatureUnreadable(wire::Error),
+    /// The signature algorithm does not fit the key (e.g. ECDSA for an RSA key, HMAC, NULL).
+    SignatureAlgorithmMismatch { key: TpmAlgId, signature: TpmAlgId },
+    /// The key pins a signing scheme and the signature uses another.
+    SignatureSchemeMismatch {
+        key_scheme: TpmAlgId,
+        signature: TpmAlgId,
+    },
+    /// The key pins a hash and the signature uses another.
+    SignatureHashMismatch {
+        key_hash: HashAlg,
+        signature: HashAlg,
+    },
+    /// SHA-1 signatures are refused unless the policy allows them.
+    Sha1SignatureNotAllowed,
+    /// The signing hash is not usable with this key type, or not compiled in.
+    SignatureHashNotSupported(HashAlg),
+    /// RSA signature length is not the modulus length.
+    RsaSignatureLength { got: usize, expected: usize },
+    /// ECDSA r or s is zero, not below the group order, or longer than the field.
+    EcdsaScalarOutOfRange,
+    /// The signature does not verify over the attestation bytes.
+    BadSignature,
+
+    // --- the attestation ---
+    /// The attestation bytes do not parse as TPMS_ATTEST.
+    AttestUnreadable(wire::Error),
+    /// `magic` is not TPM_GENERATED_VALUE: the TPM did not produce this structure.
+    NotTpmGenerated { magic: u32 },
+    /// The attestation is signed but is not a quote (certify, NV, creation, ...).
+    NotAQuote { type_name: &'static str },
+    /// extraData differs from the expected nonce.
+    NonceMismatch,
+    /// The AK's qualified name differs from qualifiedSigner.
+    QualifiedSignerMismatch,
+    /// The quote lists the same bank twice.
+    DuplicateBank(HashAlg),
+    /// The quote selects no PCR at all.
+    NoPcrsSelected,
+    /// The quote's PCR selection differs from the selection of the values supplied.
+    SelectionMismatch,
+    /// A SHA-1 PCR bank is quoted and the policy does not allow SHA-1.
+    Sha1BankNotAllowed,
+    /// The number of PCR values differs from the number of PCRs selected.
+    PcrValueCount { got: usize, expected: usize },
+    /// A PCR value's length differs from its bank's digest size.
+    PcrValueLength {
+        bank: HashAlg,
+        index: u32,
+        len: usize,
+    },
+    /// The digest of the supplied PCR values differs from the quote's pcrDigest.
+    PcrDigestMismatch,
+    /// resetCount differs from the previous quote's: the TPM was reset in between.
+    ResetCountChanged { previous: u32, now: u32 },
+    /// restartCount differs from the previous quote's.
+    RestartCountChanged { previous: u32, now: u32 },
+    /// The clock is behind the previous quote's.
+    ClockWentBack { previous: u64, now: u64 },
+    /// The policy requires `safe` and the quote's clock is not marked safe.
+    ClockNotSafe,
+}
+
+impl VerifyError {
+    /// A short stable name of the failed check (for reports and the CLI).
+    pub fn check_name(&self) -> &'static str {
+        use VerifyError::*;
+        match self {
+            EmptyExpectedNonce => "nonce-required",
+            AkUnreadable(_) | AkSpkiInvalid | AkTypeUnsupported(_) => "ak-format",
+            RsaKeyTooSmall { .. } | RsaExponentRejected { .. } | RsaKeyBitsMismatch { .. } => {
+                "ak-rsa-policy"
+            }
+            EccCurveNotAllowed(_) | EccPointInvalid => "ak-ecc-policy",
+            AkNotRestricted | AkNotSigning | AkNotFixedTpm | AkNotFixedParent | AkDecryptSet => {
+                "ak-attributes"
+            }
+            AkNameUnknown | QualifiedSignerMismatch => "qualified-signer",
+            SignatureUnreadable(_) => "signature-format",
+            SignatureAlgorithmMismatch { .. }
+            | SignatureSchemeMismatch { .. }
+            | SignatureHashMismatch { .. }
+            | Sha1SignatureNotAllowed
+            | SignatureHashNotSupported(_) => "signature-scheme",
+            RsaSignatureLength { .. } | EcdsaScalarOutOfRange | BadSignature => "signature",
+            AttestUnreadable(_) => "attest-format",
+            NotTpmGenerated { .. } => "magic",
+            NotAQuote { .. } => "attest-type",
+            NonceMismatch => "nonce",
+            DuplicateBank(_) | NoPcrsSelected | SelectionMismatch => "pcr-selection",
+            Sha1BankNotAllowed => "pcr-bank-policy",
+            PcrValueCount { .. } | PcrValueLength { .. } => "pcr-values",
+            PcrDigestMismatch => "pcr-digest",
+            ResetCountChanged { .. }
+            | RestartCountChanged { .. }
+            | ClockWentBack { .. }
+            | ClockNotSafe => "clock",
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use VerifyError::*;
+        write!(f, "{}: ", self.check_name())?;
+        match self {
+            EmptyExpectedNonce => f.write_str(
+                "no expected nonce given; a quote without a fresh nonce can be replayed",
+            ),
+            AkUnreadable(e) => write!(f, "AK public key unreadable: {e}"),
+            AkSpkiInvalid => f.write_str("AK SubjectPublicKeyInfo could not be decoded"),
+            AkTypeUnsupported(t) => write!(f, "AK type {t} cannot sign quotes"),
+            RsaKeyTooSmall { bits, min } => {
+                write!(f, "RSA AK has {bits} bits, policy requires {min}")
+            }
+            RsaExponentRejected { exponent } => write!(
+                f,
+                "RSA AK exponent {exponent} refused (must be odd and >= 65537)"
+            ),
+            RsaKeyBitsMismatch { declared, actual } => write!(
+                f,
+                "RSA AK declares {declared} bits but its modulus has {actual}"
+            ),
+            EccCurveNotAllowed(c) => write!(f, "ECC curve {:#06x} not allowed (P-256 only)", c.0),
+            EccPointInvalid => f.write_str("AK ECC point is malformed or not on the curve"),
+            AkNotRestricted => {
+                f.write_str("AK is not restricted: it could sign data that imitates a quote")
+            }
+            AkNotSigning => f.write_str("AK does not have the sign attribute"),
+            AkNotFixedTpm => f.write_str("AK is not fixedTPM: it may exist outside this TPM"),
+            AkNotFixedParent => f.write_str("AK is not fixedParent"),
+            AkDecryptSet => {
+                f.write_str("AK has decrypt set, which a restricted signing key must not")
+            }
+            AkNameUnknown => {
+                f.write_str("qualifiedSigner check needs the AK's TPMT_PUBLIC, not just its key")
+            }
+            SignatureUnreadable(e) => write!(f, "TPMT_SIGNATURE unreadable: {e}"),
+            SignatureAlgorithmMismatch { key, signature } => write!(
+                f,
+                "signature algorithm {signature} does not fit a {key} key"
+            ),
+            SignatureSchemeMismatch {
+                key_scheme,
+                signature,
+            } => write!(
+                f,
+                "AK is pinned to {key_scheme} but the signature is {signature}"
+            ),
+            SignatureHashMismatch {
+                key_hash,
+                signature,
+            } => write!(
+                f,
+                "AK is pinned to hash {key_hash} but the signature uses {signature}"
+            ),
+            Sha1SignatureNotAllowed => f.write_str("signature uses SHA-1, refused by policy"),
+            SignatureHashNotSupported(h) => {
+                write!(f, "signing hash {h} not supported for this key")
+            }
+            RsaSignatureLength { got, expected } => {
+                write!(f, "RSA signature is {got} bytes, modulus is {expected}")
+            }
+            EcdsaScalarOutOfRange => {
+                f.write_str("ECDSA r or s is zero or not below the group order")
+            }
+            BadSignature => f.write_str("signature does not verify over the attestation bytes"),
+            AttestUnreadable(e) => write!(f, "TPMS_ATTEST unreadable: {e}"),
+            NotTpmGenerated { magic } => {
+                write!(f, "magic {magic:#010x} is not TPM_GENERATED_VALUE")
+            }
+            NotAQuote { type_name } => {
+                write!(f, "attestation is {type_name}, not TPM_ST_ATTEST_QUOTE")
+            }
+            NonceMismatch => f.write_str("extraData does not equal the expected nonce"),
+            QualifiedSignerMismatch => {
+                f.write_str("qualifiedSigner is not the AK's qualified name")
+            }
+            DuplicateBank(h) => write!(f, "bank {h} listed twice"),
+            NoPcrsSelected => f.write_str("quote selects no PCR"),
+            SelectionMismatch => f.write_str(
+                "quoted PCR selection differs from the selection of the PCR values given",
+            ),
+            Sha1BankNotAllowed => f.write_str("SHA-1 PCR bank refused by policy"),
+            PcrValueCount { got, expected } => {
+                write!(f, "{got} PCR values for {expected} selected PCRs")
+            }
+            PcrValueLength { bank, index, len } => write!(
+                f,
+                "PCR {bank}:{index} value has {len} bytes, bank digest size is {}",
+                bank.digest_size()
+            ),
+            PcrDigestMismatch => {
+                f.write_str("digest of the PCR values differs from the quote's pcrDigest")
+            }
+            ResetCountChanged { previous, now } => {
+                write!(f, "resetCount changed from {previous} to {now}")
+            }
+            RestartCountChanged { previous, now } => {
+                write!(f, "restartCount changed from {previous} to {now}")
+            }
+            ClockWentBack { previous, now } => {
+                write!(f, "clock went back from {previous} to {now}")
+            }
+            ClockNotSafe => f.write_str("clock is not marked safe"),
+        }
+    }
+}
+
+impl core::error::Error for VerifyError {}

@@ -1,0 +1,267 @@
+//! The attestation key: read from TPM2B_PUBLIC, TPMT_PUBLIC or SubjectPublicKeyInfo, and
+//! checked against the key policy.
+
+use super::{Policy, VerifyError};
+use crate::types::{
+    PublicDetails, Tpm2bPublic, TpmAlgId, TpmEccCurve, TpmaObject, TpmtEccScheme, TpmtRsaScheme,
+};
+use crate::wire::Unmarshal;
+
+/// A public key usable for signature checks.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AkKey {
+    #[cfg(feature = "rsa")]
+    Rsa(rsa::RsaPublicKey),
+    #[cfg(feature = "p256")]
+    P256(p256::ecdsa::VerifyingKey),
+}
+
+/// An attestation key, with its TPM public area when it was given in TPM form.
+#[derive(Clone, Debug)]
+pub struct Ak<'a> {
+    pub(crate) key: AkKey,
+    /// The TPMT_PUBLIC (and its bytes) when known; `None` for a bare SubjectPublicKeyInfo.
+    pub public: Option<Tpm2bPublic<'a>>,
+}
+
+/// What a key was given as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AkFormat {
+    Tpm2bPublic,
+    TpmtPublic,
+    SpkiDer,
+    SpkiPem,
+}
+
+impl<'a> Ak<'a> {
+    /// Reads a TPM2B_PUBLIC (as `tpm2_readpublic -o` and `tpm2_createak -u` write it).
+    pub fn from_tpm2b_public(bytes: &'a [u8]) -> Result<Self, VerifyError> {
+        let public = Tpm2bPublic::from_bytes(bytes).map_err(VerifyError::AkUnreadable)?;
+        Self::from_public(public)
+    }
+
+    /// Reads a bare TPMT_PUBLIC.
+    pub fn from_tpmt_public(bytes: &'a [u8]) -> Result<Self, VerifyError> {
+        let public = Tpm2bPublic::from_tpmt_bytes(bytes).map_err(VerifyError::AkUnreadable)?;
+        Self::from_public(public)
+    }
+
+    fn from_public(public: Tpm2bPublic<'a>) -> Result<Self, VerifyError> {
+        let key = match &public.public_area.details {
+            #[cfg(feature = "rsa")]
+            PublicDetails::Rsa { parms, unique } => {
+                let n = rsa::BigUint::from_bytes_be(unique.as_bytes());
+                let e = rsa::BigUint::from(parms.effective_exponent());
+                // rsa refuses moduli above 4096 bits and absurd exponents.
+                AkKey::Rsa(rsa::RsaPublicKey::new(n, e).map_err(|_| VerifyError::AkSpkiInvalid)?)
+            }
+            #[cfg(feature = "p256")]
+            PublicDetails::Ecc { parms, unique } => {
+                if parms.curve_id != TpmEccCurve::NIST_P256 {
+                    return Err(VerifyError::EccCurveNotAllowed(parms.curve_id));
+                }
+                let x = pad32(unique.x.as_bytes()).ok_or(VerifyError::EccPointInvalid)?;
+                let y = pad32(unique.y.as_bytes()).ok_or(VerifyError::EccPointInvalid)?;
+                let point =
+                    p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+                AkKey::P256(
+                    p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                        .map_err(|_| VerifyError::EccPointInvalid)?,
+                )
+            }
+            _ => {
+                return Err(VerifyError::AkTypeUnsupported(
+                    public.public_area.type_alg(),
+                ))
+            }
+        };
+        Ok(Self {
+            key,
+            public: Some(public),
+        })
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo (RSA or EC P-256), via the RustCrypto decoders.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, VerifyError> {
+        use spki::DecodePublicKey as _;
+        #[cfg(feature = "rsa")]
+        if let Ok(k) = rsa::RsaPublicKey::from_public_key_der(der) {
+            return Ok(Self {
+                key: AkKey::Rsa(k),
+                public: None,
+            });
+        }
+        #[cfg(feature = "p256")]
+        if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
+            return Ok(Self {
+                key: AkKey::P256(k.into()),
+                public: None,
+            });
+        }
+        Err(spki_refusal(der))
+    }
+
+    /// Reads a PEM SubjectPublicKeyInfo (`-----BEGIN PUBLIC KEY-----`).
+    #[cfg(feature = "alloc")]
+    pub fn from_spki_pem(pem: &str) -> Result<Self, VerifyError> {
+        let (label, der) = spki::Document::from_pem(pem).map_err(|_| VerifyError::AkSpkiInvalid)?;
+        if label != "PUBLIC KEY" {
+            return Err(VerifyError::AkSpkiInvalid);
+        }
+        Self::from_spki_der(der.as_bytes())
+    }
+
+    /// Detects the form: PEM text, DER SubjectPublicKeyInfo, TPM2B_PUBLIC or TPMT_PUBLIC.
+    pub fn from_any(bytes: &'a [u8]) -> Result<(Self, AkFormat), VerifyError> {
+        let trimmed = trim_ascii_start(bytes);
+        if trimmed.starts_with(b"-----BEGIN") {
+            #[cfg(feature = "alloc")]
+            {
+                let text = core::str::from_utf8(trimmed).map_err(|_| VerifyError::AkSpkiInvalid)?;
+                return Self::from_spki_pem(text).map(|a| (a, AkFormat::SpkiPem));
+            }
+            #[cfg(not(feature = "alloc"))]
+            return Err(VerifyError::AkSpkiInvalid);
+        }
+        if bytes.len() >= 2
+            && usize::from(u16::from_be_bytes([bytes[0], bytes[1]])) == bytes.len() - 2
+        {
+            return Self::from_tpm2b_public(bytes).map(|a| (a, AkFormat::Tpm2bPublic));
+        }
+        if bytes.first() == Some(&0x30) {
+            return Self::from_spki_der(bytes).map(|a| (a, AkFormat::SpkiDer));
+        }
+        Self::from_tpmt_public(bytes).map(|a| (a, AkFormat::TpmtPublic))
+    }
+
+    /// The key's algorithm (`TPM_ALG_RSA` or `TPM_ALG_ECC`).
+    pub fn key_type(&self) -> TpmAlgId {
+        match self.key {
+            #[cfg(feature = "rsa")]
+            AkKey::Rsa(_) => TpmAlgId::RSA,
+            #[cfg(feature = "p256")]
+            AkKey::P256(_) => TpmAlgId::ECC,
+        }
+    }
+
+    /// Checks the key against the policy: sizes, exponent, curve and, when the TPMT_PUBLIC is
+    /// known, the attributes an attestation key must have.
+    pub fn check_policy(&self, policy: &Policy) -> Result<(), VerifyError> {
+        match &self.key {
+            #[cfg(feature = "rsa")]
+            AkKey::Rsa(k) => {
+                use rsa::traits::PublicKeyParts as _;
+                let bits = k.n().bits();
+                if bits < policy.min_rsa_bits {
+                    return Err(VerifyError::RsaKeyTooSmall {
+                        bits,
+                        min: policy.min_rsa_bits,
+                    });
+                }
+                let e = k.e();
+                let bytes = e.to_bytes_be();
+                let exponent = if bytes.len() <= 8 {
+                    bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+                } else {
+                    u64::MAX
+                };
+                if exponent < 65537 || exponent % 2 == 0 {
+                    return Err(VerifyError::RsaExponentRejected { exponent });
+                }
+                if let Some(PublicDetails::Rsa { parms, .. }) =
+                    self.public.as_ref().map(|p| p.public_area.details)
+                {
+                    if usize::from(parms.key_bits) != bits {
+                        return Err(VerifyError::RsaKeyBitsMismatch {
+                            declared: parms.key_bits,
+                            actual: bits,
+                        });
+                    }
+                }
+            }
+            #[cfg(feature = "p256")]
+            AkKey::P256(_) => {}
+        }
+        if let (Some(p), true) = (&self.public, policy.require_ak_attributes) {
+            let a = p.public_area.object_attributes;
+            if !a.has(TpmaObject::RESTRICTED) {
+                return Err(VerifyError::AkNotRestricted);
+            }
+            if !a.has(TpmaObject::SIGN_ENCRYPT) {
+                return Err(VerifyError::AkNotSigning);
+            }
+            if a.has(TpmaObject::DECRYPT) {
+                return Err(VerifyError::AkDecryptSet);
+            }
+            if !a.has(TpmaObject::FIXED_TPM) {
+                return Err(VerifyError::AkNotFixedTpm);
+            }
+            if !a.has(TpmaObject::FIXED_PARENT) {
+                return Err(VerifyError::AkNotFixedParent);
+            }
+        }
+        Ok(())
+    }
+
+    /// The signing scheme the key pins, if its TPMT_PUBLIC names one: (scheme, hash).
+    pub fn pinned_scheme(&self) -> Option<(TpmAlgId, crate::types::HashAlg)> {
+        match self.public.as_ref()?.public_area.details {
+            PublicDetails::Rsa { parms, .. } => match parms.scheme {
+                TpmtRsaScheme::RsaSsa(h) => Some((TpmAlgId::RSASSA, h)),
+                TpmtRsaScheme::RsaPss(h) => Some((TpmAlgId::RSAPSS, h)),
+                _ => None,
+            },
+            PublicDetails::Ecc { parms, .. } => match parms.scheme {
+                TpmtEccScheme::Ecdsa(h) => Some((TpmAlgId::ECDSA, h)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Why a SubjectPublicKeyInfo we could not use was refused: an EC key on another curve gets
+/// the curve error, anything else the generic one.
+fn spki_refusal(der: &[u8]) -> VerifyError {
+    use spki::der::Decode as _;
+    const EC_PUBLIC_KEY: spki::ObjectIdentifier =
+        spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    let Ok(info) = spki::SubjectPublicKeyInfoRef::from_der(der) else {
+        return VerifyError::AkSpkiInvalid;
+    };
+    if info.algorithm.oid != EC_PUBLIC_KEY {
+        return VerifyError::AkSpkiInvalid;
+    }
+    let curve = info
+        .algorithm
+        .parameters_oid()
+        .ok()
+        .map(|oid| match oid.as_bytes() {
+            // secp224r1, secp384r1, secp521r1 under 1.3.132.0
+            [0x2b, 0x81, 0x04, 0x00, 0x21] => TpmEccCurve::NIST_P224,
+            [0x2b, 0x81, 0x04, 0x00, 0x22] => TpmEccCurve::NIST_P384,
+            [0x2b, 0x81, 0x04, 0x00, 0x23] => TpmEccCurve::NIST_P521,
+            _ => TpmEccCurve::NONE,
+        });
+    match curve {
+        Some(c) if c != TpmEccCurve::NONE => VerifyError::EccCurveNotAllowed(c),
+        _ => VerifyError::AkSpkiInvalid,
+    }
+}
+
+fn trim_ascii_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+/// Left-pads a big-endian integer to 32 bytes; `None` if it is longer.
+pub(crate) fn pad32(b: &[u8]) -> Option<[u8; 32]> {
+    let b = &b[b.iter().take_while(|&&x| x == 0).count().min(b.len())..];
+    if b.len() > 32 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    out[32 - b.len()..].copy_from_slice(b);
+    Some(out)
+}

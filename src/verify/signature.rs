@@ -1,0 +1,124 @@
+//! Signature checks over the exact bytes the TPM signed.
+
+use super::key::{pad32, Ak, AkKey};
+use super::{Policy, VerifyError};
+use crate::types::{hash, HashAlg, TpmtSignature};
+
+/// Checks that `sig` is the AK's signature over `message`, with a scheme and hash the key and
+/// policy allow. Returns the hash the signer used.
+pub fn verify_signature(
+    ak: &Ak<'_>,
+    policy: &Policy,
+    message: &[u8],
+    sig: &TpmtSignature<'_>,
+) -> Result<HashAlg, VerifyError> {
+    let key_type = ak.key_type();
+    let fits = match (&ak.key, sig) {
+        #[cfg(feature = "rsa")]
+        (AkKey::Rsa(_), TpmtSignature::RsaSsa(_) | TpmtSignature::RsaPss(_)) => true,
+        #[cfg(feature = "p256")]
+        (AkKey::P256(_), TpmtSignature::Ecdsa(_)) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
+    };
+    let hash_alg = match (fits, sig.hash()) {
+        (true, Some(h)) => h,
+        _ => {
+            return Err(VerifyError::SignatureAlgorithmMismatch {
+                key: key_type,
+                signature: sig.sig_alg(),
+            })
+        }
+    };
+    if let Some((scheme, h)) = ak.pinned_scheme() {
+        if scheme != sig.sig_alg() {
+            return Err(VerifyError::SignatureSchemeMismatch {
+                key_scheme: scheme,
+                signature: sig.sig_alg(),
+            });
+        }
+        if h != hash_alg {
+            return Err(VerifyError::SignatureHashMismatch {
+                key_hash: h,
+                signature: hash_alg,
+            });
+        }
+    }
+    if hash_alg == HashAlg::Sha1 && !policy.allow_sha1 {
+        return Err(VerifyError::Sha1SignatureNotAllowed);
+    }
+    let digest = hash::digest(hash_alg, &[message])
+        .map_err(|_| VerifyError::SignatureHashNotSupported(hash_alg))?;
+    match (&ak.key, sig) {
+        #[cfg(feature = "rsa")]
+        (AkKey::Rsa(k), TpmtSignature::RsaSsa(s) | TpmtSignature::RsaPss(s)) => {
+            let pss = matches!(sig, TpmtSignature::RsaPss(_));
+            rsa_verify(k, pss, hash_alg, digest.as_bytes(), s.sig.as_bytes())?
+        }
+        #[cfg(feature = "p256")]
+        (AkKey::P256(k), TpmtSignature::Ecdsa(s)) => {
+            use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+            if !matches!(
+                hash_alg,
+                HashAlg::Sha1 | HashAlg::Sha256 | HashAlg::Sha384 | HashAlg::Sha512
+            ) {
+                return Err(VerifyError::SignatureHashNotSupported(hash_alg));
+            }
+            let r = pad32(s.signature_r.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
+            let s = pad32(s.signature_s.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
+            let signature = p256::ecdsa::Signature::from_scalars(r, s)
+                .map_err(|_| VerifyError::EcdsaScalarOutOfRange)?;
+            k.verify_prehash(digest.as_bytes(), &signature)
+                .map_err(|_| VerifyError::BadSignature)?
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(VerifyError::SignatureAlgorithmMismatch {
+                key: key_type,
+                signature: sig.sig_alg(),
+            })
+        }
+    }
+    Ok(hash_alg)
+}
+
+#[cfg(feature = "rsa")]
+fn rsa_verify(
+    key: &rsa::RsaPublicKey,
+    pss: bool,
+    hash_alg: HashAlg,
+    digest: &[u8],
+    sig: &[u8],
+) -> Result<(), VerifyError> {
+    use rsa::traits::PublicKeyParts as _;
+    use rsa::{Pkcs1v15Sign, Pss};
+    let expected = key.size();
+    if sig.len() != expected {
+        return Err(VerifyError::RsaSignatureLength {
+            got: sig.len(),
+            expected,
+        });
+    }
+    // A TPM salts RSA-PSS with as many bytes as the digest has (TPM 2.0 Part 1, B.7).
+    let salt = hash_alg.digest_size();
+    let result = match (hash_alg, pss) {
+        #[cfg(feature = "sha1")]
+        (HashAlg::Sha1, false) => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), digest, sig),
+        #[cfg(feature = "sha1")]
+        (HashAlg::Sha1, true) => key.verify(Pss::new_with_salt::<sha1::Sha1>(salt), digest, sig),
+        (HashAlg::Sha256, false) => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), digest, sig),
+        (HashAlg::Sha256, true) => {
+            key.verify(Pss::new_with_salt::<sha2::Sha256>(salt), digest, sig)
+        }
+        (HashAlg::Sha384, false) => key.verify(Pkcs1v15Sign::new::<sha2::Sha384>(), digest, sig),
+        (HashAlg::Sha384, true) => {
+            key.verify(Pss::new_with_salt::<sha2::Sha384>(salt), digest, sig)
+        }
+        (HashAlg::Sha512, false) => key.verify(Pkcs1v15Sign::new::<sha2::Sha512>(), digest, sig),
+        (HashAlg::Sha512, true) => {
+            key.verify(Pss::new_with_salt::<sha2::Sha512>(salt), digest, sig)
+        }
+        (other, _) => return Err(VerifyError::SignatureHashNotSupported(other)),
+    };
+    result.map_err(|_| VerifyError::BadSignature)
+}
