@@ -2,6 +2,7 @@
 
 pub mod alg;
 pub mod attest;
+pub mod capability;
 pub mod hash;
 pub mod pcr;
 pub mod public;
@@ -14,7 +15,8 @@ pub use attest::{
     TpmsNvCertifyInfo, TpmsNvDigestCertifyInfo, TpmsQuoteInfo, TpmsSessionAuditInfo,
     TpmsTimeAttestInfo, TpmuAttest,
 };
-pub use pcr::{PcrValues, TpmlDigest, TpmlPcrSelection, TpmsPcrSelection};
+pub use capability::TpmsCapabilityData;
+pub use pcr::{PcrValues, TpmlDigest, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection};
 pub use public::{
     Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,
     TpmtEccScheme, TpmtKdfScheme, TpmtKeyedHashScheme, TpmtPublic, TpmtRsaScheme, TpmtSymDefObject,

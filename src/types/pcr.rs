@@ -256,3 +256,27 @@ impl<'a> PcrValues<'a> {
             .map(|(_, _, v)| v)
     }
 }
+
+/// `TPML_DIGEST_VALUES`: one digest per bank (PCR_Extend input, PCR_Event output).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TpmlDigestValues<'a> {
+    pub digests: heapless::Vec<crate::types::TpmtHa<'a>, MAX_PCR_BANKS>,
+}
+
+impl<'a> Unmarshal<'a> for TpmlDigestValues<'a> {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let count = r.count(MAX_PCR_BANKS, "TPML_DIGEST_VALUES.count")?;
+        let mut digests = heapless::Vec::new();
+        for _ in 0..count {
+            let _ = digests.push(crate::types::TpmtHa::read(r, "TPML_DIGEST_VALUES.digests")?);
+        }
+        Ok(Self { digests })
+    }
+}
+
+impl Marshal for TpmlDigestValues<'_> {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.digests.len() as u32)?;
+        self.digests.iter().try_for_each(|d| d.write(w, "TPML_DIGEST_VALUES.digests"))
+    }
+}

@@ -1,0 +1,139 @@
+//! TPM2_GetCapability data: TPMS_CAPABILITY_DATA and the lists it carries.
+
+use super::pcr::TpmlPcrSelection;
+use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
+
+/// `TPM_CAP` values this crate asks for.
+pub mod cap {
+    pub const ALGS: u32 = 0x0000_0000;
+    pub const HANDLES: u32 = 0x0000_0001;
+    pub const COMMANDS: u32 = 0x0000_0002;
+    pub const PCRS: u32 = 0x0000_0005;
+    pub const TPM_PROPERTIES: u32 = 0x0000_0006;
+}
+
+/// `TPM_PT` properties (fixed group starts at 0x100).
+pub mod pt {
+    pub const FAMILY_INDICATOR: u32 = 0x100;
+    pub const LEVEL: u32 = 0x101;
+    pub const REVISION: u32 = 0x102;
+    pub const MANUFACTURER: u32 = 0x105;
+    pub const VENDOR_STRING_1: u32 = 0x106;
+    pub const VENDOR_STRING_2: u32 = 0x107;
+    pub const VENDOR_STRING_3: u32 = 0x108;
+    pub const VENDOR_STRING_4: u32 = 0x109;
+    pub const FIRMWARE_VERSION_1: u32 = 0x10B;
+    pub const FIRMWARE_VERSION_2: u32 = 0x10C;
+    pub const MAX_COMMAND_SIZE: u32 = 0x11E;
+    pub const MAX_RESPONSE_SIZE: u32 = 0x11F;
+    pub const MAX_DIGEST: u32 = 0x120;
+    pub const NV_BUFFER_MAX: u32 = 0x12C;
+    pub const PCR_COUNT: u32 = 0x112;
+}
+
+/// Maxima: `MAX_CAP_ALGS`, `MAX_CAP_HANDLES`, `MAX_TPM_PROPERTIES` for a 1024-byte capability
+/// buffer, as the reference implementation sizes them.
+pub const MAX_CAP_ALGS: usize = 169;
+pub const MAX_CAP_HANDLES: usize = 254;
+pub const MAX_TPM_PROPERTIES: usize = 127;
+
+/// `TPMS_ALG_PROPERTY`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsAlgProperty {
+    pub alg: u16,
+    pub properties: u32,
+}
+
+/// `TPMS_TAGGED_PROPERTY`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TpmsTaggedProperty {
+    pub property: u32,
+    pub value: u32,
+}
+
+/// `TPMS_CAPABILITY_DATA` for the capabilities this crate reads.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum TpmsCapabilityData {
+    Algorithms(heapless::Vec<TpmsAlgProperty, MAX_CAP_ALGS>),
+    Handles(heapless::Vec<u32, MAX_CAP_HANDLES>),
+    Pcrs(TpmlPcrSelection),
+    TpmProperties(heapless::Vec<TpmsTaggedProperty, MAX_TPM_PROPERTIES>),
+}
+
+fn read_list<T, const N: usize>(
+    r: &mut Reader<'_>,
+    what: &'static str,
+    mut item: impl FnMut(&mut Reader<'_>) -> Result<T, Error>,
+) -> Result<heapless::Vec<T, N>, Error> {
+    let count = r.count(N, what)?;
+    let mut v = heapless::Vec::new();
+    for _ in 0..count {
+        let _ = v.push(item(r)?);
+    }
+    Ok(v)
+}
+
+impl<'a> Unmarshal<'a> for TpmsCapabilityData {
+    fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
+        let at = r.offset();
+        Ok(match r.u32("TPMS_CAPABILITY_DATA.capability")? {
+            cap::ALGS => Self::Algorithms(read_list(r, "TPML_ALG_PROPERTY.count", |r| {
+                Ok(TpmsAlgProperty {
+                    alg: r.u16("TPMS_ALG_PROPERTY.alg")?,
+                    properties: r.u32("TPMS_ALG_PROPERTY.algProperties")?,
+                })
+            })?),
+            cap::HANDLES => {
+                Self::Handles(read_list(r, "TPML_HANDLE.count", |r| r.u32("TPML_HANDLE.handle"))?)
+            }
+            cap::PCRS => Self::Pcrs(TpmlPcrSelection::unmarshal(r)?),
+            cap::TPM_PROPERTIES => {
+                Self::TpmProperties(read_list(r, "TPML_TAGGED_TPM_PROPERTY.count", |r| {
+                    Ok(TpmsTaggedProperty {
+                        property: r.u32("TPMS_TAGGED_PROPERTY.property")?,
+                        value: r.u32("TPMS_TAGGED_PROPERTY.value")?,
+                    })
+                })?)
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported { value: other },
+                    "TPMS_CAPABILITY_DATA.capability",
+                    at,
+                ))
+            }
+        })
+    }
+}
+
+impl Marshal for TpmsCapabilityData {
+    fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        match self {
+            Self::Algorithms(v) => {
+                w.u32(cap::ALGS)?;
+                w.u32(v.len() as u32)?;
+                v.iter().try_for_each(|a| {
+                    w.u16(a.alg)?;
+                    w.u32(a.properties)
+                })
+            }
+            Self::Handles(v) => {
+                w.u32(cap::HANDLES)?;
+                w.u32(v.len() as u32)?;
+                v.iter().try_for_each(|h| w.u32(*h))
+            }
+            Self::Pcrs(p) => {
+                w.u32(cap::PCRS)?;
+                p.marshal(w)
+            }
+            Self::TpmProperties(v) => {
+                w.u32(cap::TPM_PROPERTIES)?;
+                w.u32(v.len() as u32)?;
+                v.iter().try_for_each(|p| {
+                    w.u32(p.property)?;
+                    w.u32(p.value)
+                })
+            }
+        }
+    }
+}
