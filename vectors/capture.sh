@@ -4,7 +4,7 @@
 # Usage (from anywhere):   vectors/capture.sh
 #
 # Needs: swtpm + swtpm_setup + swtpm_localca (swtpm 0.7.x), tpm2-tools 5.x, python3, sha*sum.
-# Runs as root or as a normal user. It touches nothing outside a temp dir and vectors/swtpm/:
+# Tested as root. It touches nothing outside a temp dir and vectors/swtpm/:
 # the TPM state, the EK-certificate CA (a private swtpm_localca config) and all key contexts
 # live in the temp dir, which is removed at exit together with the swtpm process.
 #
@@ -263,8 +263,7 @@ ORIGIN="swtpm $(swtpm --version 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p') 
 # (file names relative to vectors/swtpm; PCRS may be empty for none)
 add_case() {
     local id=$1 ak=$2 akfmt=$3 msg=$4 sig=$5 pcrs=$6 pfmt=$7 list=$8 hash=$9 n=${10} expect=${11} note=${12}
-    local cqak=$ak
-    checkquote "$id" "$cqak" "$msg" "$sig" "$pcrs" "$pfmt" "$list" "$hash" "$n"
+    checkquote "$id" "$ak" "$msg" "$sig" "$pcrs" "$pfmt" "$list" "$hash" "$n"
     python3 - "$ORIGIN" "$@" "$CQ" >> cases.jsonl <<'EOF'
 import json, sys
 (origin, vid, ak, akfmt, msg, sig, pcrs, pfmt, plist, hash_, n, expect, note, cq) = sys.argv[1:]
