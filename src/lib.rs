@@ -7,5 +7,6 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod wire;
 pub mod transport;
+pub mod types;
+pub mod wire;
