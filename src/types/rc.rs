@@ -575,3 +575,414 @@ impl Marshal for TpmRc {
         w.u32(self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // The library is no_std; the tests may use std whatever the features.
+    extern crate std;
+
+    use super::*;
+    use core::fmt::Write as _;
+    use proptest::prelude::*;
+
+    /// Renders into a fixed-capacity string, as a `no_std` caller would; fails if the text does
+    /// not fit `DISPLAY_MAX_LEN`.
+    fn render(rc: TpmRc) -> heapless::String<DISPLAY_MAX_LEN> {
+        let mut s = heapless::String::new();
+        if write!(s, "{rc}").is_err() {
+            panic!(
+                "Display of {:#010x} does not fit {DISPLAY_MAX_LEN} bytes",
+                rc.0
+            );
+        }
+        s
+    }
+
+    fn param(base: TpmRc, n: u32) -> TpmRc {
+        TpmRc(base.0 | RC_P | (n << 8))
+    }
+
+    fn handle(base: TpmRc, n: u32) -> TpmRc {
+        TpmRc(base.0 | (n << 8))
+    }
+
+    fn session(base: TpmRc, n: u32) -> TpmRc {
+        TpmRc(base.0 | RC_S | (n << 8))
+    }
+
+    fn layered(layer: u8, rc: TpmRc) -> TpmRc {
+        TpmRc((u32::from(layer) << 16) | rc.0)
+    }
+
+    #[test]
+    fn table_is_sorted_and_well_formed() {
+        for pair in RC_TABLE.windows(2) {
+            assert!(
+                pair[0].code.0 < pair[1].code.0,
+                "{:?} then {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+        for e in RC_TABLE {
+            assert!(e.name.starts_with("TPM_RC_"), "{}", e.name);
+            assert!(
+                !e.description.is_empty() && !e.description.ends_with('.'),
+                "{}",
+                e.name
+            );
+            assert_eq!(lookup(e.code), Some(e));
+        }
+        // Part 2 as of the PQC revision: 35 RC_VER1 errors, 41 format-one errors, 29 warnings,
+        // plus SUCCESS and BAD_TAG (and BAD_TAG's early value).
+        let count = |lo: u32, hi: u32| {
+            RC_TABLE
+                .iter()
+                .filter(|e| (lo..hi).contains(&e.code.0))
+                .count()
+        };
+        assert_eq!(count(RC_VER1, RC_VER1 + 0x80), 35);
+        assert_eq!(count(RC_FMT1, RC_FMT1 + 0x40), 41);
+        assert_eq!(count(RC_WARN, RC_WARN + 0x80), 29);
+        assert_eq!(RC_TABLE.len(), 35 + 41 + 29 + 3);
+    }
+
+    #[test]
+    fn every_named_code_decodes_to_itself() {
+        for e in RC_TABLE {
+            let d = e.code.decode();
+            assert_eq!(d.base, e.code, "{}", e.name);
+            assert_eq!(d.info(), Some(e));
+            assert_eq!(
+                (d.layer, d.subject, d.reserved),
+                (0, RcSubject::None, 0),
+                "{}",
+                e.name
+            );
+            let class = match e.code.0 {
+                0 => RcClass::Success,
+                0x01..=0x7F => RcClass::Tpm12,
+                0x80..=0xFF => RcClass::Format1,
+                0x100..=0x17F => RcClass::Error,
+                _ => RcClass::Warning,
+            };
+            assert_eq!(d.class, class, "{}", e.name);
+            assert!(render(e.code).starts_with(e.name));
+        }
+    }
+
+    #[test]
+    fn format_one_names_parameter_handle_or_session() {
+        // 0x1C4 = RC_FMT1 + 0x004 (VALUE) + P + N=1.
+        let d = TpmRc(0x1C4).decode();
+        assert_eq!(
+            (d.class, d.base, d.subject),
+            (RcClass::Format1, TpmRc::VALUE, RcSubject::Parameter(1))
+        );
+        assert_eq!(d.number, 4);
+        assert_eq!(param(TpmRc::VALUE, 1), TpmRc(0x1C4));
+
+        // 0x98E = RC_FMT1 + 0x00E (AUTH_FAIL) + S + N=1: the classic wrong-password answer.
+        let d = TpmRc(0x98E).decode();
+        assert_eq!(
+            (d.base, d.subject),
+            (TpmRc::AUTH_FAIL, RcSubject::Session(1))
+        );
+        assert_eq!(session(TpmRc::AUTH_FAIL, 1), TpmRc(0x98E));
+
+        // 0x18B = RC_FMT1 + 0x00B (HANDLE) + N=1, P and S clear.
+        let d = TpmRc(0x18B).decode();
+        assert_eq!((d.base, d.subject), (TpmRc::HANDLE, RcSubject::Handle(1)));
+        assert_eq!(handle(TpmRc::HANDLE, 1), TpmRc(0x18B));
+
+        // 0x9A2 = BAD_AUTH on session 1. It carries the RC_WARN bits but is format one.
+        let d = TpmRc(0x9A2).decode();
+        assert_eq!(
+            (d.base, d.subject),
+            (TpmRc::BAD_AUTH, RcSubject::Session(1))
+        );
+        assert!(!d.is_warning() && !TpmRc(0x9A2).is_retryable());
+
+        assert_eq!(TpmRc(0x78B).decode().subject, RcSubject::Handle(7));
+        assert_eq!(TpmRc(0xF8E).decode().subject, RcSubject::Session(7));
+        assert_eq!(TpmRc(0xFC4).decode().subject, RcSubject::Parameter(15));
+        assert_eq!(TpmRc(0x084).decode().subject, RcSubject::None);
+        // Undefined corners are reported as they are, not guessed at.
+        assert_eq!(TpmRc(0x88E).decode().subject, RcSubject::Session(0));
+        assert_eq!(TpmRc(0x0C4).decode().subject, RcSubject::Parameter(0));
+
+        assert_eq!(TpmRc(0x2C4).base(), TpmRc::VALUE);
+        assert_eq!(TpmRc(0x2C4).name(), Some("TPM_RC_VALUE"));
+    }
+
+    #[test]
+    fn display_names_code_hex_description_and_subject() {
+        assert_eq!(
+            render(TpmRc(0x2C4)).as_str(),
+            "TPM_RC_VALUE (0x000002c4): value is out of range or not correct for the context; \
+             parameter 2"
+        );
+        assert_eq!(
+            render(TpmRc(0x98E)).as_str(),
+            "TPM_RC_AUTH_FAIL (0x0000098e): the authorization HMAC check failed and the \
+             dictionary-attack counter went up; session 1"
+        );
+        assert_eq!(
+            render(TpmRc(0x18B)).as_str(),
+            "TPM_RC_HANDLE (0x0000018b): the handle is not right for this use; handle 1"
+        );
+        assert_eq!(
+            render(TpmRc::RETRY).as_str(),
+            "TPM_RC_RETRY (0x00000922): the TPM was not able to start the command; retry"
+        );
+        assert_eq!(
+            render(TpmRc::SUCCESS).as_str(),
+            "TPM_RC_SUCCESS (0x00000000): the command completed"
+        );
+        assert!(render(TpmRc::REFERENCE_H0).starts_with("TPM_RC_REFERENCE_H0 (0x00000910): "));
+    }
+
+    #[test]
+    fn warnings_and_retries() {
+        for rc in [TpmRc::RETRY, TpmRc::YIELDED, TpmRc::TESTING] {
+            assert!(rc.is_warning() && rc.is_retryable(), "{rc}");
+            assert!(layered(LAYER_RESMGR, rc).is_retryable(), "{rc}");
+        }
+        for rc in [
+            TpmRc::LOCKOUT,
+            TpmRc::NV_RATE,
+            TpmRc::CANCELED,
+            TpmRc::OBJECT_MEMORY,
+        ] {
+            assert!(rc.is_warning() && !rc.is_retryable(), "{rc}");
+        }
+        for rc in [
+            TpmRc::FAILURE,
+            TpmRc::INITIALIZE,
+            TpmRc::VALUE,
+            TpmRc::SUCCESS,
+        ] {
+            assert!(!rc.is_warning() && !rc.is_retryable(), "{rc}");
+        }
+        assert_eq!(TpmRc(0x922).decode().class, RcClass::Warning);
+        assert_eq!(TpmRc(0x101).decode().class, RcClass::Error);
+        // A vendor warning whose low bits happen to match RETRY is not RETRY.
+        let vendor = TpmRc(RC_WARN | RC_T | 0x22);
+        assert_eq!(vendor.decode().class, RcClass::Vendor { warning: true });
+        assert!(vendor.is_warning() && !vendor.is_retryable() && vendor.name().is_none());
+    }
+
+    #[test]
+    fn layered_codes_are_named_by_their_tpm_part() {
+        // What /dev/tpmrm0 answers for a command code the TPM does not implement.
+        let rc = layered(LAYER_RESMGR, TpmRc::COMMAND_CODE);
+        assert_eq!(rc, TpmRc(0x000B_0143));
+        let d = rc.decode();
+        assert_eq!(
+            (d.layer, d.class, d.base),
+            (11, RcClass::Error, TpmRc::COMMAND_CODE)
+        );
+        assert_eq!(
+            render(rc).as_str(),
+            "TPM_RC_COMMAND_CODE (0x000b0143): command code not supported; \
+             from the resource manager (layer 11)"
+        );
+        assert!(!rc.is_success());
+
+        let rc = layered(LAYER_RESMGR_TPM, param(TpmRc::SIZE, 3));
+        let d = rc.decode();
+        assert_eq!(
+            (d.layer, d.base, d.subject),
+            (12, TpmRc::SIZE, RcSubject::Parameter(3))
+        );
+        assert!(render(rc)
+            .ends_with("; parameter 3; from the resource manager on behalf of the TPM (layer 12)"));
+    }
+
+    #[test]
+    fn software_layer_codes_are_not_taken_for_tpm_codes() {
+        // tpm2-tss SAPI layer, base code 5 (a bad reference).
+        let rc = TpmRc(0x0008_0005);
+        let d = rc.decode();
+        assert_eq!(
+            (d.class, d.layer, d.number, d.base),
+            (RcClass::Software, 8, 5, rc)
+        );
+        assert_eq!(rc.name(), None);
+        assert_eq!(
+            render(rc).as_str(),
+            "TSS system API code 5 (0x00080005, layer 8)"
+        );
+        // Even when the low bits look like a TPM code.
+        let rc = layered(LAYER_TSS_TCTI, TpmRc::VALUE);
+        assert_ne!(rc.base(), TpmRc::VALUE);
+        assert!(rc.name().is_none());
+        assert_eq!(
+            render(TpmRc(0x0005_0922)).as_str(),
+            "layer 5 code 2338 (0x00050922)"
+        );
+        assert!(!TpmRc(0x0005_0922).is_retryable());
+    }
+
+    #[test]
+    fn unknown_and_odd_codes() {
+        assert_eq!(
+            render(TpmRc(0x17E)).as_str(),
+            "unknown format-zero error 0x0000017e"
+        );
+        assert_eq!(
+            render(TpmRc(0x930)).as_str(),
+            "unknown format-zero warning 0x00000930"
+        );
+        assert_eq!(
+            render(TpmRc(0x0BF)).as_str(),
+            "unknown format-one error 0x000000bf"
+        );
+        assert_eq!(
+            render(TpmRc(0x1FF)).as_str(),
+            "unknown format-one error 0x000001ff; parameter 1"
+        );
+        assert_eq!(
+            render(TpmRc(0x01F)).as_str(),
+            "TPM 1.2 response code 0x0000001f"
+        );
+        assert_eq!(TpmRc(0x01E).decode().class, RcClass::Tpm12);
+        assert_eq!(TpmRc(0x01E).name(), Some("TPM_RC_BAD_TAG"));
+        assert_eq!(TpmRc(0x030).name(), Some("TPM_RC_BAD_TAG"));
+        assert_eq!(
+            render(TpmRc(RC_VER1 | RC_T)).as_str(),
+            "vendor-defined format-zero error 0x00000500"
+        );
+        assert_eq!(TpmRc::NOT_USED, TpmRc(0x97F));
+    }
+
+    #[test]
+    fn reserved_bits_block_a_name() {
+        // RETRY with bit 9 set.
+        let d = TpmRc(0xB22).decode();
+        assert_eq!((d.class, d.reserved), (RcClass::Warning, 0x200));
+        assert!(d.info().is_none() && !TpmRc(0xB22).is_retryable());
+        assert_eq!(
+            render(TpmRc(0xB22)).as_str(),
+            "unknown format-zero warning 0x00000b22; reserved bits 0x00000200 set"
+        );
+        assert_eq!(TpmRc(0x1922).decode().reserved, 0x1000);
+        assert_eq!(TpmRc(0x0100_0922).decode().reserved, 0x0100_0000);
+        assert!(!TpmRc(0x0100_0922).is_retryable());
+        // A format-one code keeps its subject, but loses its name.
+        let d = TpmRc(0x81C4).decode();
+        assert_eq!((d.subject, d.reserved), (RcSubject::Parameter(1), 0x8000));
+        assert!(d.info().is_none());
+    }
+
+    #[test]
+    fn success_means_exactly_zero() {
+        assert!(TpmRc(0).is_success());
+        assert_eq!(TpmRc(0).decode().class, RcClass::Success);
+        assert!(!TpmRc(0x000B_0000).is_success());
+        assert!(!TpmRc(0x0100_0000).is_success());
+    }
+
+    #[test]
+    fn wire_round_trip() {
+        let rc = TpmRc::from_bytes(&[0x00, 0x00, 0x09, 0x22]).unwrap();
+        assert_eq!(rc, TpmRc::RETRY);
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            TpmRc(0x000B_0143).to_bytes(&mut buf).unwrap(),
+            &[0x00, 0x0B, 0x01, 0x43]
+        );
+        assert!(TpmRc::from_bytes(&[0x00, 0x09, 0x22]).is_err());
+        assert_eq!(u32::from(TpmRc::from(0x2C4u32)), 0x2C4);
+    }
+
+    /// Properties that hold for every `u32`.
+    fn check(rc: TpmRc) {
+        let d = rc.decode();
+        let text = render(rc);
+        assert!(!text.is_empty());
+        assert_eq!(d.raw, rc);
+        assert_eq!(u32::from(d.layer), (rc.0 >> 16) & 0xFF);
+        assert_eq!(d.base.base(), d.base, "{:#010x}", rc.0);
+        if let Some(info) = d.info() {
+            assert_eq!((info.code, d.reserved), (d.base, 0), "{:#010x}", rc.0);
+            assert!(text.starts_with(info.name));
+        }
+        if d.class != RcClass::Software {
+            let subject = match d.subject {
+                RcSubject::None => 0,
+                RcSubject::Parameter(n) => RC_P | (u32::from(n) << 8),
+                RcSubject::Handle(n) => u32::from(n) << 8,
+                RcSubject::Session(n) => RC_S | (u32::from(n) << 8),
+            };
+            assert_eq!(
+                d.base.0 | subject | (u32::from(d.layer) << 16),
+                rc.0,
+                "{:#010x}",
+                rc.0
+            );
+        }
+        if rc.is_retryable() {
+            assert_eq!(d.class, RcClass::Warning);
+            let name = d.info().map(|i| i.name);
+            assert!(matches!(
+                name,
+                Some("TPM_RC_RETRY" | "TPM_RC_YIELDED" | "TPM_RC_TESTING")
+            ));
+        }
+        if d.is_warning() {
+            assert_eq!(rc.0 & (RC_FMT1 | RC_WARN), RC_WARN, "{:#010x}", rc.0);
+        }
+    }
+
+    #[test]
+    fn sweep_never_panics_and_fits() {
+        for low in 0..=0xFFFFu32 {
+            for layer in [0u32, 5, 8, 11, 12, 0xFF] {
+                for high in [0u32, 0xFF00_0000] {
+                    check(TpmRc(high | (layer << 16) | low));
+                }
+            }
+        }
+        // A coarse walk over the whole range as well.
+        let mut v = 0u32;
+        while let Some(next) = v.checked_add(0x0001_0001) {
+            check(TpmRc(v));
+            v = next;
+        }
+        check(TpmRc(u32::MAX));
+    }
+
+    fn format_one_entries() -> std::vec::Vec<RcInfo> {
+        RC_TABLE
+            .iter()
+            .copied()
+            .filter(|e| e.code.decode().class == RcClass::Format1)
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn any_u32_decodes_and_displays(v in any::<u32>()) {
+            check(TpmRc(v));
+        }
+
+        #[test]
+        fn format_one_subjects_round_trip(
+            info in prop::sample::select(format_one_entries()),
+            kind in 0u8..3,
+            n in 1u32..=15,
+            layer in prop::sample::select(&[LAYER_TPM, LAYER_RESMGR, LAYER_RESMGR_TPM][..]),
+        ) {
+            let base = info.code;
+            let (rc, subject) = match kind {
+                0 => (param(base, n), RcSubject::Parameter(n as u8)),
+                1 => (handle(base, n % 7 + 1), RcSubject::Handle((n % 7 + 1) as u8)),
+                _ => (session(base, n % 7 + 1), RcSubject::Session((n % 7 + 1) as u8)),
+            };
+            let d = layered(layer, rc).decode();
+            prop_assert_eq!((d.base, d.subject, d.layer), (base, subject, layer));
+            prop_assert_eq!(d.info(), Some(&info));
+        }
+    }
+}
