@@ -105,7 +105,8 @@ pub const DISPLAY_MAX_LEN: usize = 256;
 /// Which layout a code follows, per the decision procedure of Part 2.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub enum RcClass {
-    /// `TPM_RC_SUCCESS`.
+    /// `TPM_RC_SUCCESS`: the TPM-format part is zero. [`TpmRc::is_success`] is stricter and
+    /// also wants no layer, so a (never seen) `0x000B0000` is not taken for success.
     Success,
     /// Format zero with V clear: a TPM 1.2 response code. TPM 2.0 itself uses this space only for
     /// `TPM_RC_BAD_TAG`, which a TPM returns when it cannot tell which family a command is from.
