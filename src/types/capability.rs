@@ -83,9 +83,9 @@ impl<'a> Unmarshal<'a> for TpmsCapabilityData {
                     properties: r.u32("TPMS_ALG_PROPERTY.algProperties")?,
                 })
             })?),
-            cap::HANDLES => {
-                Self::Handles(read_list(r, "TPML_HANDLE.count", |r| r.u32("TPML_HANDLE.handle"))?)
-            }
+            cap::HANDLES => Self::Handles(read_list(r, "TPML_HANDLE.count", |r| {
+                r.u32("TPML_HANDLE.handle")
+            })?),
             cap::PCRS => Self::Pcrs(TpmlPcrSelection::unmarshal(r)?),
             cap::TPM_PROPERTIES => {
                 Self::TpmProperties(read_list(r, "TPML_TAGGED_TPM_PROPERTY.count", |r| {

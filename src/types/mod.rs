@@ -6,6 +6,7 @@ pub mod capability;
 pub mod hash;
 pub mod pcr;
 pub mod public;
+pub mod rc;
 pub mod signature;
 pub mod tpm2b;
 
@@ -21,6 +22,7 @@ pub use public::{
     Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,
     TpmtEccScheme, TpmtKdfScheme, TpmtKeyedHashScheme, TpmtPublic, TpmtRsaScheme, TpmtSymDefObject,
 };
+pub use rc::TpmRc;
 pub use signature::{TpmsSignatureEcc, TpmsSignatureRsa, TpmtHa, TpmtSignature};
 pub use tpm2b::{
     Tpm2b, Tpm2bData, Tpm2bDigest, Tpm2bEccParameter, Tpm2bMaxNvBuffer, Tpm2bName,

@@ -277,6 +277,8 @@ impl<'a> Unmarshal<'a> for TpmlDigestValues<'a> {
 impl Marshal for TpmlDigestValues<'_> {
     fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u32(self.digests.len() as u32)?;
-        self.digests.iter().try_for_each(|d| d.write(w, "TPML_DIGEST_VALUES.digests"))
+        self.digests
+            .iter()
+            .try_for_each(|d| d.write(w, "TPML_DIGEST_VALUES.digests"))
     }
 }
