@@ -7,6 +7,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod commands;
+pub mod tpm;
 pub mod transport;
 pub mod types;
 #[cfg(any(feature = "rsa", feature = "p256"))]

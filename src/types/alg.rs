@@ -303,6 +303,50 @@ impl TpmCc {
     pub const PCR_READ: Self = Self(0x017E);
     pub const PCR_EXTEND: Self = Self(0x0182);
     pub const READ_CLOCK: Self = Self(0x0181);
+
+    /// The spec name (`TPM2_Quote`), or `None` for a code this crate does not name.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::NV_UNDEFINE_SPACE_SPECIAL => "TPM2_NV_UndefineSpaceSpecial",
+            Self::EVICT_CONTROL => "TPM2_EvictControl",
+            Self::HIERARCHY_CONTROL => "TPM2_HierarchyControl",
+            Self::NV_UNDEFINE_SPACE => "TPM2_NV_UndefineSpace",
+            Self::CLEAR => "TPM2_Clear",
+            Self::NV_DEFINE_SPACE => "TPM2_NV_DefineSpace",
+            Self::CREATE_PRIMARY => "TPM2_CreatePrimary",
+            Self::NV_WRITE => "TPM2_NV_Write",
+            Self::PCR_EVENT => "TPM2_PCR_Event",
+            Self::PCR_RESET => "TPM2_PCR_Reset",
+            Self::SELF_TEST => "TPM2_SelfTest",
+            Self::STARTUP => "TPM2_Startup",
+            Self::SHUTDOWN => "TPM2_Shutdown",
+            Self::CERTIFY => "TPM2_Certify",
+            Self::NV_READ => "TPM2_NV_Read",
+            Self::CREATE => "TPM2_Create",
+            Self::LOAD => "TPM2_Load",
+            Self::QUOTE => "TPM2_Quote",
+            Self::SIGN => "TPM2_Sign",
+            Self::FLUSH_CONTEXT => "TPM2_FlushContext",
+            Self::NV_READ_PUBLIC => "TPM2_NV_ReadPublic",
+            Self::READ_PUBLIC => "TPM2_ReadPublic",
+            Self::START_AUTH_SESSION => "TPM2_StartAuthSession",
+            Self::GET_CAPABILITY => "TPM2_GetCapability",
+            Self::GET_RANDOM => "TPM2_GetRandom",
+            Self::PCR_READ => "TPM2_PCR_Read",
+            Self::PCR_EXTEND => "TPM2_PCR_Extend",
+            Self::READ_CLOCK => "TPM2_ReadClock",
+            _ => return None,
+        })
+    }
+}
+
+impl core::fmt::Display for TpmCc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "TPM_CC({:#x})", self.0),
+        }
+    }
 }
 
 /// `TPM_HT`: the handle type in a handle's most significant byte.

@@ -1,0 +1,104 @@
+//! Startup, Shutdown, SelfTest, GetRandom, GetCapability.
+
+use super::Command;
+use crate::types::{Tpm2bDigest, TpmCc, TpmsCapabilityData};
+use crate::wire::{Error, Reader, Unmarshal, Writer};
+
+/// `TPM_SU_CLEAR`.
+pub const SU_CLEAR: u16 = 0x0000;
+/// `TPM_SU_STATE`.
+pub const SU_STATE: u16 = 0x0001;
+
+/// TPM2_Startup.
+pub struct Startup {
+    pub startup_type: u16,
+}
+
+impl Command for Startup {
+    const CC: TpmCc = TpmCc::STARTUP;
+    type Response<'r> = ();
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u16(self.startup_type)
+    }
+    fn response<'r>(_: &[u32], _: &mut Reader<'r>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// TPM2_Shutdown.
+pub struct Shutdown {
+    pub shutdown_type: u16,
+}
+
+impl Command for Shutdown {
+    const CC: TpmCc = TpmCc::SHUTDOWN;
+    type Response<'r> = ();
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u16(self.shutdown_type)
+    }
+    fn response<'r>(_: &[u32], _: &mut Reader<'r>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// TPM2_SelfTest.
+pub struct SelfTest {
+    pub full_test: bool,
+}
+
+impl Command for SelfTest {
+    const CC: TpmCc = TpmCc::SELF_TEST;
+    type Response<'r> = ();
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u8(u8::from(self.full_test))
+    }
+    fn response<'r>(_: &[u32], _: &mut Reader<'r>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// TPM2_GetRandom. The TPM may return fewer bytes than asked (at most one digest's worth).
+pub struct GetRandom {
+    pub bytes_requested: u16,
+}
+
+impl Command for GetRandom {
+    const CC: TpmCc = TpmCc::GET_RANDOM;
+    type Response<'r> = &'r [u8];
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u16(self.bytes_requested)
+    }
+    fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<&'r [u8], Error> {
+        Ok(Tpm2bDigest::read(r, "TPM2B_DIGEST randomBytes")?.0)
+    }
+}
+
+/// TPM2_GetCapability.
+pub struct GetCapability {
+    pub capability: u32,
+    pub property: u32,
+    pub property_count: u32,
+}
+
+/// TPM2_GetCapability's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetCapabilityResponse {
+    pub more_data: bool,
+    pub data: TpmsCapabilityData,
+}
+
+impl Command for GetCapability {
+    const CC: TpmCc = TpmCc::GET_CAPABILITY;
+    type Response<'r> = GetCapabilityResponse;
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.capability)?;
+        w.u32(self.property)?;
+        w.u32(self.property_count)
+    }
+    fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<GetCapabilityResponse, Error> {
+        Ok(GetCapabilityResponse {
+            more_data: crate::types::attest::read_yes_no(r, "moreData")?,
+            data: TpmsCapabilityData::unmarshal(r)?,
+        })
+    }
+}

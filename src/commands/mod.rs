@@ -1,0 +1,245 @@
+//! TPM 2.0 command framing and the commands this crate sends, each declared once.
+//!
+//! A command is a struct implementing [`Command`]: its code, its handle area, the passwords
+//! of the handles that need authorization, its parameters, and how to read its response.
+//! [`build`] and [`parse_response`] do the framing for all of them.
+
+mod attest;
+mod capability;
+mod nv;
+mod object;
+mod pcr;
+mod session;
+pub mod templates;
+
+pub use attest::{Certify, Quote, SignedAttest};
+pub use capability::{
+    GetCapability, GetCapabilityResponse, GetRandom, SelfTest, Shutdown, Startup, SU_CLEAR,
+    SU_STATE,
+};
+pub use nv::{NvPublic, NvRead, NvReadPublic, NvReadPublicResponse};
+pub use object::{
+    CreatePrimary, CreatePrimaryResponse, EvictControl, FlushContext, ReadPublic,
+    ReadPublicResponse,
+};
+pub use pcr::{PcrEvent, PcrExtend, PcrRead, PcrReadResponse, PcrReset};
+
+use crate::types::{rc::TpmRc, TpmCc, TpmSt};
+use crate::wire::{Error, ErrorKind, Reader, Writer};
+
+/// Largest command this crate builds (`TPM_PT_MAX_COMMAND_SIZE` of common TPMs).
+pub const MAX_COMMAND_SIZE: usize = 4096;
+/// Largest response this crate accepts (`TPM_PT_MAX_RESPONSE_SIZE` of common TPMs).
+pub const MAX_RESPONSE_SIZE: usize = 4096;
+/// Size of the response header: tag, size, response code.
+pub const HEADER_SIZE: usize = 10;
+/// Most handles in a command's handle area (TPM2_PolicySecret has two; Certify has two).
+pub const MAX_HANDLES: usize = 3;
+
+/// A command's handle area.
+pub type Handles = heapless::Vec<u32, MAX_HANDLES>;
+/// Passwords for a command's authorized handles.
+pub type Passwords<'a> = heapless::Vec<&'a [u8], MAX_HANDLES>;
+
+/// The handle area from a slice of at most [`MAX_HANDLES`] handles (extra ones are a bug in the
+/// command's declaration, caught by the tests that send every command).
+pub(crate) fn handles(h: &[u32]) -> Handles {
+    h.iter().copied().take(MAX_HANDLES).collect()
+}
+
+/// Passwords from a slice of at most [`MAX_HANDLES`].
+pub(crate) fn passwords<'a>(p: &[&'a [u8]]) -> Passwords<'a> {
+    p.iter().copied().take(MAX_HANDLES).collect()
+}
+
+/// A TPM command, declared once.
+pub trait Command {
+    /// `TPM_CC` of the command.
+    const CC: TpmCc;
+    /// Number of handles the response carries before its parameters.
+    const RESPONSE_HANDLES: usize = 0;
+    /// What the response parameters parse into; may borrow the response buffer.
+    type Response<'r>;
+
+    /// The handle area, in order.
+    fn handles(&self) -> Handles {
+        Handles::new()
+    }
+
+    /// One password per handle that needs authorization (the first handles of the area), each
+    /// sent in a TPM_RS_PW session. Empty: the command has no authorization area.
+    fn passwords(&self) -> Passwords<'_> {
+        Passwords::new()
+    }
+
+    /// Writes the parameter area.
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error>;
+
+    /// Reads the parameter area of a successful response. `handles` holds the
+    /// `RESPONSE_HANDLES` handles that preceded it.
+    fn response<'r>(handles: &[u32], r: &mut Reader<'r>) -> Result<Self::Response<'r>, Error>;
+}
+
+/// Builds the command bytes into `buf`; returns their length.
+pub fn build<C: Command>(cmd: &C, buf: &mut [u8]) -> Result<usize, Error> {
+    let passwords = cmd.passwords();
+    let mut w = Writer::new(buf);
+    let tag = if passwords.is_empty() {
+        TpmSt::NO_SESSIONS
+    } else {
+        TpmSt::SESSIONS
+    };
+    w.u16(tag.0)?;
+    w.u32(0)?; // size, patched below
+    w.u32(C::CC.0)?;
+    for h in cmd.handles() {
+        w.u32(h)?;
+    }
+    if !passwords.is_empty() {
+        session::write_password_sessions(&mut w, &passwords)?;
+    }
+    cmd.parameters(&mut w)?;
+    let n = w.len();
+    w.patch_u32(2, n as u32)?;
+    Ok(n)
+}
+
+/// Why a response was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseError {
+    /// The TPM answered with an error code.
+    Tpm(TpmRc),
+    /// The response bytes are malformed (short, size field wrong, bad tag, bad parameters).
+    Malformed(Error),
+}
+
+impl core::fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Tpm(rc) => write!(f, "TPM returned {rc}"),
+            Self::Malformed(e) => write!(f, "malformed response: {e}"),
+        }
+    }
+}
+
+impl From<Error> for ResponseError {
+    fn from(e: Error) -> Self {
+        Self::Malformed(e)
+    }
+}
+
+/// Reads the response header: checks the tag and that the size field equals the bytes received,
+/// and returns the response code.
+pub fn response_code(rsp: &[u8]) -> Result<TpmRc, Error> {
+    let mut r = Reader::new(rsp);
+    if rsp.len() < HEADER_SIZE {
+        return Err(r.error(
+            ErrorKind::Truncated {
+                needed: HEADER_SIZE,
+                available: rsp.len(),
+            },
+            "response header",
+        ));
+    }
+    let tag = TpmSt(r.u16("response tag")?);
+    if !matches!(
+        tag,
+        TpmSt::NO_SESSIONS | TpmSt::SESSIONS | TpmSt::RSP_COMMAND
+    ) {
+        return Err(Error::new(
+            ErrorKind::UnknownValue {
+                value: u32::from(tag.0),
+            },
+            "response tag",
+            0,
+        ));
+    }
+    let size = r.u32("response size")?;
+    if size as usize != rsp.len() {
+        return Err(Error::new(
+            ErrorKind::SizeAboveMax {
+                size: size as usize,
+                max: rsp.len(),
+            },
+            "response size (must equal the bytes received)",
+            2,
+        ));
+    }
+    Ok(TpmRc(r.u32("response code")?))
+}
+
+/// Parses a complete response to `C`, sent with or without sessions as `build` made it.
+pub fn parse_response<'r, C: Command>(
+    cmd: &C,
+    rsp: &'r [u8],
+) -> Result<C::Response<'r>, ResponseError> {
+    let rc = response_code(rsp)?;
+    let mut r = Reader::new(rsp);
+    let tag = TpmSt(r.u16("response tag")?);
+    r.u32("response size")?;
+    r.u32("response code")?;
+    if !rc.is_success() {
+        // An error response is the header alone.
+        r.finish()?;
+        return Err(ResponseError::Tpm(rc));
+    }
+    let sessions = cmd.passwords().len();
+    let expected_tag = if sessions == 0 {
+        TpmSt::NO_SESSIONS
+    } else {
+        TpmSt::SESSIONS
+    };
+    if tag != expected_tag {
+        return Err(Error::new(
+            ErrorKind::InvalidValue {
+                value: u32::from(tag.0),
+            },
+            "response tag",
+            0,
+        )
+        .into());
+    }
+    let mut handles = [0u32; MAX_HANDLES];
+    let n = C::RESPONSE_HANDLES.min(MAX_HANDLES);
+    for h in handles.iter_mut().take(n) {
+        *h = r.u32("response handle")?;
+    }
+    let value = if sessions == 0 {
+        let v = C::response(&handles[..n], &mut r)?;
+        r.finish()?;
+        v
+    } else {
+        let at = r.offset();
+        let size = r.u32("parameterSize")? as usize;
+        let available = r.remaining();
+        if size > available {
+            return Err(Error::new(
+                ErrorKind::Truncated {
+                    needed: size,
+                    available,
+                },
+                "parameterSize",
+                at,
+            )
+            .into());
+        }
+        let params = r.bytes(size, "response parameters")?;
+        let mut p = Reader::new(params);
+        let v = C::response(&handles[..n], &mut p)?;
+        if !p.is_empty() {
+            return Err(Error::new(
+                ErrorKind::SizedNotConsumed {
+                    declared: size,
+                    unused: p.remaining(),
+                },
+                "response parameters",
+                at,
+            )
+            .into());
+        }
+        session::read_password_acks(&mut r, sessions)?;
+        r.finish()?;
+        v
+    };
+    Ok(value)
+}

@@ -1,0 +1,158 @@
+//! CreatePrimary, ReadPublic, FlushContext, EvictControl.
+
+use super::{handles, passwords, Command, Handles, Passwords};
+use crate::types::pcr::TpmlPcrSelection;
+use crate::types::tpm2b::max;
+use crate::types::{Tpm2bData, Tpm2bDigest, Tpm2bName, Tpm2bPublic, TpmCc, TpmtPublic};
+use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
+
+/// `sizeof(TPMS_CREATION_DATA)`: selection, digest, locality, parent names, outside info.
+const MAX_CREATION_DATA: usize =
+    (4 + 16 * 7) + (2 + max::DIGEST) + 1 + 2 + 2 * (2 + max::NAME) + (2 + max::DATA);
+
+/// TPM2_CreatePrimary.
+pub struct CreatePrimary<'a> {
+    /// TPM_RH_ENDORSEMENT, TPM_RH_OWNER, TPM_RH_PLATFORM or TPM_RH_NULL.
+    pub primary_handle: u32,
+    pub hierarchy_auth: &'a [u8],
+    /// `inSensitive.userAuth` of the new key.
+    pub user_auth: &'a [u8],
+    pub public: TpmtPublic<'a>,
+    pub outside_info: &'a [u8],
+    pub creation_pcr: TpmlPcrSelection,
+}
+
+/// TPM2_CreatePrimary's answer (creation data and ticket are checked for shape and skipped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreatePrimaryResponse<'r> {
+    pub object_handle: u32,
+    pub out_public: Tpm2bPublic<'r>,
+    pub creation_hash: Tpm2bDigest<'r>,
+    pub name: Tpm2bName<'r>,
+}
+
+impl Command for CreatePrimary<'_> {
+    const CC: TpmCc = TpmCc::CREATE_PRIMARY;
+    const RESPONSE_HANDLES: usize = 1;
+    type Response<'r> = CreatePrimaryResponse<'r>;
+    fn handles(&self) -> Handles {
+        handles(&[self.primary_handle])
+    }
+    fn passwords(&self) -> Passwords<'_> {
+        passwords(&[self.hierarchy_auth])
+    }
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.sized(
+            2 + max::DIGEST + 2 + max::SENSITIVE_DATA,
+            "TPM2B_SENSITIVE_CREATE",
+            |w| {
+                w.tpm2b(
+                    self.user_auth,
+                    max::DIGEST,
+                    "TPMS_SENSITIVE_CREATE.userAuth",
+                )?;
+                w.tpm2b(&[], max::SENSITIVE_DATA, "TPMS_SENSITIVE_CREATE.data")
+            },
+        )?;
+        w.sized(max::PUBLIC, "TPM2B_PUBLIC", |w| self.public.marshal(w))?;
+        w.tpm2b(self.outside_info, max::DATA, "outsideInfo")?;
+        self.creation_pcr.marshal(w)
+    }
+    fn response<'r>(h: &[u32], r: &mut Reader<'r>) -> Result<CreatePrimaryResponse<'r>, Error> {
+        let out_public = Tpm2bPublic::unmarshal(r)?;
+        r.sized(MAX_CREATION_DATA, "TPM2B_CREATION_DATA", |r| {
+            TpmlPcrSelection::unmarshal(r)?;
+            Tpm2bDigest::read(r, "TPMS_CREATION_DATA.pcrDigest")?;
+            r.u8("TPMS_CREATION_DATA.locality")?;
+            r.u16("TPMS_CREATION_DATA.parentNameAlg")?;
+            Tpm2bName::read(r, "TPMS_CREATION_DATA.parentName")?;
+            Tpm2bName::read(r, "TPMS_CREATION_DATA.parentQualifiedName")?;
+            Tpm2bData::read(r, "TPMS_CREATION_DATA.outsideInfo")?;
+            Ok(())
+        })?;
+        let creation_hash = Tpm2bDigest::read(r, "creationHash")?;
+        r.u16("TPMT_TK_CREATION.tag")?;
+        r.u32("TPMT_TK_CREATION.hierarchy")?;
+        Tpm2bDigest::read(r, "TPMT_TK_CREATION.digest")?;
+        let name = Tpm2bName::read(r, "name")?;
+        Ok(CreatePrimaryResponse {
+            object_handle: h.first().copied().unwrap_or(0),
+            out_public,
+            creation_hash,
+            name,
+        })
+    }
+}
+
+/// TPM2_ReadPublic.
+pub struct ReadPublic {
+    pub object_handle: u32,
+}
+
+/// TPM2_ReadPublic's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadPublicResponse<'r> {
+    pub out_public: Tpm2bPublic<'r>,
+    pub name: Tpm2bName<'r>,
+    pub qualified_name: Tpm2bName<'r>,
+}
+
+impl Command for ReadPublic {
+    const CC: TpmCc = TpmCc::READ_PUBLIC;
+    type Response<'r> = ReadPublicResponse<'r>;
+    fn handles(&self) -> Handles {
+        handles(&[self.object_handle])
+    }
+    fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+    fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<ReadPublicResponse<'r>, Error> {
+        Ok(ReadPublicResponse {
+            out_public: Tpm2bPublic::unmarshal(r)?,
+            name: Tpm2bName::read(r, "name")?,
+            qualified_name: Tpm2bName::read(r, "qualifiedName")?,
+        })
+    }
+}
+
+/// TPM2_FlushContext: the handle travels as a parameter, not in the handle area.
+pub struct FlushContext {
+    pub flush_handle: u32,
+}
+
+impl Command for FlushContext {
+    const CC: TpmCc = TpmCc::FLUSH_CONTEXT;
+    type Response<'r> = ();
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.flush_handle)
+    }
+    fn response<'r>(_: &[u32], _: &mut Reader<'r>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// TPM2_EvictControl: make a transient object persistent, or remove a persistent one.
+pub struct EvictControl<'a> {
+    /// TPM_RH_OWNER or TPM_RH_PLATFORM.
+    pub auth_handle: u32,
+    pub auth: &'a [u8],
+    pub object_handle: u32,
+    pub persistent_handle: u32,
+}
+
+impl Command for EvictControl<'_> {
+    const CC: TpmCc = TpmCc::EVICT_CONTROL;
+    type Response<'r> = ();
+    fn handles(&self) -> Handles {
+        handles(&[self.auth_handle, self.object_handle])
+    }
+    fn passwords(&self) -> Passwords<'_> {
+        passwords(&[self.auth])
+    }
+    fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.persistent_handle)
+    }
+    fn response<'r>(_: &[u32], _: &mut Reader<'r>) -> Result<(), Error> {
+        Ok(())
+    }
+}

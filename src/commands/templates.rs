@@ -1,0 +1,120 @@
+//! Standard key templates: attestation keys as go-tpm-tools makes them, and the TCG EK
+//! Credential Profile's default EK templates (so the EK public matches the EK certificate).
+
+use crate::types::{
+    HashAlg, PublicDetails, Tpm2b, TpmAlgId, TpmEccCurve, TpmaObject, TpmsEccParms, TpmsEccPoint,
+    TpmsRsaParms, TpmtEccScheme, TpmtKdfScheme, TpmtPublic, TpmtRsaScheme, TpmtSymDefObject,
+};
+
+/// restricted | sign | fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth.
+pub const AK_ATTRIBUTES: u32 = TpmaObject::RESTRICTED
+    | TpmaObject::SIGN_ENCRYPT
+    | TpmaObject::FIXED_TPM
+    | TpmaObject::FIXED_PARENT
+    | TpmaObject::SENSITIVE_DATA_ORIGIN
+    | TpmaObject::USER_WITH_AUTH;
+
+/// fixedTPM | fixedParent | sensitiveDataOrigin | adminWithPolicy | restricted | decrypt.
+pub const EK_ATTRIBUTES: u32 = TpmaObject::FIXED_TPM
+    | TpmaObject::FIXED_PARENT
+    | TpmaObject::SENSITIVE_DATA_ORIGIN
+    | TpmaObject::ADMIN_WITH_POLICY
+    | TpmaObject::RESTRICTED
+    | TpmaObject::DECRYPT;
+
+/// The EK's policy: PolicySecret(TPM_RH_ENDORSEMENT), TCG EK Credential Profile.
+pub const EK_AUTH_POLICY: [u8; 32] = [
+    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+];
+
+/// NV index of the RSA-2048 EK certificate (TCG EK Credential Profile).
+pub const EK_CERT_RSA_NV_INDEX: u32 = 0x01C0_0002;
+/// NV index of the ECC P-256 EK certificate.
+pub const EK_CERT_ECC_NV_INDEX: u32 = 0x01C0_000A;
+
+const ZEROS: [u8; 256] = [0; 256];
+
+const AES128_CFB: TpmtSymDefObject = TpmtSymDefObject::Cipher {
+    algorithm: TpmAlgId::AES,
+    key_bits: 128,
+    mode: TpmAlgId::CFB,
+};
+
+/// RSA-2048 restricted signing key, RSASSA with SHA-256.
+pub fn ak_rsa() -> TpmtPublic<'static> {
+    TpmtPublic {
+        name_alg: Some(HashAlg::Sha256),
+        object_attributes: TpmaObject(AK_ATTRIBUTES),
+        auth_policy: Tpm2b(&[]),
+        details: PublicDetails::Rsa {
+            parms: TpmsRsaParms {
+                symmetric: TpmtSymDefObject::Null,
+                scheme: TpmtRsaScheme::RsaSsa(HashAlg::Sha256),
+                key_bits: 2048,
+                exponent: 0,
+            },
+            unique: Tpm2b(&[]),
+        },
+    }
+}
+
+/// ECC P-256 restricted signing key, ECDSA with SHA-256.
+pub fn ak_ecc() -> TpmtPublic<'static> {
+    TpmtPublic {
+        name_alg: Some(HashAlg::Sha256),
+        object_attributes: TpmaObject(AK_ATTRIBUTES),
+        auth_policy: Tpm2b(&[]),
+        details: PublicDetails::Ecc {
+            parms: TpmsEccParms {
+                symmetric: TpmtSymDefObject::Null,
+                scheme: TpmtEccScheme::Ecdsa(HashAlg::Sha256),
+                curve_id: TpmEccCurve::NIST_P256,
+                kdf: TpmtKdfScheme::Null,
+            },
+            unique: TpmsEccPoint {
+                x: Tpm2b(&[]),
+                y: Tpm2b(&[]),
+            },
+        },
+    }
+}
+
+/// EK template L-1: RSA-2048, AES-128-CFB, 256 zero bytes of unique.
+pub fn ek_rsa() -> TpmtPublic<'static> {
+    TpmtPublic {
+        name_alg: Some(HashAlg::Sha256),
+        object_attributes: TpmaObject(EK_ATTRIBUTES),
+        auth_policy: Tpm2b(&EK_AUTH_POLICY),
+        details: PublicDetails::Rsa {
+            parms: TpmsRsaParms {
+                symmetric: AES128_CFB,
+                scheme: TpmtRsaScheme::Null,
+                key_bits: 2048,
+                exponent: 0,
+            },
+            unique: Tpm2b(&ZEROS),
+        },
+    }
+}
+
+/// EK template L-2: ECC P-256, AES-128-CFB, 32 zero bytes for each coordinate.
+pub fn ek_ecc() -> TpmtPublic<'static> {
+    TpmtPublic {
+        name_alg: Some(HashAlg::Sha256),
+        object_attributes: TpmaObject(EK_ATTRIBUTES),
+        auth_policy: Tpm2b(&EK_AUTH_POLICY),
+        details: PublicDetails::Ecc {
+            parms: TpmsEccParms {
+                symmetric: AES128_CFB,
+                scheme: TpmtEccScheme::Null,
+                curve_id: TpmEccCurve::NIST_P256,
+                kdf: TpmtKdfScheme::Null,
+            },
+            unique: TpmsEccPoint {
+                x: Tpm2b(&ZEROS[..32]),
+                y: Tpm2b(&ZEROS[..32]),
+            },
+        },
+    }
+}

@@ -1,0 +1,341 @@
+//! `Tpm<T>`: typed command calls over any transport, with fixed buffers and bounded retries.
+
+use crate::commands::{self, Command, ResponseError, MAX_COMMAND_SIZE, MAX_RESPONSE_SIZE};
+use crate::transport::Transport;
+use crate::types::capability::{cap, pt, TpmsTaggedProperty};
+use crate::types::pcr::{TpmlPcrSelection, TpmsPcrSelection};
+use crate::types::rc::TpmRc;
+use crate::types::{HashAlg, TpmCc, TpmsCapabilityData};
+use crate::wire;
+use core::fmt;
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum TpmError<E> {
+    /// The transport failed (connection, timeout, size); its error names the transport.
+    Transport(E),
+    /// The command could not be built (a parameter above its spec maximum).
+    Build { cc: TpmCc, error: wire::Error },
+    /// The TPM answered with an error code.
+    Tpm { cc: TpmCc, rc: TpmRc },
+    /// The response bytes were malformed.
+    Malformed { cc: TpmCc, error: wire::Error },
+    /// The TPM kept answering RETRY/YIELDED/TESTING.
+    RetriesExhausted { cc: TpmCc, rc: TpmRc, attempts: u32 },
+    /// A multi-command operation got an answer that does not fit (e.g. PCR_Read made no progress).
+    Protocol { cc: TpmCc, what: &'static str },
+}
+
+impl<E: fmt::Display> fmt::Display for TpmError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(e) => write!(f, "{e}"),
+            Self::Build { cc, error } => write!(f, "{cc}: cannot build command: {error}"),
+            Self::Tpm { cc, rc } => write!(f, "{cc}: {rc}"),
+            Self::Malformed { cc, error } => write!(f, "{cc}: malformed response: {error}"),
+            Self::RetriesExhausted { cc, rc, attempts } => {
+                write!(f, "{cc}: still {rc} after {attempts} attempts")
+            }
+            Self::Protocol { cc, what } => write!(f, "{cc}: {what}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> core::error::Error for TpmError<E> {}
+
+impl<E> TpmError<E> {
+    /// The TPM response code, when the TPM itself refused the command.
+    pub fn rc(&self) -> Option<TpmRc> {
+        match self {
+            Self::Tpm { rc, .. } | Self::RetriesExhausted { rc, .. } => Some(*rc),
+            _ => None,
+        }
+    }
+}
+
+/// Default number of attempts for a command the TPM asks to retry.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+/// A TPM reached through a transport. Command and response buffers live inside this struct:
+/// sending a command allocates nothing.
+pub struct Tpm<T: Transport> {
+    transport: T,
+    cmd: [u8; MAX_COMMAND_SIZE],
+    rsp: [u8; MAX_RESPONSE_SIZE],
+    /// Attempts per command when the TPM answers RETRY, YIELDED or TESTING.
+    pub max_attempts: u32,
+    /// Called before each retry with the attempt number (std code sleeps here).
+    pub backoff: Option<fn(u32)>,
+}
+
+impl<T: Transport> Tpm<T> {
+    pub fn new(transport: T) -> Self {
+        Self {
+            transport,
+            cmd: [0; MAX_COMMAND_SIZE],
+            rsp: [0; MAX_RESPONSE_SIZE],
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            backoff: None,
+        }
+    }
+
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    /// Sends `cmd` and parses its response. The response borrows this `Tpm`'s buffer, so copy
+    /// what you need before the next command.
+    pub fn execute<C: Command>(&mut self, cmd: &C) -> Result<C::Response<'_>, TpmError<T::Error>> {
+        let n = commands::build(cmd, &mut self.cmd)
+            .map_err(|error| TpmError::Build { cc: C::CC, error })?;
+        let mut attempt = 0u32;
+        let len = loop {
+            attempt += 1;
+            let len = self
+                .transport
+                .transact(&self.cmd[..n], &mut self.rsp)
+                .map_err(TpmError::Transport)?
+                .len();
+            let rc = commands::response_code(&self.rsp[..len])
+                .map_err(|error| TpmError::Malformed { cc: C::CC, error })?;
+            if !rc.is_retryable() {
+                break len;
+            }
+            if attempt >= self.max_attempts {
+                return Err(TpmError::RetriesExhausted {
+                    cc: C::CC,
+                    rc,
+                    attempts: attempt,
+                });
+            }
+            if let Some(wait) = self.backoff {
+                wait(attempt);
+            }
+        };
+        commands::parse_response(cmd, &self.rsp[..len]).map_err(|e| match e {
+            ResponseError::Tpm(rc) => TpmError::Tpm { cc: C::CC, rc },
+            ResponseError::Malformed(error) => TpmError::Malformed { cc: C::CC, error },
+        })
+    }
+
+    /// Fills `out` with random bytes from the TPM, in as many calls as it takes.
+    pub fn get_random(&mut self, out: &mut [u8]) -> Result<(), TpmError<T::Error>> {
+        let mut filled = 0;
+        while filled < out.len() {
+            let want = (out.len() - filled).min(64) as u16;
+            let got = self.execute(&commands::GetRandom {
+                bytes_requested: want,
+            })?;
+            if got.is_empty() {
+                return Err(TpmError::Protocol {
+                    cc: TpmCc::GET_RANDOM,
+                    what: "TPM returned no random bytes",
+                });
+            }
+            let take = got.len().min(out.len() - filled);
+            out[filled..filled + take].copy_from_slice(&got[..take]);
+            filled += take;
+        }
+        Ok(())
+    }
+
+    /// Reads every PCR of `selection`, calling `each(bank, index, value)` in selection order.
+    /// A TPM returns at most eight values per PCR_Read, so this loops, asking each time for
+    /// what is still missing.
+    pub fn pcr_read_each(
+        &mut self,
+        selection: &TpmlPcrSelection,
+        mut each: impl FnMut(HashAlg, u32, &[u8]),
+    ) -> Result<(), TpmError<T::Error>> {
+        let mut remaining = selection.clone();
+        // Each round reads at least one value, so this many rounds is always enough.
+        for _ in 0..=selection.pcr_count() {
+            if remaining.pcr_count() == 0 {
+                return Ok(());
+            }
+            let rsp = self.execute(&commands::PcrRead {
+                selection: remaining.clone(),
+            })?;
+            let got = rsp.selection_out.pcr_count();
+            if got == 0 || got != rsp.values.digests.len() {
+                return Err(TpmError::Protocol {
+                    cc: TpmCc::PCR_READ,
+                    what: "TPM returned no PCR values for the selection (is the bank allocated?)",
+                });
+            }
+            let mut values = rsp.values.digests.iter();
+            for (bank, index) in rsp.selection_out.iter_pcrs() {
+                let in_remaining = remaining
+                    .banks
+                    .iter()
+                    .any(|b| b.hash == bank && b.contains(index));
+                let v = values.next().map(|v| v.0).unwrap_or(&[]);
+                if !in_remaining || v.len() != bank.digest_size() {
+                    return Err(TpmError::Protocol {
+                        cc: TpmCc::PCR_READ,
+                        what: "TPM returned a PCR that was not asked for, or a value of the wrong size",
+                    });
+                }
+                each(bank, index, v);
+            }
+            let out = rsp.selection_out.clone();
+            for b in remaining.banks.iter_mut() {
+                for o in out.banks.iter().filter(|o| o.hash == b.hash) {
+                    b.pcrs &= !o.pcrs;
+                }
+            }
+        }
+        Err(TpmError::Protocol {
+            cc: TpmCc::PCR_READ,
+            what: "PCR_Read made no progress",
+        })
+    }
+
+    /// The PCR banks the TPM has allocated (banks with at least one PCR selected).
+    pub fn pcr_banks(&mut self) -> Result<TpmlPcrSelection, TpmError<T::Error>> {
+        let rsp = self.execute(&commands::GetCapability {
+            capability: cap::PCRS,
+            property: 0,
+            property_count: 1,
+        })?;
+        match rsp.data {
+            TpmsCapabilityData::Pcrs(p) => {
+                let mut out = TpmlPcrSelection::default();
+                for b in p.banks.iter().filter(|b| b.pcrs != 0) {
+                    out.push(TpmsPcrSelection {
+                        hash: b.hash,
+                        size_of_select: 3,
+                        pcrs: b.pcrs & 0x00ff_ffff,
+                    })
+                    .map_err(|error| TpmError::Malformed {
+                        cc: TpmCc::GET_CAPABILITY,
+                        error,
+                    })?;
+                }
+                Ok(out)
+            }
+            _ => Err(TpmError::Protocol {
+                cc: TpmCc::GET_CAPABILITY,
+                what: "asked for PCRS, got another capability",
+            }),
+        }
+    }
+
+    /// Reads fixed TPM properties starting at `first`, calling `each` for each one returned.
+    pub fn tpm_properties(
+        &mut self,
+        first: u32,
+        count: u32,
+        mut each: impl FnMut(TpmsTaggedProperty),
+    ) -> Result<(), TpmError<T::Error>> {
+        let rsp = self.execute(&commands::GetCapability {
+            capability: cap::TPM_PROPERTIES,
+            property: first,
+            property_count: count,
+        })?;
+        match rsp.data {
+            TpmsCapabilityData::TpmProperties(v) => {
+                v.iter().copied().for_each(&mut each);
+                Ok(())
+            }
+            _ => Err(TpmError::Protocol {
+                cc: TpmCc::GET_CAPABILITY,
+                what: "asked for TPM_PROPERTIES, got another capability",
+            }),
+        }
+    }
+
+    /// Manufacturer (4 ASCII bytes as a u32) and firmware version (two u32 halves).
+    pub fn identity(&mut self) -> Result<TpmIdentity, TpmError<T::Error>> {
+        let mut id = TpmIdentity::default();
+        self.tpm_properties(pt::FAMILY_INDICATOR, 64, |p| match p.property {
+            pt::MANUFACTURER => id.manufacturer = p.value,
+            pt::FIRMWARE_VERSION_1 => {
+                id.firmware_version =
+                    (id.firmware_version & 0xffff_ffff) | (u64::from(p.value) << 32)
+            }
+            pt::FIRMWARE_VERSION_2 => {
+                id.firmware_version = (id.firmware_version & !0xffff_ffff) | u64::from(p.value)
+            }
+            pt::VENDOR_STRING_1..=pt::VENDOR_STRING_4 => {
+                let i = (p.property - pt::VENDOR_STRING_1) as usize * 4;
+                id.vendor[i..i + 4].copy_from_slice(&p.value.to_be_bytes());
+            }
+            pt::NV_BUFFER_MAX => id.nv_buffer_max = p.value,
+            _ => {}
+        })?;
+        Ok(id)
+    }
+
+    /// Reads a whole NV index into `out` (authorized by the index itself, empty password), in
+    /// chunks no larger than `chunk`. Returns the number of bytes read.
+    pub fn nv_read_all(
+        &mut self,
+        nv_index: u32,
+        chunk: u16,
+        out: &mut [u8],
+    ) -> Result<usize, TpmError<T::Error>> {
+        let size = usize::from(
+            self.execute(&commands::NvReadPublic { nv_index })?
+                .nv_public
+                .data_size,
+        );
+        if size > out.len() {
+            return Err(TpmError::Protocol {
+                cc: TpmCc::NV_READ,
+                what: "NV index is larger than the output buffer",
+            });
+        }
+        let chunk = usize::from(chunk.clamp(1, 1024));
+        let mut offset = 0usize;
+        while offset < size {
+            let want = (size - offset).min(chunk);
+            let data = self.execute(&commands::NvRead {
+                auth_handle: nv_index,
+                auth: &[],
+                nv_index,
+                size: want as u16,
+                offset: offset as u16,
+            })?;
+            if data.len() != want {
+                return Err(TpmError::Protocol {
+                    cc: TpmCc::NV_READ,
+                    what: "TPM returned a chunk of the wrong size",
+                });
+            }
+            out[offset..offset + want].copy_from_slice(data);
+            offset += want;
+        }
+        Ok(size)
+    }
+}
+
+/// What GetCapability says about the TPM itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TpmIdentity {
+    /// `TPM_PT_MANUFACTURER`: four ASCII characters, e.g. "IBM ", "MSFT", "INTC".
+    pub manufacturer: u32,
+    /// `TPM_PT_FIRMWARE_VERSION_1 << 32 | TPM_PT_FIRMWARE_VERSION_2`.
+    pub firmware_version: u64,
+    /// `TPM_PT_VENDOR_STRING_1..4`.
+    pub vendor: [u8; 16],
+    /// `TPM_PT_NV_BUFFER_MAX` (0 if not reported).
+    pub nv_buffer_max: u32,
+}
+
+impl TpmIdentity {
+    /// The manufacturer id as text, non-printable bytes replaced by '.'.
+    pub fn manufacturer_str(&self) -> [u8; 4] {
+        self.manufacturer.to_be_bytes().map(|b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b
+            } else {
+                b'.'
+            }
+        })
+    }
+}
