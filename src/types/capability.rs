@@ -52,7 +52,11 @@ pub struct TpmsTaggedProperty {
 }
 
 /// `TPMS_CAPABILITY_DATA` for the capabilities this crate reads.
+///
+/// Lists are inline (no heap), so variants differ in size; the value lives in `Tpm`-owned or
+/// caller stack memory for the length of one call.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum TpmsCapabilityData {
     Algorithms(heapless::Vec<TpmsAlgProperty, MAX_CAP_ALGS>),
     Handles(heapless::Vec<u32, MAX_CAP_HANDLES>),
