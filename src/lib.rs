@@ -8,6 +8,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod commands;
+#[cfg(feature = "std")]
+pub mod files;
 pub mod tpm;
 pub mod transport;
 pub mod types;
