@@ -14,6 +14,8 @@
 mod error;
 #[cfg(feature = "std")]
 mod frame;
+#[cfg(feature = "std")]
+pub mod swtpm;
 
 #[cfg(feature = "std")]
 pub use error::TransportError;
