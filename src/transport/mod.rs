@@ -11,6 +11,8 @@
 //! the caller's buffer, and gives up with [`TransportError`] instead of blocking forever.
 
 #[cfg(feature = "std")]
+pub mod device;
+#[cfg(feature = "std")]
 mod error;
 #[cfg(feature = "std")]
 mod frame;
