@@ -18,6 +18,8 @@ mod error;
 mod frame;
 #[cfg(feature = "std")]
 pub mod swtpm;
+#[cfg(feature = "std")]
+pub mod tcti;
 
 #[cfg(feature = "std")]
 pub use error::TransportError;
