@@ -59,12 +59,17 @@ pub mod ctrl {
     /// INIT flag: delete the volatile state before starting.
     pub const INIT_FLAG_DELETE_VOLATILE: u32 = 1;
 
-    /// Capability bits answered by GET_CAPABILITY.
+    /// GET_CAPABILITY bit: INIT is supported.
     pub const CAP_INIT: u64 = 1 << 0;
+    /// GET_CAPABILITY bit: SHUTDOWN is supported.
     pub const CAP_SHUTDOWN: u64 = 1 << 1;
+    /// GET_CAPABILITY bit: GET_TPMESTABLISHED is supported.
     pub const CAP_GET_TPMESTABLISHED: u64 = 1 << 2;
+    /// GET_CAPABILITY bit: SET_LOCALITY is supported.
     pub const CAP_SET_LOCALITY: u64 = 1 << 3;
+    /// GET_CAPABILITY bit: CANCEL_TPM_CMD is supported.
     pub const CAP_CANCEL_TPM_CMD: u64 = 1 << 5;
+    /// GET_CAPABILITY bit: STOP is supported.
     pub const CAP_STOP: u64 = 1 << 10;
 }
 
@@ -72,9 +77,19 @@ pub mod ctrl {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SwtpmAddr {
     /// Data channel at `host:port`, control channel at `host:port+1`.
-    Tcp { host: String, port: u16 },
+    Tcp {
+        /// Host name or IP address (an IPv6 literal may be bracketed).
+        host: String,
+        /// Data port.
+        port: u16,
+    },
     /// Data channel at `path`, control channel at `ctrl`.
-    Unix { path: PathBuf, ctrl: PathBuf },
+    Unix {
+        /// Data socket.
+        path: PathBuf,
+        /// Control socket.
+        ctrl: PathBuf,
+    },
 }
 
 impl SwtpmAddr {
@@ -119,7 +134,10 @@ impl SwtpmAddr {
         match self {
             SwtpmAddr::Tcp { host, port } => match port.checked_add(1) {
                 Some(p) => format!("swtpm control {}", host_port(host, p)),
-                None => format!("swtpm control {}:65536", host),
+                None => format!(
+                    "swtpm control {} (no port after it)",
+                    host_port(host, *port)
+                ),
             },
             SwtpmAddr::Unix { ctrl, .. } => format!("swtpm control unix:{}", ctrl.display()),
         }
@@ -393,19 +411,12 @@ impl SwtpmTransport {
         self.data = None;
     }
 
-    fn data_conn(&mut self) -> Result<&mut Conn, TransportError> {
+    /// Connects the data channel unless it is connected already.
+    fn data_conn(&mut self) -> Result<(), TransportError> {
         if self.data.is_none() {
-            let conn = self.open_channel(false)?;
-            self.data = Some(conn);
+            self.data = Some(self.open_channel(false)?);
         }
-        match self.data.as_mut() {
-            Some(c) => Ok(c),
-            // Unreachable in practice; reported rather than asserted.
-            None => Err(TransportError::Poisoned {
-                peer: self.data_name.clone(),
-                reason: "no data connection",
-            }),
-        }
+        Ok(())
     }
 
     fn open_channel(&self, control: bool) -> Result<Conn, TransportError> {
@@ -443,16 +454,24 @@ impl SwtpmTransport {
     }
 
     fn exchange<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], TransportError> {
+        self.data_conn()?;
         let timeouts = self.timeouts;
-        let name = self.data_name.clone();
-        let conn = self.data_conn()?;
-        send(conn, cmd, &name, timeouts.write, "sending command")?;
+        // Borrow the connection and the name as separate fields.
+        let name = &self.data_name;
+        let Some(conn) = self.data.as_mut() else {
+            // data_conn just connected it; reported rather than asserted.
+            return Err(TransportError::Poisoned {
+                peer: name.clone(),
+                reason: "no data connection",
+            });
+        };
+        send(conn, cmd, name, timeouts.write, "sending command")?;
         let mut r = UntilDeadline {
             conn,
             deadline: Instant::now() + timeouts.read,
         };
         let n = frame::read_response(&mut r, rsp).map_err(|e| {
-            frame::to_transport_error(&name, e, timeouts.read, "waiting for response", None)
+            frame::to_transport_error(name, e, timeouts.read, "waiting for response", None)
         })?;
         Ok(&rsp[..n])
     }

@@ -38,7 +38,10 @@ const EXPECTED: &str = "expected device:PATH or swtpm:host=H,port=P or swtpm:pat
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tcti {
     /// A kernel TPM device node.
-    Device { path: PathBuf },
+    Device {
+        /// The node, e.g. `/dev/tpmrm0`.
+        path: PathBuf,
+    },
     /// A swtpm socket (TCP or Unix).
     Swtpm(SwtpmAddr),
 }
@@ -208,7 +211,9 @@ pub fn open(tcti: &Tcti, timeouts: Timeouts) -> Result<AnyTransport, TransportEr
 /// Either kind of transport, chosen at run time.
 #[derive(Debug)]
 pub enum AnyTransport {
+    /// A kernel device.
     Device(DeviceTransport),
+    /// A swtpm socket.
     Swtpm(SwtpmTransport),
 }
 
