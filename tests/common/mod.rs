@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests. Each test file uses a different subset.
+#![allow(dead_code)]
+
+pub mod swtpm;
