@@ -340,8 +340,8 @@ add_case $ID ecc-sha384.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized $L sha3
 
 ID=swtpm-ecdsa-p384-sha384; N=$(nonce $ID 48)
 quote $ID $H_ECC384 sha384:14,15,16 sha384 "$N"
-add_case $ID ecc384.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized sha384:14,15,16 sha384 "$N" ok \
-    "ECC P-384 AK, ECDSA/SHA-384, SHA-384 bank PCR 14,15,16; 48-byte nonce"
+add_case $ID ecc384.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized sha384:14,15,16 sha384 "$N" curve_not_allowed \
+    "ECC P-384 AK, ECDSA/SHA-384, SHA-384 bank PCR 14,15,16; 48-byte nonce; cryptographically valid, but baretpm allows ECC P-256 AKs only, so its answer is curve_not_allowed"
 
 ID=swtpm-rsassa-sha384; N=$(nonce $ID 32)
 quote $ID $H_RSAS384 $L sha384 "$N"

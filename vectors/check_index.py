@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = {"id", "origin", "ak", "ak_format", "message", "signature", "pcrs", "pcrs_format",
         "pcr_list", "hash", "nonce", "expect", "tpm2_checkquote", "note"}
 EXPECT = {"ok", "bad_signature", "nonce_mismatch", "selection_mismatch", "not_a_quote",
-          "pcr_digest_mismatch", "wrong_key", "bad_magic"}
+          "pcr_digest_mismatch", "wrong_key", "bad_magic", "curve_not_allowed"}
 AK_FORMATS = {"tpm2b", "pem", "tpmt"}
 PCRS_FORMATS = {"serialized", "values", "marshaled", "json"}
 HASHES = {"sha1", "sha256", "sha384", "sha512"}
