@@ -265,3 +265,20 @@ pub(crate) fn pad32(b: &[u8]) -> Option<[u8; 32]> {
     out[32 - b.len()..].copy_from_slice(b);
     Some(out)
 }
+
+#[cfg(feature = "alloc")]
+impl Ak<'_> {
+    /// The key as a PEM SubjectPublicKeyInfo (what `tpm2_readpublic -f pem` writes).
+    pub fn to_spki_pem(&self) -> Result<alloc::string::String, VerifyError> {
+        use spki::EncodePublicKey as _;
+        let pem = match &self.key {
+            #[cfg(feature = "rsa")]
+            AkKey::Rsa(k) => k.to_public_key_pem(spki::der::pem::LineEnding::LF),
+            #[cfg(feature = "p256")]
+            AkKey::P256(k) => {
+                p256::PublicKey::from(k).to_public_key_pem(spki::der::pem::LineEnding::LF)
+            }
+        };
+        pem.map_err(|_| VerifyError::AkSpkiInvalid)
+    }
+}
