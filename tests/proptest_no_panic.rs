@@ -469,7 +469,7 @@ fn gce_quote_verifies_unmutated() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A quote that differs from the signed bytes in any way is refused, as a bad signature.
     #[test]
@@ -481,6 +481,11 @@ proptest! {
         // only possible answer is a bad signature.
         prop_assert_eq!(gce_verify(&g.akpub, &q, &g.sig), Err(VerifyError::BadSignature));
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     /// A signature that differs from the TPM's in any way is refused.
     #[test]
@@ -494,6 +499,11 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
     /// Both mutated at once.
     #[test]
     fn mutated_quote_and_signature_never_verify(mq in mutations(), ms in mutations()) {
@@ -506,6 +516,11 @@ proptest! {
             Err(e) => check_verify_error(&e, g.akpub.len(), q.len(), s.len())?,
         }
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     /// A mutated key (TPMT_PUBLIC, PEM or DER) never panics; if the verifier still accepts the
     /// genuine quote, the key it used is the genuine key (only attributes or other fields the
@@ -654,6 +669,18 @@ fn gce_ak_with_exponent(exponent: u32) -> Vec<u8> {
     wire::to_vec(&p, 1024).expect("emit AK")
 }
 
+/// The GCE AK's TPMT_PUBLIC with its modulus replaced (keyBits left at 2048).
+fn gce_ak_with_modulus(n: &[u8]) -> Vec<u8> {
+    use baretpm::types::{PublicDetails, Tpm2b};
+    let g = gce();
+    let mut p = TpmtPublic::from_bytes(&g.akpub).expect("GCE AK");
+    match &mut p.details {
+        PublicDetails::Rsa { unique, .. } => *unique = Tpm2b(n),
+        other => panic!("GCE AK is RSA, got {other:?}"),
+    }
+    wire::to_vec(&p, 1024).expect("emit AK")
+}
+
 /// Outcome of reading the key and checking it against the default policy.
 fn ak_policy(bytes: &[u8]) -> Result<(), VerifyError> {
     Ak::from_tpmt_public(bytes)?.check_policy(&Policy::default())
@@ -681,6 +708,11 @@ proptest! {
         );
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
     /// An acceptable exponent other than the AK's own gives a well-formed key that the policy
     /// accepts, and the genuine quote then fails as a bad signature.
     #[test]
@@ -690,6 +722,64 @@ proptest! {
         prop_assert_eq!(ak_policy(&key), Ok(()));
         let g = gce();
         prop_assert_eq!(gce_verify(&key, &g.quote, &g.sig), Err(VerifyError::BadSignature));
+    }
+}
+
+/// A big-endian modulus of 1 to 2047 bits (top byte non-zero), odd or even, sometimes with
+/// leading zero bytes that do not count towards its size.
+fn short_modulus() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    (
+        0usize..3,
+        prop::collection::vec(any::<u8>(), 1..=256),
+        prop::sample::select(vec![0u8, 1]),
+    )
+        .prop_filter_map("at least 2048 bits", |(zeros, mut n, low_bit)| {
+            let last = n.len() - 1;
+            n[last] = (n[last] & !1) | low_bit;
+            if n[0] == 0 {
+                n[0] = 0x80;
+            }
+            let bits = 8 * n.len() - n[0].leading_zeros() as usize;
+            if bits >= 2048 {
+                return None;
+            }
+            let mut padded = vec![0u8; zeros];
+            padded.extend_from_slice(&n);
+            Some((padded, bits))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// FACTS.md: an RSA key "under 2048 bits" is refused with its own error, whatever else is
+    /// wrong with the modulus (even, or not above the exponent).
+    #[test]
+    fn rsa_modulus_under_2048_bits_is_too_small((n, bits) in short_modulus()) {
+        prop_assert_eq!(
+            ak_policy(&gce_ak_with_modulus(&n)),
+            Err(VerifyError::RsaKeyTooSmall { bits, min: 2048 })
+        );
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A 2048-bit modulus other than the AK's own never verifies the genuine quote, and never
+    /// panics, odd or even.
+    #[test]
+    fn rsa_other_2048_bit_modulus_never_verifies(mut n in prop::collection::vec(any::<u8>(), 256..=256), odd in any::<bool>()) {
+        n[0] |= 0x80;
+        n[255] = (n[255] & !1) | u8::from(odd);
+        let key = gce_ak_with_modulus(&n);
+        let g = gce();
+        let r = gce_verify(&key, &g.quote, &g.sig);
+        prop_assert!(r.is_err(), "a foreign modulus verified the GCE quote");
+        if odd {
+            prop_assert_eq!(r, Err(VerifyError::BadSignature));
+        }
     }
 }
 
