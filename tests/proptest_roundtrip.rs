@@ -872,3 +872,96 @@ fn real_vectors_reemit_byte_identical() {
         Some(&name[..])
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// The largest values: exactly at the sized-structure maxima, and one byte above.
+// ------------------------------------------------------------------------------------------
+
+/// A size prefix of `size` followed by `body`.
+fn with_size(size: usize, body: &[u8]) -> Vec<u8> {
+    let mut v = (size as u16).to_be_bytes().to_vec();
+    v.extend_from_slice(body);
+    v
+}
+
+#[test]
+fn largest_attest_fills_tpm2b_attest_exactly() {
+    let a = AttestOwned {
+        qualified_signer: vec![1; max::NAME],
+        extra_data: vec![2; max::DATA],
+        clock_info: TpmsClockInfo::default(),
+        firmware_version: u64::MAX,
+        body: BodyOwned::Nv {
+            name: vec![3; max::NAME],
+            offset: u16::MAX,
+            contents: vec![4; max::NV_BUFFER],
+        },
+    };
+    let bytes = emit(&a.view());
+    assert_eq!(bytes.len(), max::ATTEST);
+    let sized = with_size(bytes.len(), &bytes);
+    let (parsed, raw) = TpmsAttest::read_tpm2b(&mut Reader::new(&sized)).expect("at the maximum");
+    assert_eq!(parsed, a.view());
+    assert_eq!(raw, &bytes[..]);
+
+    let mut over = bytes.clone();
+    over.push(0);
+    let e = TpmsAttest::read_tpm2b(&mut Reader::new(&with_size(over.len(), &over)))
+        .expect_err("one byte above the maximum");
+    assert_eq!(
+        e.kind,
+        ErrorKind::SizeAboveMax {
+            size: max::ATTEST + 1,
+            max: max::ATTEST
+        }
+    );
+    assert_eq!(e.offset, 0);
+}
+
+#[test]
+fn largest_public_fills_tpm2b_public_exactly() {
+    let p = PublicOwned {
+        name_alg: Some(HashAlg::Sha512),
+        attributes: !TpmaObject::RESERVED,
+        auth_policy: vec![5; max::DIGEST],
+        details: DetailsOwned::Rsa {
+            parms: TpmsRsaParms {
+                symmetric: TpmtSymDefObject::Cipher {
+                    algorithm: TpmAlgId::AES,
+                    key_bits: 256,
+                    mode: TpmAlgId::CFB,
+                },
+                scheme: TpmtRsaScheme::RsaPss(HashAlg::Sha512),
+                key_bits: 4096,
+                exponent: 65537,
+            },
+            n: vec![0xff; max::RSA_KEY_BYTES],
+        },
+    };
+    let view = p.view();
+    let tpmt = emit(&view);
+    assert_eq!(tpmt.len(), max::PUBLIC);
+    let b = Tpm2bPublic {
+        public_area: view,
+        raw: &tpmt,
+    };
+    let sized = emit(&b);
+    assert_eq!(Tpm2bPublic::from_bytes(&sized).expect("at the maximum"), b);
+
+    // A TPMT_PUBLIC cannot grow past the maximum while staying valid, so make the sized
+    // wrapper claim one byte more than allowed, with that byte present.
+    let mut over = tpmt.clone();
+    over.push(0);
+    let e = Tpm2bPublic::from_bytes(&with_size(over.len(), &over)).expect_err("above maximum");
+    assert_eq!(
+        e.kind,
+        ErrorKind::SizeAboveMax {
+            size: max::PUBLIC + 1,
+            max: max::PUBLIC
+        }
+    );
+    // With the size left at the real length, the extra byte is trailing data after the
+    // TPM2B_PUBLIC, not part of it.
+    let e = Tpm2bPublic::from_bytes(&with_size(tpmt.len(), &over)).expect_err("trailing");
+    assert_eq!(e.kind, ErrorKind::TrailingBytes { count: 1 });
+}
