@@ -10,6 +10,7 @@ extern crate std;
 pub mod commands;
 #[cfg(feature = "std")]
 pub mod files;
+pub mod interop;
 pub mod tpm;
 pub mod transport;
 pub mod types;

@@ -23,6 +23,8 @@ pub enum VerifyError {
     RsaKeyTooSmall { bits: usize, min: usize },
     /// RSA public exponent below 65537 or even.
     RsaExponentRejected { exponent: u64 },
+    /// The RSA key is refused by the `rsa` crate (e.g. a modulus above 4096 bits).
+    RsaKeyUnusable { bits: usize },
     /// TPMT_PUBLIC's keyBits disagrees with the modulus it carries.
     RsaKeyBitsMismatch { declared: u16, actual: usize },
     /// The ECC curve is not one the policy allows (P-256).
@@ -115,9 +117,10 @@ impl VerifyError {
         match self {
             EmptyExpectedNonce => "nonce-required",
             AkUnreadable(_) | AkSpkiInvalid | AkTypeUnsupported(_) => "ak-format",
-            RsaKeyTooSmall { .. } | RsaExponentRejected { .. } | RsaKeyBitsMismatch { .. } => {
-                "ak-rsa-policy"
-            }
+            RsaKeyTooSmall { .. }
+            | RsaExponentRejected { .. }
+            | RsaKeyBitsMismatch { .. }
+            | RsaKeyUnusable { .. } => "ak-rsa-policy",
             EccCurveNotAllowed(_) | EccPointInvalid => "ak-ecc-policy",
             AkNotRestricted | AkNotSigning | AkNotFixedTpm | AkNotFixedParent | AkDecryptSet => {
                 "ak-attributes"
@@ -164,6 +167,7 @@ impl fmt::Display for VerifyError {
                 f,
                 "RSA AK exponent {exponent} refused (must be odd and >= 65537)"
             ),
+            RsaKeyUnusable { bits } => write!(f, "RSA AK of {bits} bits is not a usable key"),
             RsaKeyBitsMismatch { declared, actual } => write!(
                 f,
                 "RSA AK declares {declared} bits but its modulus has {actual}"

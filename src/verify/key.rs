@@ -50,12 +50,10 @@ impl<'a> Ak<'a> {
     fn from_public(public: Tpm2bPublic<'a>) -> Result<Self, VerifyError> {
         let key = match &public.public_area.details {
             #[cfg(feature = "rsa")]
-            PublicDetails::Rsa { parms, unique } => {
-                let n = rsa::BigUint::from_bytes_be(unique.as_bytes());
-                let e = rsa::BigUint::from(parms.effective_exponent());
-                // rsa refuses moduli above 4096 bits and absurd exponents.
-                AkKey::Rsa(rsa::RsaPublicKey::new(n, e).map_err(|_| VerifyError::AkSpkiInvalid)?)
-            }
+            PublicDetails::Rsa { parms, unique } => AkKey::Rsa(rsa_key(
+                unique.as_bytes(),
+                &parms.effective_exponent().to_be_bytes(),
+            )?),
             #[cfg(feature = "p256")]
             PublicDetails::Ecc { parms, unique } => {
                 if parms.curve_id != TpmEccCurve::NIST_P256 {
@@ -86,9 +84,9 @@ impl<'a> Ak<'a> {
     pub fn from_spki_der(der: &[u8]) -> Result<Self, VerifyError> {
         use spki::DecodePublicKey as _;
         #[cfg(feature = "rsa")]
-        if let Ok(k) = rsa::RsaPublicKey::from_public_key_der(der) {
+        if let Some((n, e)) = spki_rsa_parts(der) {
             return Ok(Self {
-                key: AkKey::Rsa(k),
+                key: AkKey::Rsa(rsa_key(n, e)?),
                 public: None,
             });
         }
@@ -159,16 +157,6 @@ impl<'a> Ak<'a> {
                         min: policy.min_rsa_bits,
                     });
                 }
-                let e = k.e();
-                let bytes = e.to_bytes_be();
-                let exponent = if bytes.len() <= 8 {
-                    bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
-                } else {
-                    u64::MAX
-                };
-                if exponent < 65537 || exponent % 2 == 0 {
-                    return Err(VerifyError::RsaExponentRejected { exponent });
-                }
                 if let Some(PublicDetails::Rsa { parms, .. }) =
                     self.public.as_ref().map(|p| p.public_area.details)
                 {
@@ -221,6 +209,50 @@ impl<'a> Ak<'a> {
     }
 }
 
+/// Big-endian bytes as a number, or `None` above `u64`.
+#[cfg(feature = "rsa")]
+fn be_u64(b: &[u8]) -> Option<u64> {
+    let b = &b[b.iter().take_while(|&&x| x == 0).count()..];
+    (b.len() <= 8).then(|| b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
+}
+
+/// Builds an RSA key from modulus and exponent, refusing with the check that failed: the
+/// exponent rule (odd, at least 65537), then the size floor, before the `rsa` crate's own checks.
+#[cfg(feature = "rsa")]
+fn rsa_key(n: &[u8], e: &[u8]) -> Result<rsa::RsaPublicKey, VerifyError> {
+    let exponent = be_u64(e).unwrap_or(u64::MAX);
+    if exponent < 65537 || exponent % 2 == 0 {
+        return Err(VerifyError::RsaExponentRejected { exponent });
+    }
+    let n_trimmed = &n[n.iter().take_while(|&&x| x == 0).count()..];
+    let bits = n_trimmed
+        .first()
+        .map_or(0, |top| 8 * n_trimmed.len() - top.leading_zeros() as usize);
+    let min = Policy::default().min_rsa_bits;
+    if bits < min {
+        return Err(VerifyError::RsaKeyTooSmall { bits, min });
+    }
+    rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(n),
+        rsa::BigUint::from_bytes_be(e),
+    )
+    .map_err(|_| VerifyError::RsaKeyUnusable { bits })
+}
+
+/// Modulus and exponent of an RSA SubjectPublicKeyInfo, if that is what `der` is.
+#[cfg(feature = "rsa")]
+fn spki_rsa_parts(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    use rsa::pkcs1::der::Decode as _;
+    const RSA_ENCRYPTION: spki::ObjectIdentifier =
+        spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let info = spki::SubjectPublicKeyInfoRef::from_der(der).ok()?;
+    if info.algorithm.oid != RSA_ENCRYPTION {
+        return None;
+    }
+    let key = rsa::pkcs1::RsaPublicKey::from_der(info.subject_public_key.as_bytes()?).ok()?;
+    Some((key.modulus.as_bytes(), key.public_exponent.as_bytes()))
+}
+
 /// Why a SubjectPublicKeyInfo we could not use was refused: an EC key on another curve gets
 /// the curve error, anything else the generic one.
 fn spki_refusal(der: &[u8]) -> VerifyError {
@@ -264,4 +296,21 @@ pub(crate) fn pad32(b: &[u8]) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     out[32 - b.len()..].copy_from_slice(b);
     Some(out)
+}
+
+#[cfg(feature = "alloc")]
+impl Ak<'_> {
+    /// The key as a PEM SubjectPublicKeyInfo (what `tpm2_readpublic -f pem` writes).
+    pub fn to_spki_pem(&self) -> Result<alloc::string::String, VerifyError> {
+        use spki::EncodePublicKey as _;
+        let pem = match &self.key {
+            #[cfg(feature = "rsa")]
+            AkKey::Rsa(k) => k.to_public_key_pem(spki::der::pem::LineEnding::LF),
+            #[cfg(feature = "p256")]
+            AkKey::P256(k) => {
+                p256::PublicKey::from(k).to_public_key_pem(spki::der::pem::LineEnding::LF)
+            }
+        };
+        pem.map_err(|_| VerifyError::AkSpkiInvalid)
+    }
 }

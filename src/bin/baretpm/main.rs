@@ -1,0 +1,62 @@
+//! baretpm: TPM 2.0 attestation from the command line, with no TSS installed.
+
+mod checkquote;
+mod tpmcmds;
+mod util;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "baretpm",
+    version,
+    about = "TPM 2.0 quotes and provenance proofs, no TSS needed"
+)]
+struct Cli {
+    /// TPM to talk to: device:/dev/tpmrm0, swtpm:host=H,port=P or swtpm:path=S.
+    /// Default: $TPM2TOOLS_TCTI, else device:/dev/tpmrm0.
+    #[arg(short = 'T', long, global = true)]
+    tcti: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a quote (the flags of tpm2_checkquote, stricter where that tool is wrong).
+    Checkquote(checkquote::Args),
+    /// Random bytes from the TPM.
+    Getrandom(tpmcmds::GetRandomArgs),
+    /// Read PCRs (output in the style of tpm2_pcrread).
+    Pcrread(tpmcmds::PcrReadArgs),
+    /// Extend PCRs: 14:sha256=HEX[,sha1=HEX], all banks in one command.
+    Pcrextend(tpmcmds::PcrExtendArgs),
+    /// Read an object's public area.
+    Readpublic(tpmcmds::ReadPublicArgs),
+    /// Create the standard attestation key (same key every time on one TPM).
+    Createak(tpmcmds::CreateAkArgs),
+    /// Quote PCRs, writing the files tpm2_quote writes.
+    Quote(tpmcmds::QuoteArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let tcti = cli.tcti.as_deref();
+    let result = match cli.command {
+        Command::Checkquote(a) => checkquote::run(&a),
+        Command::Getrandom(a) => tpmcmds::getrandom(tcti, &a),
+        Command::Pcrread(a) => tpmcmds::pcrread(tcti, &a),
+        Command::Pcrextend(a) => tpmcmds::pcrextend(tcti, &a),
+        Command::Readpublic(a) => tpmcmds::readpublic(tcti, &a),
+        Command::Createak(a) => tpmcmds::createak(tcti, &a),
+        Command::Quote(a) => tpmcmds::quote(tcti, &a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("baretpm: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! Subcommands that talk to a TPM, spelled like tpm2-tools.
+
+use crate::util::{failed, parse_hex, refused, CliError};
+use baretpm::commands::{templates, CreatePrimary, FlushContext, PcrExtend, Quote, ReadPublic};
+use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
+use baretpm::tpm::Tpm;
+use baretpm::transport::tcti::{open, tcti_from_env_or, AnyTransport};
+use baretpm::transport::Timeouts;
+use baretpm::types::alg::handle::RH_ENDORSEMENT;
+use baretpm::types::{hash, HashAlg, PcrValues, TpmlDigestValues, TpmlPcrSelection, TpmtHa};
+use baretpm::verify::Ak;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Opens the TPM named by `-T`, `TPM2TOOLS_TCTI` or the default device.
+pub fn open_tpm(tcti: Option<&str>) -> Result<Tpm<AnyTransport>, CliError> {
+    let t = tcti_from_env_or(tcti).map_err(failed)?;
+    let transport = open(&t, Timeouts::default()).map_err(failed)?;
+    let mut tpm = Tpm::new(transport);
+    tpm.backoff = Some(|attempt| {
+        std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
+    });
+    Ok(tpm)
+}
+
+fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), CliError> {
+    std::fs::write(path, bytes).map_err(|e| failed(format!("{what} {}: {e}", path.display())))
+}
+
+#[derive(clap::Args)]
+pub struct GetRandomArgs {
+    /// Number of bytes (at most 4096).
+    count: usize,
+    /// Print hex instead of raw bytes.
+    #[arg(long)]
+    hex: bool,
+    /// Write to a file instead of stdout.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+}
+
+pub fn getrandom(tcti: Option<&str>, a: &GetRandomArgs) -> Result<(), CliError> {
+    if a.count > 4096 {
+        return Err(failed(format!(
+            "getrandom: {} bytes asked, at most 4096",
+            a.count
+        )));
+    }
+    let mut tpm = open_tpm(tcti)?;
+    let mut buf = vec![0u8; a.count];
+    tpm.get_random(&mut buf).map_err(failed)?;
+    let out = if a.hex {
+        format!("{}\n", hex::encode(&buf)).into_bytes()
+    } else {
+        buf
+    };
+    match &a.output {
+        Some(p) => write_file(p, &out, "output"),
+        None => std::io::stdout()
+            .write_all(&out)
+            .map_err(|e| failed(format!("stdout: {e}"))),
+    }
+}
+
+/// Every PCR of every allocated bank.
+fn all_pcrs(tpm: &mut Tpm<AnyTransport>) -> Result<TpmlPcrSelection, CliError> {
+    tpm.pcr_banks().map_err(failed)
+}
+
+/// Reads `sel` into owned values in selection order.
+pub fn read_pcrs(
+    tpm: &mut Tpm<AnyTransport>,
+    sel: &TpmlPcrSelection,
+) -> Result<Vec<Vec<u8>>, CliError> {
+    let mut values = Vec::with_capacity(sel.pcr_count());
+    tpm.pcr_read_each(sel, |_, _, v| values.push(v.to_vec()))
+        .map_err(failed)?;
+    Ok(values)
+}
+
+fn pcr_values<'a>(sel: &TpmlPcrSelection, values: &'a [Vec<u8>]) -> PcrValues<'a> {
+    PcrValues {
+        selection: sel.clone(),
+        values: values.iter().map(Vec::as_slice).collect(),
+    }
+}
+
+#[derive(clap::Args)]
+pub struct PcrReadArgs {
+    /// Selection such as sha256:0,14,15 or sha1:0-7+sha256:all. Default: every bank, every PCR.
+    spec: Option<String>,
+    /// Also write the values to a file.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// Form of the -o file: serialized (default), values, marshaled.
+    #[arg(short = 'F', long, default_value = "serialized")]
+    format: String,
+}
+
+pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
+    let format = pcr_format(&a.format)?;
+    let mut tpm = open_tpm(tcti)?;
+    let sel = match &a.spec {
+        Some(s) => parse_pcr_spec(s).map_err(|e| failed(format!("pcrread {s}: {e}")))?,
+        None => all_pcrs(&mut tpm)?,
+    };
+    let values = read_pcrs(&mut tpm, &sel)?;
+    let pv = pcr_values(&sel, &values);
+    let mut out = String::new();
+    for bank in &sel.banks {
+        out.push_str(&format!("  {}:\n", bank.hash));
+        for (h, i, v) in pv.iter().filter(|(h, _, _)| *h == bank.hash) {
+            debug_assert_eq!(h, bank.hash);
+            out.push_str(&format!("    {i:<2}: 0x{}\n", hex::encode_upper(v)));
+        }
+    }
+    print!("{out}");
+    if let Some(p) = &a.output {
+        write_pcrs(p, format, &pv)?;
+    }
+    Ok(())
+}
+
+pub fn pcr_format(name: &str) -> Result<PcrFileFormat, CliError> {
+    PcrFileFormat::from_name(name).ok_or_else(|| {
+        failed(format!(
+            "-F {name}: expected serialized, values or marshaled"
+        ))
+    })
+}
+
+fn write_pcrs(path: &Path, format: PcrFileFormat, pv: &PcrValues<'_>) -> Result<(), CliError> {
+    let mut buf = vec![0u8; baretpm::interop::encoded_len(format, pv)];
+    let bytes = write_pcr_file(format, pv, &mut buf).map_err(failed)?;
+    write_file(path, bytes, "PCR file")
+}
+
+#[derive(clap::Args)]
+pub struct PcrExtendArgs {
+    /// PCR and digests, e.g. 14:sha256=HEX[,sha1=HEX]; several may be given.
+    #[arg(required = true)]
+    specs: Vec<String>,
+}
+
+pub fn pcrextend(tcti: Option<&str>, a: &PcrExtendArgs) -> Result<(), CliError> {
+    // Parse everything first, so a typo in the third argument extends nothing.
+    let mut parsed = Vec::new();
+    for spec in &a.specs {
+        let (pcr, digests) = spec
+            .split_once(':')
+            .ok_or_else(|| failed(format!("pcrextend {spec}: expected PCR:ALG=HEX[,ALG=HEX]")))?;
+        let pcr: u32 = pcr
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p < 24)
+            .ok_or_else(|| failed(format!("pcrextend {spec}: PCR must be 0..23")))?;
+        let mut list = Vec::new();
+        for d in digests.split(',') {
+            let (alg, hexv) = d
+                .split_once('=')
+                .ok_or_else(|| failed(format!("pcrextend {spec}: expected ALG=HEX")))?;
+            let alg = HashAlg::from_name(alg)
+                .ok_or_else(|| failed(format!("pcrextend {spec}: unknown bank {alg}")))?;
+            let bytes = parse_hex(hexv, "pcrextend digest")?;
+            if bytes.len() != alg.digest_size() {
+                return Err(failed(format!(
+                    "pcrextend {spec}: {alg} digest must be {} bytes, got {}",
+                    alg.digest_size(),
+                    bytes.len()
+                )));
+            }
+            if list.iter().any(|(a, _): &(HashAlg, Vec<u8>)| *a == alg) {
+                return Err(failed(format!("pcrextend {spec}: bank {alg} given twice")));
+            }
+            list.push((alg, bytes));
+        }
+        parsed.push((pcr, list));
+    }
+    let mut tpm = open_tpm(tcti)?;
+    for (pcr, list) in &parsed {
+        let mut digests = TpmlDigestValues::default();
+        for (hash, digest) in list {
+            digests
+                .digests
+                .push(TpmtHa {
+                    hash: *hash,
+                    digest,
+                })
+                .map_err(|_| failed("pcrextend: too many banks"))?;
+        }
+        tpm.execute(&PcrExtend {
+            pcr: *pcr,
+            auth: &[],
+            digests,
+        })
+        .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Output form of a public key.
+pub fn write_public(path: &Path, form: &str, tpm2b_public: &[u8]) -> Result<(), CliError> {
+    match form {
+        "tpm2b" | "tss" => write_file(path, tpm2b_public, "public key"),
+        "pem" => {
+            let (ak, _) = Ak::from_any(tpm2b_public).map_err(failed)?;
+            write_file(
+                path,
+                ak.to_spki_pem().map_err(failed)?.as_bytes(),
+                "public key",
+            )
+        }
+        other => Err(failed(format!("-f {other}: expected tpm2b or pem"))),
+    }
+}
+
+fn parse_handle(s: &str) -> Result<u32, CliError> {
+    let t = s.trim();
+    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    };
+    v.ok_or_else(|| failed(format!("handle {s}: expected a number such as 0x81010001")))
+}
+
+#[derive(clap::Args)]
+pub struct ReadPublicArgs {
+    /// Object handle, e.g. 0x81010001.
+    #[arg(short = 'c', long = "object-context")]
+    handle: String,
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    /// tpm2b (TPM2B_PUBLIC, default) or pem.
+    #[arg(short = 'f', long, default_value = "tpm2b")]
+    format: String,
+    /// Write the object's Name here.
+    #[arg(short = 'n', long)]
+    name: Option<PathBuf>,
+}
+
+pub fn readpublic(tcti: Option<&str>, a: &ReadPublicArgs) -> Result<(), CliError> {
+    let handle = parse_handle(&a.handle)?;
+    let mut tpm = open_tpm(tcti)?;
+    let rsp = tpm
+        .execute(&ReadPublic {
+            object_handle: handle,
+        })
+        .map_err(failed)?;
+    let public = baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?;
+    let name = rsp.name.0.to_vec();
+    write_public(&a.output, &a.format, &public)?;
+    if let Some(n) = &a.name {
+        write_file(n, &name, "name")?;
+    }
+    println!("name: {}", hex::encode(&name));
+    Ok(())
+}
+
+/// Which AK template.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AkAlg {
+    Rsa,
+    Ecc,
+}
+
+/// An AK made from a standard template, loaded as a transient object.
+pub struct LoadedAk {
+    pub handle: u32,
+    /// TPM2B_PUBLIC bytes.
+    pub public: Vec<u8>,
+    pub name: Vec<u8>,
+}
+
+/// Creates the standard AK in the endorsement hierarchy: the same key every time on one TPM.
+pub fn create_ak(tpm: &mut Tpm<AnyTransport>, alg: AkAlg) -> Result<LoadedAk, CliError> {
+    let public = match alg {
+        AkAlg::Rsa => templates::ak_rsa(),
+        AkAlg::Ecc => templates::ak_ecc(),
+    };
+    let rsp = tpm
+        .execute(&CreatePrimary {
+            primary_handle: RH_ENDORSEMENT,
+            hierarchy_auth: &[],
+            user_auth: &[],
+            public,
+            outside_info: &[],
+            creation_pcr: TpmlPcrSelection::default(),
+        })
+        .map_err(failed)?;
+    let bytes = baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?;
+    Ok(LoadedAk {
+        handle: rsp.object_handle,
+        public: bytes,
+        name: rsp.name.0.to_vec(),
+    })
+}
+
+pub fn flush(tpm: &mut Tpm<AnyTransport>, handle: u32) -> Result<(), CliError> {
+    tpm.execute(&FlushContext {
+        flush_handle: handle,
+    })
+    .map_err(failed)
+}
+
+#[derive(clap::Args)]
+pub struct CreateAkArgs {
+    #[arg(long, value_enum, default_value = "rsa")]
+    alg: AkAlg,
+    /// Where to write the AK public key.
+    #[arg(short = 'u', long)]
+    public: PathBuf,
+    /// tpm2b (TPM2B_PUBLIC, default) or pem.
+    #[arg(short = 'f', long, default_value = "tpm2b")]
+    format: String,
+    /// Where to write the AK's Name.
+    #[arg(short = 'n', long)]
+    name: Option<PathBuf>,
+}
+
+pub fn createak(tcti: Option<&str>, a: &CreateAkArgs) -> Result<(), CliError> {
+    let mut tpm = open_tpm(tcti)?;
+    let ak = create_ak(&mut tpm, a.alg)?;
+    flush(&mut tpm, ak.handle)?;
+    write_public(&a.public, &a.format, &ak.public)?;
+    if let Some(n) = &a.name {
+        write_file(n, &ak.name, "name")?;
+    }
+    println!("name: {}", hex::encode(&ak.name));
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct QuoteArgs {
+    /// rsa or ecc (the standard AK, created for this quote) or a loaded/persistent handle.
+    #[arg(long, default_value = "rsa")]
+    ak: String,
+    /// PCR selection, e.g. sha256:0-7,14,15.
+    #[arg(short = 'l', long = "pcr-list")]
+    pcr_list: String,
+    /// Nonce (hex) placed in extraData.
+    #[arg(short = 'q', long)]
+    qualification: String,
+    /// TPMS_ATTEST output.
+    #[arg(short = 'm', long)]
+    message: PathBuf,
+    /// TPMT_SIGNATURE output.
+    #[arg(short = 's', long)]
+    signature: PathBuf,
+    /// PCR values output.
+    #[arg(short = 'o', long)]
+    pcr: PathBuf,
+    /// Form of the PCR file: serialized (default), values, marshaled.
+    #[arg(short = 'F', long, default_value = "serialized")]
+    format: String,
+    /// Hash the AK must sign with (the standard AKs use sha256).
+    #[arg(short = 'g', long)]
+    hash_algorithm: Option<String>,
+    /// Also write the AK public key (TPM2B_PUBLIC) here.
+    #[arg(short = 'u', long)]
+    public: Option<PathBuf>,
+}
+
+/// One quote with the PCR values it covers, as owned bytes.
+pub struct QuoteOutput {
+    pub attest: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub values: Vec<Vec<u8>>,
+    pub signing_hash: Option<HashAlg>,
+}
+
+/// Quotes `sel` and reads the PCR values; re-reads (up to three times) if a PCR changed
+/// between the two, so the values always match the quote's pcrDigest.
+pub fn quote_with_values(
+    tpm: &mut Tpm<AnyTransport>,
+    ak_handle: u32,
+    nonce: &[u8],
+    sel: &TpmlPcrSelection,
+) -> Result<QuoteOutput, CliError> {
+    for _ in 0..3 {
+        let q = tpm
+            .execute(&Quote {
+                sign_handle: ak_handle,
+                sign_auth: &[],
+                qualifying_data: nonce,
+                pcr_select: sel.clone(),
+            })
+            .map_err(failed)?;
+        let attest = q.attest_bytes.to_vec();
+        let signature = q.signature_bytes.to_vec();
+        let signing_hash = q.signature.hash();
+        let quoted_digest = q
+            .attest
+            .quote()
+            .map(|qi| qi.pcr_digest.0.to_vec())
+            .unwrap_or_default();
+        let values = read_pcrs(tpm, sel)?;
+        let h = signing_hash.ok_or_else(|| refused("quote: the TPM returned an unsigned quote"))?;
+        let mut hasher = hash::Hasher::new(h).map_err(failed)?;
+        values.iter().for_each(|v| hasher.update(v));
+        if hasher.finish().as_bytes() == quoted_digest.as_slice() {
+            return Ok(QuoteOutput {
+                attest,
+                signature,
+                values,
+                signing_hash,
+            });
+        }
+    }
+    Err(failed(
+        "quote: PCR values kept changing while quoting; try again",
+    ))
+}
+
+pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
+    let format = pcr_format(&a.format)?;
+    let sel = parse_pcr_spec(&a.pcr_list).map_err(|e| failed(format!("-l {}: {e}", a.pcr_list)))?;
+    let nonce = parse_hex(&a.qualification, "-q")?;
+    let want = match &a.hash_algorithm {
+        Some(g) => Some(
+            HashAlg::from_name(g)
+                .ok_or_else(|| failed(format!("-g {g}: unknown hash algorithm")))?,
+        ),
+        None => None,
+    };
+    let mut tpm = open_tpm(tcti)?;
+    let (handle, public, created) = match a.ak.as_str() {
+        "rsa" | "ecc" => {
+            let ak = create_ak(
+                &mut tpm,
+                if a.ak == "rsa" {
+                    AkAlg::Rsa
+                } else {
+                    AkAlg::Ecc
+                },
+            )?;
+            (ak.handle, ak.public, true)
+        }
+        h => {
+            let handle = parse_handle(h)?;
+            let rsp = tpm
+                .execute(&ReadPublic {
+                    object_handle: handle,
+                })
+                .map_err(failed)?;
+            (
+                handle,
+                baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?,
+                false,
+            )
+        }
+    };
+    let result = quote_with_values(&mut tpm, handle, &nonce, &sel);
+    if created {
+        flush(&mut tpm, handle)?;
+    }
+    let out = result?;
+    if let (Some(w), Some(h)) = (want, out.signing_hash) {
+        if w != h {
+            return Err(refused(format!(
+                "quote: the AK signs with {h}, not the {w} asked with -g"
+            )));
+        }
+    }
+    write_file(&a.message, &out.attest, "message")?;
+    write_file(&a.signature, &out.signature, "signature")?;
+    write_pcrs(&a.pcr, format, &pcr_values(&sel, &out.values))?;
+    if let Some(u) = &a.public {
+        write_file(u, &public, "public key")?;
+    }
+    println!(
+        "quoted {} with nonce {}",
+        display_pcr_spec(&sel),
+        hex::encode(&nonce)
+    );
+    Ok(())
+}

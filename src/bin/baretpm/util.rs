@@ -1,0 +1,55 @@
+//! Small helpers shared by the subcommands: errors with exit codes, bounded file reads, hex.
+
+use std::fmt;
+use std::path::Path;
+
+/// A failure the CLI reports as one line on stderr.
+#[derive(Debug)]
+pub enum CliError {
+    /// A check refused the input (exit 1): the message names the check.
+    Refused(String),
+    /// Bad usage, unreadable input, or a TPM/transport failure (exit 2).
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Refused(_) => 1,
+            Self::Failed(_) => 2,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+pub fn failed(msg: impl fmt::Display) -> CliError {
+    CliError::Failed(msg.to_string())
+}
+
+pub fn refused(msg: impl fmt::Display) -> CliError {
+    CliError::Refused(msg.to_string())
+}
+
+/// Largest key, attestation, signature or PCR file accepted (all are a few KiB at most).
+pub const MAX_SMALL_FILE: u64 = 1 << 20;
+
+pub fn read_small(path: &Path, what: &'static str) -> Result<Vec<u8>, CliError> {
+    baretpm::files::read_bounded(path, MAX_SMALL_FILE, what).map_err(failed)
+}
+
+/// Decodes hex, tolerating a `0x` prefix and surrounding whitespace.
+pub fn parse_hex(s: &str, what: &str) -> Result<Vec<u8>, CliError> {
+    let t = s.trim();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    hex::decode(t).map_err(|e| failed(format!("{what}: not hex ({e})")))
+}
