@@ -114,12 +114,22 @@ for p in files("pcrfiles/*.bin"):
     f = 0 if ".values." in p.name else 2 if ".marshaled." in p.name else 1
     put("pcr_file", "pcrfiles_" + p.name, bytes([f, 0]) + p.read_bytes())
 
-# verify_quote: [case (u16), mutations, ...]; the genuine cases, and one of each mutation.
+# verify_quote: [case (u16), mutations, (op, args)...]; the genuine cases, one of each
+# mutation, and a few chains of eight (arguments from a fixed pseudo-random stream).
+import random
+rng = random.Random(2024)
 cases = 15
 for i in range(cases):
     put("verify_quote", f"case{i:02}", bytes([0, i, 0]))
 for op in range(16):
-    put("verify_quote", f"op{op:02}", bytes([0, op % cases, 1, op, 0, 7, 3, 2, 1, 9, 0, 4]))
+    args = bytes(rng.randrange(256) for _ in range(24))
+    put("verify_quote", f"op{op:02}", bytes([0, op % cases, 1, op]) + args)
+for k in range(8):
+    chain = bytearray([0, rng.randrange(cases), 8])
+    for _ in range(8):
+        chain.append(rng.randrange(16))
+        chain += bytes(rng.randrange(256) for _ in range(12))
+    put("verify_quote", f"chain{k}", bytes(chain))
 
 # roundtrip: [structure, bytes...]
 for name, data in attests.items():
