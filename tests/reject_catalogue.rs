@@ -6,12 +6,8 @@
 //! the one the case names, not the signature. Parser cases are byte strings; their bytes are
 //! also committed under `vectors/bad/` and `writes_bad_vectors_match` keeps the two equal.
 //!
-//! A case marked `.bug(..)` asserts the behaviour the crate should have and does not have yet.
-//!
-//! Not covered here: the response-framing lines of the Parser list (response shorter than 10
-//! bytes, header size unequal to the bytes received, size above the buffer maximum, unknown
-//! tag, response codes, parameterSize beyond the data), because this branch has no response
-//! parser yet, and the Provenance list, which is not about parsing or quotes.
+//! The response-framing lines of the Parser list are in `tests/reject_responses.rs`; the
+//! Provenance list is with the proof tests.
 //!
 //! Run with `cargo test --test reject_catalogue -- --nocapture` to see every case, its time
 //! and the error it met.
@@ -100,15 +96,6 @@ enum Check {
 struct Case {
     name: &'static str,
     check: Check,
-    /// Set when the case shows a defect of the crate: the case asserts the right behaviour.
-    bug: Option<&'static str>,
-}
-
-impl Case {
-    fn bug(mut self, note: &'static str) -> Self {
-        self.bug = Some(note);
-        self
-    }
 }
 
 fn parse(
@@ -126,7 +113,6 @@ fn parse(
             bytes,
             err,
         },
-        bug: None,
     }
 }
 
@@ -137,7 +123,6 @@ fn accept(name: &'static str, forge: fn() -> QuoteForge) -> Case {
             forge,
             want: Ok(()),
         },
-        bug: None,
     }
 }
 
@@ -148,7 +133,6 @@ fn reject(name: &'static str, forge: fn() -> QuoteForge, err: VerifyError) -> Ca
             forge,
             want: Err(err),
         },
-        bug: None,
     }
 }
 
@@ -156,7 +140,6 @@ fn sweep(name: &'static str, run: fn() -> Result<String, String>) -> Case {
     Case {
         name,
         check: Check::Sweep { run },
-        bug: None,
     }
 }
 
@@ -421,14 +404,6 @@ fn selection_of(banks: &[(HashAlg, &[u32])]) -> TpmlPcrSelection {
 // ---------------------------------------------------------------------------------------------
 // The catalogue
 // ---------------------------------------------------------------------------------------------
-
-/// Known defects, named where the cases that show them are marked.
-const BUG_TPM_EXPONENT: &str = "src/verify/key.rs Ak::from_public builds rsa::RsaPublicKey before \
-    any exponent check; rsa refuses e = 1 and even e, and that refusal becomes AkSpkiInvalid";
-const BUG_SPKI_EXPONENT: &str = "src/verify/key.rs Ak::from_spki_der: rsa refuses e = 1 while \
-    decoding, and spki_refusal reports AkSpkiInvalid";
-const BUG_SPKI_POINT: &str = "src/verify/key.rs spki_refusal: a P-256 SubjectPublicKeyInfo whose \
-    point is not on the curve is reported as AkSpkiInvalid";
 
 // One case per entry, laid out by hand as a table; rustfmt would spread each over many lines.
 #[rustfmt::skip]
@@ -1156,21 +1131,18 @@ fn catalogue() -> Vec<Case> {
             let mut f = rsa();
             f.ak_patch = Some(|a| put32(a, rsa_at::EXPONENT, 1));
             f
-        }, V::RsaExponentRejected { exponent: 1 })
-            .bug(BUG_TPM_EXPONENT),
+        }, V::RsaExponentRejected { exponent: 1 }),
         reject("rsa_exponent_even", || {
             let mut f = rsa();
             f.ak_patch = Some(|a| put32(a, rsa_at::EXPONENT, 65538));
             f
-        }, V::RsaExponentRejected { exponent: 65538 })
-            .bug(BUG_TPM_EXPONENT),
+        }, V::RsaExponentRejected { exponent: 65538 }),
         reject("rsa_exponent_1_spki", || {
             let mut f = rsa();
             f.ak_form = AkForm::SpkiDer;
             f.ak_bytes_patch = Some(|d| *d = rsa_spki_der_with_exponent(TestKey::Rsa2048, 1));
             f
-        }, V::RsaExponentRejected { exponent: 1 })
-            .bug(BUG_SPKI_EXPONENT),
+        }, V::RsaExponentRejected { exponent: 1 }),
         reject("rsa_key_bits_declared_4096", || {
             let mut f = rsa();
             f.ak_patch = Some(|a| put16(a, rsa_at::KEY_BITS, 4096));
@@ -1210,8 +1182,7 @@ fn catalogue() -> Vec<Case> {
             f.ak_form = AkForm::SpkiDer;
             f.ak_bytes_patch = Some(|d| { let n = d.len(); d[n - 10] ^= 0x40; });
             f
-        }, V::EccPointInvalid)
-            .bug(BUG_SPKI_POINT),
+        }, V::EccPointInvalid),
         reject("ecc_curve_p384", || QuoteForge::new(TestKey::P384),
             V::EccCurveNotAllowed(TpmEccCurve::NIST_P384)),
         reject("ecc_curve_p384_spki", || {
@@ -1437,11 +1408,8 @@ fn reject_catalogue() {
         match outcome {
             Ok(note) => println!("ok   {:<48} {ms:>5} ms  {note}", case.name),
             Err(why) => {
-                let tag = case
-                    .bug
-                    .map_or(String::new(), |b| format!(" [crate bug: {b}]"));
-                println!("FAIL {:<48} {ms:>5} ms  {why}{tag}", case.name);
-                failures.push(format!("{}: {why}{tag}", case.name));
+                println!("FAIL {:<48} {ms:>5} ms  {why}", case.name);
+                failures.push(format!("{}: {why}", case.name));
             }
         }
     }
