@@ -80,11 +80,15 @@ fn tpm2_print(ty: &str, extra: &[&str], input: Input<'_>) -> Option<Run> {
     })
 }
 
-/// Whether `tpm2_print` can be run; says so on stderr when it cannot.
+/// Whether `tpm2_print` can be run; says so on stderr when it cannot. The message goes to the
+/// process's stderr directly: `eprintln!` output of a passing test is captured by the test
+/// harness and would not be seen without `--nocapture`.
 fn available(test: &str) -> bool {
     let found = tpm2_print("TPMS_ATTEST", &[], Input::Bytes(&[])).is_some();
     if !found {
-        eprintln!(
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {test}: tpm2_print (tpm2-tools) is not installed; \
              `apt-get install tpm2-tools` (.ci/run does) to run the differential test"
         );
