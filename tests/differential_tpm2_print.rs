@@ -1150,10 +1150,14 @@ fn tpm2_print_reads_tpmt_as_tpm2b_we_refuse() {
     // A bare TPMT_PUBLIC handed over as TPM2B_PUBLIC: its type (0x0023, ECC) is read as the
     // size, and 35 bytes from the nameAlg on are printed as a public area.
     let b = read(vectors().join("swtpm/ecc.ak.tpmt"));
-    assert!(Tpm2bPublic::from_bytes(&b).is_err());
+    let e = Tpm2bPublic::from_bytes(&b).expect_err("baretpm read a TPMT as a TPM2B");
+    // The real nameAlg (sha256) read as the type.
+    assert_eq!(e.kind, ErrorKind::UnknownValue { value: 0x000b });
+    assert_eq!(e.what, "TPMT_PUBLIC.type");
     let out = run("TPM2B_PUBLIC", &[], Input::Bytes(&b));
     assert!(out.ok, "tpm2_print refused: {}", out.stderr);
     let printed = Printed::parse("ecc.ak.tpmt as TPM2B_PUBLIC", &out.stdout);
+    assert_eq!(printed.take("type.raw"), Some("0xb"));
     // nameAlg is read from the attribute bytes 0x0005: "hmac"; the real one is sha256.
     assert_eq!(printed.take("name-alg.raw"), Some("0x5"));
     assert_eq!(printed.take("name-alg.value"), Some("hmac"));
