@@ -10,6 +10,8 @@ extern crate std;
 pub mod commands;
 #[cfg(feature = "std")]
 pub mod files;
+#[cfg(all(feature = "std", any(feature = "rsa", feature = "p256")))]
+pub mod proof;
 pub mod tpm;
 pub mod transport;
 pub mod types;
