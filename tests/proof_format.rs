@@ -130,7 +130,10 @@ fn replay_depends_on_order_and_count() {
         ab,
         replay(HashAlg::Sha256, &[b.clone(), a.clone()]).unwrap()
     );
-    assert_ne!(ab, replay(HashAlg::Sha256, &[a.clone()]).unwrap());
+    assert_ne!(
+        ab,
+        replay(HashAlg::Sha256, std::slice::from_ref(&a)).unwrap()
+    );
     assert_ne!(
         ab,
         replay(HashAlg::Sha256, &[a.clone(), b.clone(), b.clone()]).unwrap()
