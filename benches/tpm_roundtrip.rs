@@ -235,6 +235,9 @@ fn paired<C: commands::Command>(
         transport_v.push(transport);
         raw_v.push(raw);
         diff_v.push(ours - raw);
+        if std::env::var_os("PAIRED_DEBUG").is_some() {
+            eprintln!("{name} round {round}: ours {ours:.0} transport {transport:.0} raw {raw:.0}");
+        }
     }
     PairedResult {
         name: name.to_string(),
