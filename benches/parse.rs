@@ -220,9 +220,96 @@ criterion_group! {
     targets = bench
 }
 
+/// The same contenders again, interleaved (see `common::interleaved`).
+fn cross_check() {
+    const BATCH: u32 = 20_000;
+    const ROUNDS: usize = 30;
+    if !common::measuring() {
+        return;
+    }
+    println!("\n== parse: interleaved cross-check ==");
+    for (group, file) in [
+        ("attest_swtpm", "swtpm/swtpm-rsassa-sha256.msg"),
+        ("attest_gce", "external/go-tpm-tools/gce-cos-85-nonce9009.sha256.quote.bin"),
+    ] {
+        if !common::wanted(group) {
+            continue;
+        }
+        let bytes = &vector(file)[..];
+        common::interleaved(
+            group,
+            &mut [
+                ("baretpm", &mut || keep(TpmsAttest::from_bytes(black_box(bytes)))),
+                ("tpm2_protocol_view", &mut || {
+                    keep(
+                        <peer::TpmsAttest as TpmField>::cast_prefix_field(black_box(bytes))
+                            .map(|(view, rest)| (view, rest.is_empty())),
+                    )
+                }),
+                ("tpm2_protocol_view_decode", &mut || keep(peer_view_decode(black_box(bytes)))),
+                ("tpm2_protocol_unmarshal", &mut || {
+                    keep(peer::TpmsAttest::unmarshal(black_box(bytes)))
+                }),
+            ],
+            BATCH,
+            ROUNDS,
+        );
+    }
+    for (group, file) in [
+        ("signature_rsa", "swtpm/swtpm-rsassa-sha256.sig"),
+        ("signature_ecc", "swtpm/swtpm-ecdsa-sha256.sig"),
+    ] {
+        if !common::wanted(group) {
+            continue;
+        }
+        let bytes = &vector(file)[..];
+        common::interleaved(
+            group,
+            &mut [
+                ("baretpm", &mut || keep(TpmtSignature::from_bytes(black_box(bytes)))),
+                ("tpm2_protocol_view", &mut || {
+                    keep(
+                        <peer::TpmtSignature as TpmField>::cast_prefix_field(black_box(bytes))
+                            .map(|(view, rest)| (view, rest.is_empty())),
+                    )
+                }),
+                ("tpm2_protocol_unmarshal", &mut || {
+                    keep(peer::TpmtSignature::unmarshal(black_box(bytes)))
+                }),
+            ],
+            BATCH,
+            ROUNDS,
+        );
+    }
+    for (group, file) in [
+        ("public_rsa", "swtpm/rsa.ak.pub"),
+        ("public_ecc", "swtpm/ecc.ak.pub"),
+    ] {
+        if !common::wanted(group) {
+            continue;
+        }
+        let bytes = &vector(file)[..];
+        common::interleaved(
+            group,
+            &mut [
+                ("baretpm", &mut || keep(Tpm2bPublic::from_bytes(black_box(bytes)))),
+                ("tpm2_protocol_view", &mut || {
+                    keep(peer::Tpm2bPublicWire::cast(black_box(bytes)).and_then(|w| w.inner()))
+                }),
+                ("tpm2_protocol_unmarshal", &mut || {
+                    keep(peer::Tpm2bPublic::unmarshal(black_box(bytes)))
+                }),
+            ],
+            BATCH,
+            ROUNDS,
+        );
+    }
+}
+
 fn main() {
     let since = SystemTime::now();
     benches();
     Criterion::default().configure_from_args().final_summary();
     common::print_ratios("parse: baretpm against tpm2-protocol", PAIRS, since);
+    cross_check();
 }

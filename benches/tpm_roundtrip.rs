@@ -248,18 +248,6 @@ fn paired<C: commands::Command>(
     }
 }
 
-/// The criterion filter given on the command line, if any (`cargo bench --bench tpm_roundtrip
-/// -- pcr_read`).
-fn filter() -> Option<String> {
-    std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-}
-
-fn wanted(group: &str) -> bool {
-    common::measuring() && filter().map_or(true, |f| group.contains(f.as_str()))
-}
-
 fn print_paired(results: &[PairedResult]) {
     if results.is_empty() {
         return;
@@ -328,7 +316,7 @@ fn run(c: &mut Criterion, port: u16) -> Vec<PairedResult> {
         digests,
     };
     command_group(c, "pcr_extend", &mut tpm, port, &extend, false);
-    if wanted("pcr_extend") {
+    if common::wanted("pcr_extend") {
         pairs.push(paired(&mut tpm, port, "pcr_extend", &extend, 100, 30));
     }
 
@@ -337,7 +325,7 @@ fn run(c: &mut Criterion, port: u16) -> Vec<PairedResult> {
         selection: selection.clone(),
     };
     command_group(c, "pcr_read", &mut tpm, port, &read, false);
-    if wanted("pcr_read") {
+    if common::wanted("pcr_read") {
         pairs.push(paired(&mut tpm, port, "pcr_read", &read, 100, 30));
     }
     // The loop callers use: pcr_read_each, one PCR_Read for three values.
@@ -362,7 +350,7 @@ fn run(c: &mut Criterion, port: u16) -> Vec<PairedResult> {
             pcr_select: selection.clone(),
         };
         command_group(c, name, &mut tpm, port, &quote, true);
-        if wanted(name) {
+        if common::wanted(name) {
             let batch = if name == "quote_rsa" { 5 } else { 20 };
             pairs.push(paired(&mut tpm, port, name, &quote, batch, 20));
         }

@@ -25,7 +25,8 @@ use std::time::{Duration, SystemTime};
 
 use baretpm::types::hash::{self, Hasher};
 use baretpm::types::{
-    HashAlg, PcrValues, TpmlPcrSelection, TpmsAttest, TpmsPcrSelection, TpmtSignature,
+    HashAlg, PcrValues, PublicDetails, Tpm2bPublic, TpmlPcrSelection, TpmsAttest,
+    TpmsPcrSelection, TpmtSignature,
 };
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
 use baretpm::wire::Unmarshal;
@@ -99,19 +100,98 @@ fn case(name: &'static str, ak: &str, stem: &str, nonce: &str) -> Case {
     }
 }
 
+/// The peer's inputs: the key as its own crate's type and the raw signature, decoded from
+/// the same files once, outside the timing.
+enum Bare {
+    Rsa {
+        key: rsa::RsaPublicKey,
+        sig: Vec<u8>,
+    },
+    P256 {
+        key: p256::ecdsa::VerifyingKey,
+        r: [u8; 32],
+        s: [u8; 32],
+    },
+}
+
+impl Bare {
+    fn id(&self) -> &'static str {
+        match self {
+            Bare::Rsa { .. } => "rsa_bare",
+            Bare::P256 { .. } => "p256_bare",
+        }
+    }
+
+    fn new(k: &Case) -> Bare {
+        let public = Tpm2bPublic::from_bytes(&k.ak).expect("AK");
+        match (
+            TpmtSignature::from_bytes(&k.sig).expect("signature"),
+            public.public_area.details,
+        ) {
+            (TpmtSignature::RsaSsa(s), PublicDetails::Rsa { unique, .. }) => {
+                let key = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(unique.as_bytes()),
+                    rsa::BigUint::from(65537u32),
+                )
+                .expect("RSA key");
+                assert_eq!(key.size(), s.sig.len());
+                Bare::Rsa {
+                    key,
+                    sig: s.sig.as_bytes().to_vec(),
+                }
+            }
+            (TpmtSignature::Ecdsa(s), PublicDetails::Ecc { unique, .. }) => {
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    unique.x.as_bytes().into(),
+                    unique.y.as_bytes().into(),
+                    false,
+                );
+                Bare::P256 {
+                    key: p256::ecdsa::VerifyingKey::from_encoded_point(&point).expect("P-256"),
+                    r: s.signature_r.as_bytes().try_into().expect("32-byte r"),
+                    s: s.signature_s.as_bytes().try_into().expect("32-byte s"),
+                }
+            }
+            (other, _) => panic!("unexpected signature {other:?}"),
+        }
+    }
+
+    /// One signature check over `msg`, as a verifier without our layer would write it.
+    fn check(&self, msg: &[u8]) -> bool {
+        let digest = Sha256::digest(msg);
+        match self {
+            Bare::Rsa { key, sig } => key
+                .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest, black_box(sig))
+                .is_ok(),
+            Bare::P256 { key, r, s } => {
+                match p256::ecdsa::Signature::from_scalars(*black_box(r), *black_box(s)) {
+                    Ok(sig) => key.verify_prehash(&digest, &sig).is_ok(),
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+}
+
+fn cases() -> [Case; 2] {
+    [
+        case(
+            "verify_rsa2048",
+            "swtpm/rsa.ak.pub",
+            "swtpm/swtpm-rsassa-sha256",
+            "258f80c4980b67e649542ce43cde7ca24213c177d6986fea1eb8a560b6381134",
+        ),
+        case(
+            "verify_p256",
+            "swtpm/ecc.ak.pub",
+            "swtpm/swtpm-ecdsa-sha256",
+            "8239a32454a15b16d6ee0fb41e90f3b4622b0f5a8e925ceeb6dbc61af8d0ad97",
+        ),
+    ]
+}
+
 fn bench(c: &mut Criterion) {
-    let rsa_case = case(
-        "verify_rsa2048",
-        "swtpm/rsa.ak.pub",
-        "swtpm/swtpm-rsassa-sha256",
-        "258f80c4980b67e649542ce43cde7ca24213c177d6986fea1eb8a560b6381134",
-    );
-    let ecc_case = case(
-        "verify_p256",
-        "swtpm/ecc.ak.pub",
-        "swtpm/swtpm-ecdsa-sha256",
-        "8239a32454a15b16d6ee0fb41e90f3b4622b0f5a8e925ceeb6dbc61af8d0ad97",
-    );
+    let [rsa_case, ecc_case] = cases();
     let policy = Policy::default();
 
     for k in [&rsa_case, &ecc_case] {
@@ -124,6 +204,8 @@ fn bench(c: &mut Criterion) {
             ak_parent_qualified_name: None,
         };
         verify_quote(&ak, &k.msg, &k.sig, &expect, &policy).expect("the vector verifies");
+        let bare = Bare::new(k);
+        assert!(bare.check(&k.msg), "the bare check accepts the vector");
 
         let mut g = c.benchmark_group(k.name);
         g.bench_function("baretpm", |b| {
@@ -135,63 +217,10 @@ fn bench(c: &mut Criterion) {
                     &expect,
                     &policy,
                 )
+                .is_ok()
             })
         });
-
-        // The peer needs the key as its crate's type and the raw signature; both come from
-        // the same files, decoded here once.
-        match TpmtSignature::from_bytes(&k.sig).expect("signature") {
-            TpmtSignature::RsaSsa(s) => {
-                let public = baretpm::types::Tpm2bPublic::from_bytes(&k.ak).expect("AK");
-                let baretpm::types::PublicDetails::Rsa { unique, .. } =
-                    public.public_area.details
-                else {
-                    panic!("RSA AK expected")
-                };
-                let key = rsa::RsaPublicKey::new(
-                    rsa::BigUint::from_bytes_be(unique.as_bytes()),
-                    rsa::BigUint::from(65537u32),
-                )
-                .expect("RSA key");
-                assert_eq!(key.size(), s.sig.len());
-                let raw = s.sig.as_bytes();
-                g.bench_function("rsa_bare", |b| {
-                    b.iter(|| {
-                        let digest = Sha256::digest(black_box(&k.msg));
-                        key.verify(
-                            rsa::Pkcs1v15Sign::new::<Sha256>(),
-                            &digest,
-                            black_box(raw),
-                        )
-                    })
-                });
-            }
-            TpmtSignature::Ecdsa(s) => {
-                let public = baretpm::types::Tpm2bPublic::from_bytes(&k.ak).expect("AK");
-                let baretpm::types::PublicDetails::Ecc { unique, .. } =
-                    public.public_area.details
-                else {
-                    panic!("ECC AK expected")
-                };
-                let point = p256::EncodedPoint::from_affine_coordinates(
-                    unique.x.as_bytes().into(),
-                    unique.y.as_bytes().into(),
-                    false,
-                );
-                let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point).expect("P-256");
-                let (r, sv) = (s.signature_r.as_bytes(), s.signature_s.as_bytes());
-                g.bench_function("p256_bare", |b| {
-                    b.iter(|| {
-                        let digest = Sha256::digest(black_box(&k.msg));
-                        let r: [u8; 32] = black_box(r).try_into().expect("32-byte r");
-                        let s: [u8; 32] = black_box(sv).try_into().expect("32-byte s");
-                        let sig = p256::ecdsa::Signature::from_scalars(r, s).expect("scalars");
-                        key.verify_prehash(&digest, &sig)
-                    })
-                });
-            }
-            other => panic!("unexpected signature {other:?}"),
-        }
+        g.bench_function(bare.id(), |b| b.iter(|| bare.check(black_box(&k.msg))));
         g.finish();
     }
 
@@ -203,13 +232,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(&ak).check_policy(&policy))
     });
     g.bench_function("parse_signature", |b| {
-        b.iter(|| TpmtSignature::from_bytes(black_box(&rsa_case.sig)))
+        b.iter(|| {
+            let parsed = TpmtSignature::from_bytes(black_box(&rsa_case.sig));
+            black_box(&parsed);
+        })
     });
     g.bench_function("sha256_attest", |b| {
         b.iter(|| hash::digest(HashAlg::Sha256, &[black_box(&rsa_case.msg)]))
     });
     g.bench_function("parse_attest", |b| {
-        b.iter(|| TpmsAttest::from_bytes(black_box(&rsa_case.msg)))
+        b.iter(|| {
+            let parsed = TpmsAttest::from_bytes(black_box(&rsa_case.msg));
+            black_box(&parsed);
+        })
     });
     g.bench_function("pcr_digest", |b| {
         b.iter(|| {
@@ -237,6 +272,44 @@ criterion_group! {
     targets = bench
 }
 
+/// verify_quote and the bare check again, interleaved (see `common::interleaved`).
+fn cross_check() {
+    if !common::measuring() {
+        return;
+    }
+    println!("\n== verify: interleaved cross-check ==");
+    let policy = Policy::default();
+    for k in &cases() {
+        if !common::wanted(k.name) {
+            continue;
+        }
+        let ak = Ak::from_tpm2b_public(&k.ak).expect("AK");
+        let pcrs = read_serialized_pcrs(&k.pcrs);
+        let expect = Expectations {
+            nonce: &k.nonce,
+            pcrs: &pcrs,
+            previous: None,
+            ak_parent_qualified_name: None,
+        };
+        let bare = Bare::new(k);
+        common::interleaved(
+            k.name,
+            &mut [
+                ("baretpm", &mut || {
+                    black_box(
+                        verify_quote(&ak, black_box(&k.msg), &k.sig, &expect, &policy).is_ok(),
+                    );
+                }),
+                (bare.id(), &mut || {
+                    black_box(bare.check(black_box(&k.msg)));
+                }),
+            ],
+            10,
+            30,
+        );
+    }
+}
+
 fn main() {
     let since = SystemTime::now();
     benches();
@@ -246,4 +319,5 @@ fn main() {
         PAIRS,
         since,
     );
+    cross_check();
 }

@@ -109,3 +109,59 @@ pub fn print_ratios(title: &str, pairs: &[Pair<'_>], since: SystemTime) {
         }
     }
 }
+
+/// The name filter given to the bench binary (`cargo bench --bench parse -- attest`), if any.
+pub fn filter() -> Option<String> {
+    std::env::args().skip(1).find(|a| !a.starts_with('-'))
+}
+
+/// Whether a cross-check for `group` should run: only when measuring, and only for groups the
+/// filter (if any) selects.
+pub fn wanted(group: &str) -> bool {
+    measuring() && filter().map_or(true, |f| group.contains(f.as_str()))
+}
+
+/// A contender of an interleaved run: a name and one call of the work being timed.
+pub type Contender<'a> = (&'a str, &'a mut dyn FnMut());
+
+/// Runs the contenders in alternating batches (`rounds` rounds, the starting contender
+/// rotating each round), then prints per contender the median and the minimum time per call
+/// over rounds, and both as ratios to the first contender's.
+///
+/// Criterion times one function after another, seconds apart; on a machine whose load swings
+/// by a factor of three within a minute that can decide a 5% comparison. Interleaving exposes
+/// every contender to the same load, and the minimum shows each one's unloaded cost.
+pub fn interleaved(group: &str, contenders: &mut [Contender<'_>], batch: u32, rounds: usize) {
+    let k = contenders.len();
+    let mut samples = vec![Vec::with_capacity(rounds); k];
+    for round in 0..rounds {
+        for j in 0..k {
+            let i = (round + j) % k;
+            let f = &mut contenders[i].1;
+            let start = std::time::Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            samples[i].push(start.elapsed().as_nanos() as f64 / f64::from(batch));
+        }
+    }
+    let stats: Vec<(f64, f64)> = samples
+        .iter_mut()
+        .map(|s| {
+            s.sort_by(|a, b| a.total_cmp(b));
+            (s[s.len() / 2], s[0])
+        })
+        .collect();
+    println!("{group} (interleaved, {rounds} rounds of {batch}):");
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let (med, min) = stats[i];
+        println!(
+            "  {:<28} median {:>11}  min {:>11}  first/this: median {:>6.3}  min {:>6.3}",
+            name,
+            show(med),
+            show(min),
+            stats[0].0 / med,
+            stats[0].1 / min,
+        );
+    }
+}
