@@ -304,8 +304,8 @@ fn cross_check() {
                     black_box(bare.check(black_box(&k.msg)));
                 }),
             ],
-            10,
-            30,
+            5,
+            60,
         );
     }
 }
