@@ -195,20 +195,76 @@ fn bench(c: &mut Criterion) {
 
 /// The pairs the summary prints: ours against each peer form, group by group.
 const PAIRS: &[Pair<'static>] = &[
-    Pair { group: "attest_swtpm", ours: "baretpm", peer: "tpm2_protocol_view" },
-    Pair { group: "attest_swtpm", ours: "baretpm", peer: "tpm2_protocol_view_decode" },
-    Pair { group: "attest_swtpm", ours: "baretpm", peer: "tpm2_protocol_unmarshal" },
-    Pair { group: "attest_gce", ours: "baretpm", peer: "tpm2_protocol_view" },
-    Pair { group: "attest_gce", ours: "baretpm", peer: "tpm2_protocol_view_decode" },
-    Pair { group: "attest_gce", ours: "baretpm", peer: "tpm2_protocol_unmarshal" },
-    Pair { group: "signature_rsa", ours: "baretpm", peer: "tpm2_protocol_view" },
-    Pair { group: "signature_rsa", ours: "baretpm", peer: "tpm2_protocol_unmarshal" },
-    Pair { group: "signature_ecc", ours: "baretpm", peer: "tpm2_protocol_view" },
-    Pair { group: "signature_ecc", ours: "baretpm", peer: "tpm2_protocol_unmarshal" },
-    Pair { group: "public_rsa", ours: "baretpm", peer: "tpm2_protocol_view" },
-    Pair { group: "public_rsa", ours: "baretpm", peer: "tpm2_protocol_unmarshal" },
-    Pair { group: "public_ecc", ours: "baretpm", peer: "tpm2_protocol_view" },
-    Pair { group: "public_ecc", ours: "baretpm", peer: "tpm2_protocol_unmarshal" },
+    Pair {
+        group: "attest_swtpm",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view",
+    },
+    Pair {
+        group: "attest_swtpm",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view_decode",
+    },
+    Pair {
+        group: "attest_swtpm",
+        ours: "baretpm",
+        peer: "tpm2_protocol_unmarshal",
+    },
+    Pair {
+        group: "attest_gce",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view",
+    },
+    Pair {
+        group: "attest_gce",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view_decode",
+    },
+    Pair {
+        group: "attest_gce",
+        ours: "baretpm",
+        peer: "tpm2_protocol_unmarshal",
+    },
+    Pair {
+        group: "signature_rsa",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view",
+    },
+    Pair {
+        group: "signature_rsa",
+        ours: "baretpm",
+        peer: "tpm2_protocol_unmarshal",
+    },
+    Pair {
+        group: "signature_ecc",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view",
+    },
+    Pair {
+        group: "signature_ecc",
+        ours: "baretpm",
+        peer: "tpm2_protocol_unmarshal",
+    },
+    Pair {
+        group: "public_rsa",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view",
+    },
+    Pair {
+        group: "public_rsa",
+        ours: "baretpm",
+        peer: "tpm2_protocol_unmarshal",
+    },
+    Pair {
+        group: "public_ecc",
+        ours: "baretpm",
+        peer: "tpm2_protocol_view",
+    },
+    Pair {
+        group: "public_ecc",
+        ours: "baretpm",
+        peer: "tpm2_protocol_unmarshal",
+    },
 ];
 
 criterion_group! {
@@ -230,7 +286,10 @@ fn cross_check() {
     println!("\n== parse: interleaved cross-check ==");
     for (group, file) in [
         ("attest_swtpm", "swtpm/swtpm-rsassa-sha256.msg"),
-        ("attest_gce", "external/go-tpm-tools/gce-cos-85-nonce9009.sha256.quote.bin"),
+        (
+            "attest_gce",
+            "external/go-tpm-tools/gce-cos-85-nonce9009.sha256.quote.bin",
+        ),
     ] {
         if !common::wanted(group) {
             continue;
@@ -239,14 +298,18 @@ fn cross_check() {
         common::interleaved(
             group,
             &mut [
-                ("baretpm", &mut || keep(TpmsAttest::from_bytes(black_box(bytes)))),
+                ("baretpm", &mut || {
+                    keep(TpmsAttest::from_bytes(black_box(bytes)))
+                }),
                 ("tpm2_protocol_view", &mut || {
                     keep(
                         <peer::TpmsAttest as TpmField>::cast_prefix_field(black_box(bytes))
                             .map(|(view, rest)| (view, rest.is_empty())),
                     )
                 }),
-                ("tpm2_protocol_view_decode", &mut || keep(peer_view_decode(black_box(bytes)))),
+                ("tpm2_protocol_view_decode", &mut || {
+                    keep(peer_view_decode(black_box(bytes)))
+                }),
                 ("tpm2_protocol_unmarshal", &mut || {
                     keep(peer::TpmsAttest::unmarshal(black_box(bytes)))
                 }),
@@ -266,7 +329,9 @@ fn cross_check() {
         common::interleaved(
             group,
             &mut [
-                ("baretpm", &mut || keep(TpmtSignature::from_bytes(black_box(bytes)))),
+                ("baretpm", &mut || {
+                    keep(TpmtSignature::from_bytes(black_box(bytes)))
+                }),
                 ("tpm2_protocol_view", &mut || {
                     keep(
                         <peer::TpmtSignature as TpmField>::cast_prefix_field(black_box(bytes))
@@ -292,7 +357,9 @@ fn cross_check() {
         common::interleaved(
             group,
             &mut [
-                ("baretpm", &mut || keep(Tpm2bPublic::from_bytes(black_box(bytes)))),
+                ("baretpm", &mut || {
+                    keep(Tpm2bPublic::from_bytes(black_box(bytes)))
+                }),
                 ("tpm2_protocol_view", &mut || {
                     keep(peer::Tpm2bPublicWire::cast(black_box(bytes)).and_then(|w| w.inner()))
                 }),

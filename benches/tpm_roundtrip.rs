@@ -142,7 +142,11 @@ fn command_group<C: commands::Command>(
     });
     let mut rsp = vec![0u8; commands::MAX_RESPONSE_SIZE];
     g.bench_function("transport_only", |b| {
-        b.iter(|| tpm.transport().transact(black_box(&built), &mut rsp).map(|r| r.len()))
+        b.iter(|| {
+            tpm.transport()
+                .transact(black_box(&built), &mut rsp)
+                .map(|r| r.len())
+        })
     });
     tpm.transport().disconnect();
 
@@ -212,7 +216,12 @@ fn paired<C: commands::Command>(
             let ours = per(t);
             let t = Instant::now();
             for _ in 0..batch {
-                black_box(tpm.transport().transact(&built, &mut rsp).map(|r| r.len()).ok());
+                black_box(
+                    tpm.transport()
+                        .transact(&built, &mut rsp)
+                        .map(|r| r.len())
+                        .ok(),
+                );
             }
             let transport = per(t);
             tpm.transport().disconnect();
@@ -394,7 +403,10 @@ fn run(c: &mut Criterion, port: u16) -> Vec<PairedResult> {
                 .status()
                 .expect("run tpm2_pcrextend")
         };
-        assert!(call().success(), "tpm2_pcrextend failed against the bench swtpm");
+        assert!(
+            call().success(),
+            "tpm2_pcrextend failed against the bench swtpm"
+        );
         let mut g = c.benchmark_group("pcr_extend");
         g.sample_size(10);
         g.bench_function("tpm2_pcrextend_process", |b| b.iter(|| call().success()));
@@ -406,16 +418,56 @@ fn run(c: &mut Criterion, port: u16) -> Vec<PairedResult> {
 }
 
 const PAIRS: &[Pair<'static>] = &[
-    Pair { group: "pcr_extend", ours: "baretpm", peer: "raw_socket" },
-    Pair { group: "pcr_extend", ours: "transport_only", peer: "raw_socket" },
-    Pair { group: "pcr_extend", ours: "tpm2_pcrextend_process", peer: "baretpm" },
-    Pair { group: "pcr_read", ours: "baretpm", peer: "raw_socket" },
-    Pair { group: "pcr_read", ours: "baretpm_pcr_read_each", peer: "raw_socket" },
-    Pair { group: "pcr_read", ours: "transport_only", peer: "raw_socket" },
-    Pair { group: "quote_rsa", ours: "baretpm", peer: "raw_socket" },
-    Pair { group: "quote_rsa", ours: "transport_only", peer: "raw_socket" },
-    Pair { group: "quote_ecc", ours: "baretpm", peer: "raw_socket" },
-    Pair { group: "quote_ecc", ours: "transport_only", peer: "raw_socket" },
+    Pair {
+        group: "pcr_extend",
+        ours: "baretpm",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "pcr_extend",
+        ours: "transport_only",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "pcr_extend",
+        ours: "tpm2_pcrextend_process",
+        peer: "baretpm",
+    },
+    Pair {
+        group: "pcr_read",
+        ours: "baretpm",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "pcr_read",
+        ours: "baretpm_pcr_read_each",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "pcr_read",
+        ours: "transport_only",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "quote_rsa",
+        ours: "baretpm",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "quote_rsa",
+        ours: "transport_only",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "quote_ecc",
+        ours: "baretpm",
+        peer: "raw_socket",
+    },
+    Pair {
+        group: "quote_ecc",
+        ours: "transport_only",
+        peer: "raw_socket",
+    },
 ];
 
 const NO_IO: &[(&str, &str)] = &[

@@ -25,8 +25,8 @@ use std::time::{Duration, SystemTime};
 
 use baretpm::types::hash::{self, Hasher};
 use baretpm::types::{
-    HashAlg, PcrValues, PublicDetails, Tpm2bPublic, TpmlPcrSelection, TpmsAttest,
-    TpmsPcrSelection, TpmtSignature,
+    HashAlg, PcrValues, PublicDetails, Tpm2bPublic, TpmlPcrSelection, TpmsAttest, TpmsPcrSelection,
+    TpmtSignature,
 };
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
 use baretpm::wire::Unmarshal;
@@ -76,7 +76,10 @@ fn read_serialized_pcrs(file: &[u8]) -> PcrValues<'_> {
         }
     }
     let pcrs = PcrValues { selection, values };
-    assert!(pcrs.is_complete(), "PCR file: values do not match the selection");
+    assert!(
+        pcrs.is_complete(),
+        "PCR file: values do not match the selection"
+    );
     pcrs
 }
 
@@ -210,14 +213,7 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(k.name);
         g.bench_function("baretpm", |b| {
             b.iter(|| {
-                verify_quote(
-                    &ak,
-                    black_box(&k.msg),
-                    black_box(&k.sig),
-                    &expect,
-                    &policy,
-                )
-                .is_ok()
+                verify_quote(&ak, black_box(&k.msg), black_box(&k.sig), &expect, &policy).is_ok()
             })
         });
         g.bench_function(bare.id(), |b| b.iter(|| bare.check(black_box(&k.msg))));
@@ -259,8 +255,16 @@ fn bench(c: &mut Criterion) {
 }
 
 const PAIRS: &[Pair<'static>] = &[
-    Pair { group: "verify_rsa2048", ours: "baretpm", peer: "rsa_bare" },
-    Pair { group: "verify_p256", ours: "baretpm", peer: "p256_bare" },
+    Pair {
+        group: "verify_rsa2048",
+        ours: "baretpm",
+        peer: "rsa_bare",
+    },
+    Pair {
+        group: "verify_p256",
+        ours: "baretpm",
+        peer: "p256_bare",
+    },
 ];
 
 criterion_group! {

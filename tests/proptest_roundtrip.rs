@@ -155,13 +155,15 @@ fn pcr_selection() -> impl Strategy<Value = TpmsPcrSelection> {
 }
 
 fn pcr_selection_list() -> impl Strategy<Value = TpmlPcrSelection> {
-    prop::collection::vec(pcr_selection(), 0..=16).prop_map(|banks| {
-        let mut list = TpmlPcrSelection::default();
-        for b in banks {
-            list.push(b).expect("at most 16 banks");
-        }
-        list
-    })
+    prop::collection::vec(pcr_selection(), 0..=baretpm::types::pcr::MAX_PCR_BANKS).prop_map(
+        |banks| {
+            let mut list = TpmlPcrSelection::default();
+            for b in banks {
+                list.push(b).expect("at most MAX_PCR_BANKS banks");
+            }
+            list
+        },
+    )
 }
 
 // ------------------------------------------------------------------------------------------

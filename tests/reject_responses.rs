@@ -180,7 +180,7 @@ fn sized_fields_and_lists_in_responses_are_bounded() {
         kind(parse_response(&read, &ok_response(0x8001, &body))),
         ErrorKind::CountAboveMax {
             count: u32::MAX as usize,
-            max: 16
+            max: 8
         }
     );
     // GetCapability with a moreData of 2 and with an unknown capability.

@@ -105,7 +105,10 @@ pub fn print_ratios(title: &str, pairs: &[Pair<'_>], since: SystemTime) {
                     format!("-{}", show(b - a))
                 }
             ),
-            _ => println!("{:<28} {} / {}: not measured in this run", p.group, p.ours, p.peer),
+            _ => println!(
+                "{:<28} {} / {}: not measured in this run",
+                p.group, p.ours, p.peer
+            ),
         }
     }
 }
