@@ -6,6 +6,7 @@
 //! - [`swtpm::SwtpmTransport`]: swtpm's raw data channel over TCP or a Unix socket, plus its
 //!   control channel.
 //! - [`tcti`]: TCTI strings as tpm2-tools spells them, and [`tcti::AnyTransport`] over both.
+//! - [`replay`]: canned responses for tests and fuzzing (`no_std`), and a recorder (`std`).
 //!
 //! Every implementation reads exactly one response, framed by the size in its header, into
 //! the caller's buffer, and gives up with [`TransportError`] instead of blocking forever.
@@ -16,6 +17,7 @@ pub mod device;
 mod error;
 #[cfg(feature = "std")]
 mod frame;
+pub mod replay;
 #[cfg(feature = "std")]
 pub mod swtpm;
 #[cfg(feature = "std")]

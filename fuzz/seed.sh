@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Rebuilds fuzz/seeds/<target>/ from vectors/ and, when swtpm is installed, from a session
+# recorded against a fresh swtpm (tests/replay_swtpm.rs). The seeds are committed; the
+# corpora that fuzzing grows from them (fuzz/corpus/<target>/) are not.
+#
+#   fuzz/seed.sh            # from anywhere; needs python3 (and swtpm + cargo for the
+#                           # response_frame and tpm_replay seeds)
+#
+# Seed file names say where the bytes came from. Input layouts (first bytes that steer a
+# target) are described at the top of each fuzz_targets/<target>.rs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+seeds="$here/seeds"
+
+# Vector-derived seeds are rebuilt from scratch; recorded ones only when swtpm is here.
+for t in tpms_attest tpmt_signature tpm2b_public pcr_selection pcr_file verify_quote roundtrip; do
+  rm -rf "${seeds:?}/$t"
+  mkdir -p "$seeds/$t"
+done
+
+python3 - "$root/vectors" "$seeds" <<'EOF'
+import json, os, struct, sys
+from pathlib import Path
+
+vectors, seeds = Path(sys.argv[1]), Path(sys.argv[2])
+index = json.loads((vectors / "index.json").read_text())
+
+def put(target, name, data):
+    (seeds / target / name).write_bytes(data)
+
+def slug(path):
+    return str(path).replace("/", "_")
+
+def files(pattern):
+    return sorted(vectors.glob(pattern))
+
+# TPMS_ATTEST: every message of the index, plus the certify/creation attestations.
+attests = {}
+for c in index:
+    attests[c["message"]] = (vectors / c["message"]).read_bytes()
+for p in files("external/go-attestation/*.attest.bin"):
+    attests[str(p.relative_to(vectors))] = p.read_bytes()
+for name, data in attests.items():
+    put("tpms_attest", slug(name), data)
+    # The TPM2B_ATTEST form, as a Quote response carries it.
+    put("tpms_attest", slug(name) + ".tpm2b", struct.pack(">H", len(data)) + data)
+
+# TPMT_SIGNATURE: every signature of the index.
+sigs = {c["signature"]: (vectors / c["signature"]).read_bytes() for c in index}
+sigs.update({str(p.relative_to(vectors)): p.read_bytes()
+             for p in files("external/go-attestation/*.sig.bin")})
+for name, data in sigs.items():
+    put("tpmt_signature", slug(name), data)
+
+# Public keys: TPM2B_PUBLIC, TPMT_PUBLIC and SubjectPublicKeyInfo PEM (Ak::from_any).
+keys = {}
+for pattern in ["swtpm/*.ak.pub", "swtpm/*.ak.tpmt", "swtpm/*.ak.pem", "swtpm/ek.pub",
+                "external/*/*akpub.bin", "external/*/*akpub.pem", "external/keylime/ak.pub",
+                "external/*/*.pubkey.pem"]:
+    for p in files(pattern):
+        keys[str(p.relative_to(vectors))] = p.read_bytes()
+for name, data in keys.items():
+    put("tpm2b_public", slug(name), data)
+
+# TPML_PCR_SELECTION: cut out of each quote; the selection strings of the index as text.
+def quote_selection(msg):
+    if len(msg) < 6 or msg[:4] != b"\xffTCG" or msg[4:6] != b"\x80\x18":
+        return None
+    at = 6
+    for _ in range(2):                       # qualifiedSigner, extraData
+        (n,) = struct.unpack_from(">H", msg, at)
+        at += 2 + n
+    at += 17 + 8                             # clockInfo, firmwareVersion
+    (count,) = struct.unpack_from(">I", msg, at)
+    end = at + 4
+    for _ in range(count):
+        end += 3 + msg[end + 2]
+    return msg[at:end]
+
+selections = {}
+for name, data in attests.items():
+    s = quote_selection(data)
+    if s is not None:
+        selections[s] = name
+for s, name in selections.items():
+    put("pcr_selection", "selection-" + slug(name), s)
+specs = sorted({c["pcr_list"] for c in index if c["pcr_list"]})
+for i, spec in enumerate(specs + ["sha256:all", "sha1:none+sha256:0-7,16", "sha384:23"]):
+    put("pcr_selection", f"spec-{i:02}.txt", spec.encode())
+
+# PCR files: [form, expected selection, file...]; form 0 values, 1 serialized, 2 marshaled.
+table = ["sha256:14,15,16", "sha1:0,1,2+sha256:14,15,16", "sha256:0,1,2,3,4,5,6,7,14,15",
+         "sha1:14,15,16", "sha384:14,15,16",
+         "sha256:" + ",".join(str(i) for i in range(24))]
+form = {"values": 0, "serialized": 1, "marshaled": 2}
+done = set()
+for c in index:
+    if not c["pcrs"] or c["pcrs_format"] not in form or c["pcrs"] in done:
+        continue
+    done.add(c["pcrs"])
+    data = (vectors / c["pcrs"]).read_bytes()
+    k = table.index(c["pcr_list"]) if c["pcr_list"] in table else None
+    f = form[c["pcrs_format"]]
+    if f == 0:
+        if k is None:
+            continue
+        put("pcr_file", slug(c["pcrs"]), bytes([0, k]) + data)
+    else:
+        put("pcr_file", slug(c["pcrs"]), bytes([f, 0]) + data)
+        if k is not None:                    # the same file with its selection expected
+            put("pcr_file", slug(c["pcrs"]) + ".expected", bytes([f, 66 + k]) + data)
+for p in files("pcrfiles/*.bin"):
+    f = 0 if ".values." in p.name else 2 if ".marshaled." in p.name else 1
+    put("pcr_file", "pcrfiles_" + p.name, bytes([f, 0]) + p.read_bytes())
+
+# verify_quote: [case (u16), mutations, (op, args)...]; the genuine cases, one of each
+# mutation, and a few chains of eight (arguments from a fixed pseudo-random stream).
+import random
+rng = random.Random(2024)
+cases = 15
+for i in range(cases):
+    put("verify_quote", f"case{i:02}", bytes([0, i, 0]))
+for op in range(16):
+    args = bytes(rng.randrange(256) for _ in range(24))
+    put("verify_quote", f"op{op:02}", bytes([0, op % cases, 1, op]) + args)
+for k in range(8):
+    chain = bytearray([0, rng.randrange(cases), 8])
+    for _ in range(8):
+        chain.append(rng.randrange(16))
+        chain += bytes(rng.randrange(256) for _ in range(12))
+    put("verify_quote", f"chain{k}", bytes(chain))
+
+# roundtrip: [structure, bytes...]
+for name, data in attests.items():
+    put("roundtrip", "attest-" + slug(name), b"\x00" + data)
+for name, data in sigs.items():
+    put("roundtrip", "sig-" + slug(name), b"\x01" + data)
+for name, data in keys.items():
+    if name.endswith(".pub") or name.endswith("akpub.bin"):
+        put("roundtrip", "public-" + slug(name), b"\x02" + data)
+    if name.endswith(".tpmt") or name.endswith("akpub.bin"):
+        put("roundtrip", "tpmt-" + slug(name), b"\x03" + data)
+for s, name in selections.items():
+    put("roundtrip", "selection-" + slug(name), b"\x04" + s)
+
+for t in sorted(os.listdir(seeds)):
+    print(f"{t}: {len(os.listdir(seeds / t))} seeds")
+EOF
+
+# response_frame and tpm_replay: responses recorded from a fresh swtpm, by the test that also
+# checks that they replay to the same answers.
+if command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null; then
+  rm -rf "$seeds/response_frame" "$seeds/tpm_replay"
+  (cd "$root" && BARETPM_FUZZ_SEEDS="$seeds" cargo test -q --test replay_swtpm >/dev/null)
+  for t in response_frame tpm_replay; do
+    echo "$t: $(ls "$seeds/$t" | wc -l) seeds (recorded from swtpm)"
+  done
+else
+  echo "swtpm not installed: response_frame and tpm_replay seeds left as they are"
+fi
