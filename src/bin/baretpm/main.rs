@@ -1,6 +1,8 @@
 //! The `baretpm` command line.
 #![forbid(unsafe_code)]
 
+// The provenance commands need a quote verifier, so at least one signature algorithm.
+#[cfg(any(feature = "rsa", feature = "p256"))]
 mod provenance;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    #[cfg(any(feature = "rsa", feature = "p256"))]
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -30,6 +33,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(any(feature = "rsa", feature = "p256"))]
         Command::Provenance(c) => provenance::main(c, cli.tcti.as_deref()),
     }
 }
