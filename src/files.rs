@@ -12,25 +12,50 @@ use std::vec::Vec;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("{what} {path}: {source}")]
-    Io { what: &'static str, path: std::string::String, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: std::string::String,
+        source: std::io::Error,
+    },
     #[error("{what} {path}: {size} bytes is more than the {max} allowed")]
-    TooLarge { what: &'static str, path: std::string::String, size: u64, max: u64 },
+    TooLarge {
+        what: &'static str,
+        path: std::string::String,
+        size: u64,
+        max: u64,
+    },
 }
 
 /// Reads at most `max` bytes of `path`; a larger file is an error, detected before reading.
 pub fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>, FileError> {
     let shown = || path.display().to_string();
-    let io = |source| FileError::Io { what, path: shown(), source };
+    let io = |source| FileError::Io {
+        what,
+        path: shown(),
+        source,
+    };
     let f = File::open(path).map_err(io)?;
     let meta = f.metadata().map_err(io)?;
     if meta.is_file() && meta.len() > max {
-        return Err(FileError::TooLarge { what, path: shown(), size: meta.len(), max });
+        return Err(FileError::TooLarge {
+            what,
+            path: shown(),
+            size: meta.len(),
+            max,
+        });
     }
     let mut out = Vec::new();
     // take(max + 1) bounds non-regular files (pipes, /proc) the same way.
-    f.take(max.saturating_add(1)).read_to_end(&mut out).map_err(io)?;
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(io)?;
     if out.len() as u64 > max {
-        return Err(FileError::TooLarge { what, path: shown(), size: out.len() as u64, max });
+        return Err(FileError::TooLarge {
+            what,
+            path: shown(),
+            size: out.len() as u64,
+            max,
+        });
     }
     Ok(out)
 }

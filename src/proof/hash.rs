@@ -5,7 +5,9 @@
 //! - Memory is fixed: each worker owns one read buffer ([`HashOptions::buffer_size`], 1 MiB by
 //!   default); a large file hashed while a core would otherwise sit idle is read by a helper
 //!   thread into three such buffers, so reading and hashing overlap.
-//! - Files are spread over [`HashOptions::threads`] workers (both cores on a two-core machine).
+//! - Files are spread over [`HashOptions::threads`] threads (both cores on a two-core
+//!   machine): the calling thread walks directories while the others already hash the files
+//!   found, then it hashes too.
 //! - A directory hashes to SHA-256 of its *manifest*: every entry below it, sorted by relative
 //!   path bytes, with each file's length and digest and each symbolic link's target. Links are
 //!   recorded, never followed; FIFOs, sockets and devices are refused. The byte layout is in
@@ -91,7 +93,9 @@ pub enum HashError {
          directory can be measured"
     )]
     SpecialFile { path: String, what: &'static str },
-    #[error("{path}: changed while it was being measured ({expected} bytes at open, {read} read)")]
+    #[error(
+        "{path}: changed while it was being measured (expected {expected} bytes, read {read})"
+    )]
     Changed {
         path: String,
         expected: u64,
