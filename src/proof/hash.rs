@@ -148,8 +148,8 @@ pub struct FileDigest {
 }
 
 /// Measures each target, in order, into one event each. Files (including every file of every
-/// directory) are hashed by a pool of `opts.threads` workers; `progress` is called from this
-/// thread a few times a second and once at the end.
+/// directory) are hashed by `opts.threads` threads, this one included; `progress` is called
+/// from this thread a few times a second and once at the end.
 pub fn measure(
     targets: &[Target],
     opts: &HashOptions,
