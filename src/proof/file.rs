@@ -40,8 +40,8 @@ pub const MAX_ARGS: usize = 4096;
 pub const MAX_ARG_LEN: usize = 64 * 1024;
 /// Largest EK certificate kept (DER).
 pub const MAX_EK_CERT: usize = 16 * 1024;
-/// Most EK certificates (RSA and ECC).
-pub const MAX_EK_CERTS: usize = 2;
+/// Most EK certificates (one per TCG EK certificate NV index).
+pub const MAX_EK_CERTS: usize = 8;
 /// Largest TPMT_SIGNATURE (RSA-4096 plus header).
 pub const MAX_SIGNATURE: usize = 2 + 2 + 2 + max::RSA_KEY_BYTES;
 /// Longest nonce: TPM2B_DATA can carry 66 bytes, but TPMs commonly stop at a digest's 64.

@@ -5,7 +5,9 @@
 //! - Memory is fixed: each worker owns one read buffer ([`HashOptions::buffer_size`], 1 MiB by
 //!   default); a large file hashed while a core would otherwise sit idle is read by a helper
 //!   thread into three such buffers, so reading and hashing overlap.
-//! - Files are spread over [`HashOptions::threads`] workers (both cores on a two-core machine).
+//! - Files are spread over [`HashOptions::threads`] threads (both cores on a two-core
+//!   machine): the calling thread walks directories while the others already hash the files
+//!   found, then it hashes too.
 //! - A directory hashes to SHA-256 of its *manifest*: every entry below it, sorted by relative
 //!   path bytes, with each file's length and digest and each symbolic link's target. Links are
 //!   recorded, never followed; FIFOs, sockets and devices are refused. The byte layout is in
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 use std::{format, thread, vec};
@@ -46,7 +49,8 @@ const MAX_REF_DEPTH: usize = 8;
 /// How to hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashOptions {
-    /// Worker threads (at least 1).
+    /// Threads in all, the calling one included (at least 1). With 1, everything happens on
+    /// the calling thread, one file after the other.
     pub threads: usize,
     /// Bytes per read (at least 4096).
     pub buffer_size: usize,
@@ -89,7 +93,9 @@ pub enum HashError {
          directory can be measured"
     )]
     SpecialFile { path: String, what: &'static str },
-    #[error("{path}: changed while it was being measured ({expected} bytes at open, {read} read)")]
+    #[error(
+        "{path}: changed while it was being measured (expected {expected} bytes, read {read})"
+    )]
     Changed {
         path: String,
         expected: u64,
@@ -142,19 +148,19 @@ pub struct FileDigest {
 }
 
 /// Measures each target, in order, into one event each. Files (including every file of every
-/// directory) are hashed by a pool of `opts.threads` workers; `progress` is called from this
-/// thread a few times a second and once at the end.
+/// directory) are hashed by `opts.threads` threads, this one included; `progress` is called
+/// from this thread a few times a second and once at the end.
 pub fn measure(
     targets: &[Target],
     opts: &HashOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<Event>, HashError> {
-    let mut jobs = Vec::new();
-    let mut plans = Vec::with_capacity(targets.len());
-    for t in targets {
-        plans.push(plan(t, &mut jobs)?);
-    }
-    let digests = hash_jobs(&jobs, opts, progress)?;
+    let (plans, digests) = run_pool(opts, progress, |queue, tick| {
+        targets
+            .iter()
+            .map(|t| plan(t, queue, tick))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     let mut events = Vec::with_capacity(plans.len());
     for (t, p) in targets.iter().zip(plans) {
         let name = t.name();
@@ -198,7 +204,10 @@ pub fn hash_file(path: &Path, opts: &HashOptions) -> Result<FileDigest, HashErro
         follow: true,
         expected: meta.len(),
     };
-    let mut out = hash_jobs(core::slice::from_ref(&job), opts, &mut |_| {})?;
+    let ((), mut out) = run_pool(opts, &mut |_| {}, |queue, _| {
+        queue.push(job);
+        Ok(())
+    })?;
     out.pop().ok_or_else(|| HashError::Io {
         path: path.display().to_string(),
         source: io::Error::other("no digest produced"),
@@ -208,6 +217,7 @@ pub fn hash_file(path: &Path, opts: &HashOptions) -> Result<FileDigest, HashErro
 // ---------------------------------------------------------------------------------------------
 // Planning: which files to hash, and what each target becomes
 
+#[derive(Clone)]
 struct Job {
     path: PathBuf,
     /// Follow a symbolic link at `path` (true only for a path the user named).
@@ -236,20 +246,19 @@ impl DirEntry {
     }
 }
 
-fn plan(t: &Target, jobs: &mut Vec<Job>) -> Result<Plan, HashError> {
+fn plan(t: &Target, queue: &Queue, tick: &mut dyn FnMut()) -> Result<Plan, HashError> {
     match t {
         Target::Git(p) => git_head(p).map(Plan::Git),
         Target::Path(p) => {
             let meta = fs::metadata(p).map_err(io_error(p))?;
             if meta.is_file() {
-                jobs.push(Job {
+                Ok(Plan::File(queue.push(Job {
                     path: p.clone(),
                     follow: true,
                     expected: meta.len(),
-                });
-                Ok(Plan::File(jobs.len() - 1))
+                })))
             } else if meta.is_dir() {
-                walk(p, jobs).map(Plan::Dir)
+                walk(p, queue, tick).map(Plan::Dir)
             } else {
                 Err(special(p, meta.file_type()))
             }
@@ -275,65 +284,54 @@ fn special(path: &Path, ft: fs::FileType) -> HashError {
     }
 }
 
-/// Lists everything below `root` (not following links), sorted by relative path bytes, and
-/// queues a job per regular file.
-fn walk(root: &Path, jobs: &mut Vec<Job>) -> Result<Vec<DirEntry>, HashError> {
-    struct Found {
-        rel: Vec<u8>,
-        path: PathBuf,
-        kind: FoundKind,
-    }
-    enum FoundKind {
-        File(u64),
-        Link(Vec<u8>),
-        Dir,
-    }
-    let mut found = Vec::new();
+/// Lists everything below `root` (not following links), sorted by relative path bytes. The
+/// files of each directory are queued as soon as the directory is read, so workers hash while
+/// the walk goes on (one queue operation per directory, not per file).
+fn walk(root: &Path, queue: &Queue, tick: &mut dyn FnMut()) -> Result<Vec<DirEntry>, HashError> {
+    let mut entries = Vec::new();
     let mut stack = vec![(root.to_path_buf(), Vec::new())];
+    let mut files: Vec<(Vec<u8>, Job)> = Vec::new();
     while let Some((dir, rel)) = stack.pop() {
         for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
             let entry = entry.map_err(io_error(&dir))?;
-            let path = entry.path();
             let mut r: Vec<u8> = rel.clone();
             if !r.is_empty() {
                 r.push(b'/');
             }
             r.extend_from_slice(entry.file_name().as_bytes());
-            let meta = fs::symlink_metadata(&path).map_err(io_error(&path))?;
+            // lstat relative to the open directory: no path walk from the root per entry.
+            let meta = entry.metadata().map_err(|e| io_error(&entry.path())(e))?;
             let ft = meta.file_type();
-            let kind = if ft.is_dir() {
-                stack.push((path.clone(), r.clone()));
-                FoundKind::Dir
+            if ft.is_dir() {
+                stack.push((entry.path(), r.clone()));
+                entries.push(DirEntry::Dir { rel: r });
             } else if ft.is_file() {
-                FoundKind::File(meta.len())
-            } else if ft.is_symlink() {
-                let target = fs::read_link(&path).map_err(io_error(&path))?;
-                FoundKind::Link(target.as_os_str().as_bytes().to_vec())
-            } else {
-                return Err(special(&path, ft));
-            };
-            found.push(Found { rel: r, path, kind });
-        }
-    }
-    found.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
-    let mut entries = Vec::with_capacity(found.len());
-    for f in found {
-        entries.push(match f.kind {
-            FoundKind::File(size) => {
-                jobs.push(Job {
-                    path: f.path,
+                let job = Job {
+                    path: entry.path(),
                     follow: false,
-                    expected: size,
+                    expected: meta.len(),
+                };
+                files.push((r, job));
+            } else if ft.is_symlink() {
+                let path = entry.path();
+                let target = fs::read_link(&path).map_err(io_error(&path))?;
+                entries.push(DirEntry::Link {
+                    rel: r,
+                    target: target.as_os_str().as_bytes().to_vec(),
                 });
-                DirEntry::File {
-                    rel: f.rel,
-                    job: jobs.len() - 1,
-                }
+            } else {
+                return Err(special(&entry.path(), ft));
             }
-            FoundKind::Link(target) => DirEntry::Link { rel: f.rel, target },
-            FoundKind::Dir => DirEntry::Dir { rel: f.rel },
-        });
+        }
+        let (rels, jobs): (Vec<_>, Vec<_>) = files.drain(..).unzip();
+        let first = queue.push_all(jobs);
+        entries.extend(rels.into_iter().enumerate().map(|(k, rel)| DirEntry::File {
+            rel,
+            job: first + k,
+        }));
+        tick();
     }
+    entries.sort_unstable_by(|a, b| a.rel().cmp(b.rel()));
     Ok(entries)
 }
 
@@ -372,89 +370,231 @@ fn manifest_digest(entries: &[DirEntry], digests: &[FileDigest]) -> [u8; 32] {
 // ---------------------------------------------------------------------------------------------
 // The worker pool
 
-/// Hashes every job on `opts.threads` workers; results come back in job order.
-fn hash_jobs(
-    jobs: &[Job],
+/// Jobs shared by the planning thread, which adds them, and the workers, which take them.
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+    files_total: AtomicU64,
+    bytes_total: AtomicU64,
+}
+
+struct QueueState {
+    jobs: Vec<Job>,
+    next: usize,
+    closed: bool,
+}
+
+impl Queue {
+    fn new() -> Queue {
+        Queue {
+            state: Mutex::new(QueueState {
+                jobs: Vec::new(),
+                next: 0,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            files_total: AtomicU64::new(0),
+            bytes_total: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // Nothing panics while holding the lock; a poisoned lock still holds valid data.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a job; returns its index.
+    fn push(&self, job: Job) -> usize {
+        self.push_all(vec![job])
+    }
+
+    /// Adds jobs; returns the index of the first. Wakes waiting workers once.
+    fn push_all(&self, jobs: Vec<Job>) -> usize {
+        if jobs.is_empty() {
+            return self.lock().jobs.len();
+        }
+        self.files_total
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        self.bytes_total.fetch_add(
+            jobs.iter().map(|j| j.expected).sum::<u64>(),
+            Ordering::Relaxed,
+        );
+        let mut s = self.lock();
+        let first = s.jobs.len();
+        s.jobs.extend(jobs);
+        drop(s);
+        self.ready.notify_all();
+        first
+    }
+
+    /// No more jobs will come.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+
+    fn len(&self) -> usize {
+        self.lock().jobs.len()
+    }
+
+    /// The next job (index, a copy, and whether nothing else is waiting behind it), or `None`
+    /// once the queue is closed and drained, or `stop` is set.
+    fn take(&self, stop: &AtomicBool) -> Option<(usize, Job, bool)> {
+        let mut s = self.lock();
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            if s.next < s.jobs.len() {
+                let i = s.next;
+                s.next += 1;
+                let last = s.next == s.jobs.len();
+                return Some((i, s.jobs[i].clone(), last));
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.ready.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// What every worker shares.
+struct Shared<'a> {
+    queue: &'a Queue,
+    stop: &'a AtomicBool,
+    bytes: &'a AtomicU64,
+    files: &'a AtomicU64,
+    buffer_size: usize,
+    may_pipeline: bool,
+}
+
+/// Jobs a worker hashed, and the first error it met (with its job index).
+type WorkerResult = (Vec<(usize, FileDigest)>, Option<(usize, HashError)>);
+
+/// Takes jobs until the queue is drained (or `stop`), calling `tick` as work progresses.
+fn work(sh: &Shared<'_>, tick: &mut dyn FnMut()) -> WorkerResult {
+    let mut buf = vec![0u8; sh.buffer_size];
+    let mut done = Vec::new();
+    let mut error = None;
+    while let Some((i, job, last)) = sh.queue.take(sh.stop) {
+        match hash_job(&job, &mut buf, sh.may_pipeline && last, sh.bytes, tick) {
+            Ok(d) => done.push((i, d)),
+            Err(e) => {
+                sh.stop.store(true, Ordering::Relaxed);
+                sh.queue.ready.notify_all();
+                error = Some((i, e));
+            }
+        }
+        sh.files.fetch_add(1, Ordering::Relaxed);
+        tick();
+    }
+    (done, error)
+}
+
+/// Hashes with `opts.threads` threads in all: this thread runs `planner` (which queues the
+/// files to hash and returns what the caller needs to assemble events) while `threads - 1`
+/// spawned workers already hash what it queued, then joins them as a worker. Returns the
+/// planner's result with the digests of every queued job, in queue order.
+///
+/// Workers keep their results to themselves until they finish, so nothing wakes another
+/// thread per file; `progress` is called from this thread a few times a second.
+fn run_pool<T>(
     opts: &HashOptions,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<Vec<FileDigest>, HashError> {
-    let mut p = Progress {
-        files_done: 0,
-        files_total: jobs.len() as u64,
-        bytes_done: 0,
-        bytes_total: jobs.iter().map(|j| j.expected).sum(),
-    };
-    progress(&p);
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let threads = opts.threads.clamp(1, 64).min(jobs.len());
-    let buffer_size = opts.buffer_size.max(4096);
-    // A worker may overlap reading and hashing of a big file when a core would be idle.
-    let pipeline = opts.threads > jobs.len();
-    let next = AtomicUsize::new(0);
+    planner: impl FnOnce(&Queue, &mut dyn FnMut()) -> Result<T, HashError>,
+) -> Result<(T, Vec<FileDigest>), HashError> {
+    let threads = opts.threads.clamp(1, 64);
+    let queue = Queue::new();
     let stop = AtomicBool::new(false);
     let bytes = AtomicU64::new(0);
-    let mut results: Vec<Option<FileDigest>> = vec![None; jobs.len()];
-    let mut first_error: Option<(usize, HashError)> = None;
+    let files = AtomicU64::new(0);
+    let shared = Shared {
+        queue: &queue,
+        stop: &stop,
+        bytes: &bytes,
+        files: &files,
+        buffer_size: opts.buffer_size.max(4096),
+        // Read ahead on a helper thread only when more than one thread was asked for.
+        may_pipeline: threads > 1,
+    };
+    let me = thread::current();
+    let running = AtomicUsize::new(threads - 1);
+    let snapshot = || Progress {
+        files_done: files.load(Ordering::Relaxed),
+        files_total: queue.files_total.load(Ordering::Relaxed),
+        bytes_done: bytes.load(Ordering::Relaxed),
+        bytes_total: queue.bytes_total.load(Ordering::Relaxed),
+    };
 
-    thread::scope(|s| {
-        let (tx, rx) = mpsc::channel::<(usize, Result<FileDigest, HashError>)>();
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (next, stop, bytes) = (&next, &stop, &bytes);
-            s.spawn(move || {
-                let mut buf = vec![0u8; buffer_size];
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let r = hash_job(job, &mut buf, pipeline, bytes);
-                    if r.is_err() {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    if tx.send((i, r)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
+    let (planned, outcomes) = thread::scope(|s| {
+        let handles: Vec<_> = (1..threads)
+            .map(|_| {
+                let (shared, me, running) = (&shared, &me, &running);
+                s.spawn(move || {
+                    let r = work(shared, &mut || {});
+                    // Count down before waking this thread, so it never goes back to sleep
+                    // for a worker that is done but has not returned yet.
+                    running.fetch_sub(1, Ordering::Release);
+                    me.unpark();
+                    r
+                })
+            })
+            .collect();
         let mut last = Instant::now();
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok((i, Ok(d))) => {
-                    results[i] = Some(d);
-                    p.files_done += 1;
-                }
-                Ok((i, Err(e))) => {
-                    // Report the error of the earliest job, whatever order workers finish in.
-                    if first_error.as_ref().map_or(true, |(j, _)| i < *j) {
-                        first_error = Some((i, e));
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
+        let mut tick = || {
             if last.elapsed() >= Duration::from_millis(100) {
-                p.bytes_done = bytes.load(Ordering::Relaxed);
-                progress(&p);
+                progress(&snapshot());
                 last = Instant::now();
             }
+        };
+        let planned = planner(&queue, &mut tick);
+        if planned.is_err() {
+            stop.store(true, Ordering::Relaxed);
         }
+        queue.close();
+        let mine = work(&shared, &mut tick);
+        while running.load(Ordering::Acquire) > 0 {
+            progress(&snapshot());
+            thread::park_timeout(Duration::from_millis(100));
+        }
+        let mut outcomes: Vec<WorkerResult> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| (Vec::new(), None)))
+            .collect();
+        outcomes.push(mine);
+        (planned, outcomes)
     });
+    progress(&snapshot());
+    let planned = planned?;
+
+    let mut results: Vec<Option<FileDigest>> = vec![None; queue.len()];
+    let mut first_error: Option<(usize, HashError)> = None;
+    for (done, error) in outcomes {
+        for (i, d) in done {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(d);
+            }
+        }
+        // Report the error of the earliest job, whatever order workers met them in.
+        if let Some((i, e)) = error {
+            if first_error.as_ref().map_or(true, |(j, _)| i < *j) {
+                first_error = Some((i, e));
+            }
+        }
+    }
     if let Some((_, e)) = first_error {
         return Err(e);
     }
-    p.bytes_done = bytes.load(Ordering::Relaxed);
-    progress(&p);
+    let jobs = std::mem::take(&mut queue.lock().jobs);
     let mut out = Vec::with_capacity(results.len());
     for (r, job) in results.into_iter().zip(jobs) {
         out.push(r.ok_or_else(|| HashError::Io {
             path: job.path.display().to_string(),
-            source: io::Error::other("file was not hashed"),
+            source: io::Error::other("file was not hashed (a worker thread panicked)"),
         })?);
     }
-    Ok(out)
+    Ok((planned, out))
 }
 
 fn hash_job(
@@ -462,6 +602,7 @@ fn hash_job(
     buf: &mut [u8],
     pipeline: bool,
     bytes: &AtomicU64,
+    tick: &mut dyn FnMut(),
 ) -> Result<FileDigest, HashError> {
     let path = &job.path;
     let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
@@ -489,9 +630,9 @@ fn hash_job(
     }
     let expected = meta.len();
     let (size, sha256) = if pipeline && expected >= PIPELINE_MIN_SIZE {
-        hash_pipelined(f, buf.len(), bytes)
+        hash_pipelined(f, buf.len(), bytes, tick)
     } else {
-        hash_reader(&mut f, buf, bytes)
+        hash_reader(&mut f, buf, bytes, tick)
     }
     .map_err(io_error(path))?;
     if size != expected {
@@ -509,6 +650,7 @@ fn hash_reader(
     r: &mut impl Read,
     buf: &mut [u8],
     bytes: &AtomicU64,
+    tick: &mut dyn FnMut(),
 ) -> io::Result<(u64, [u8; 32])> {
     let mut h = Sha256::new();
     let mut total = 0u64;
@@ -519,6 +661,9 @@ fn hash_reader(
                 h.update(&buf[..n]);
                 total += n as u64;
                 bytes.fetch_add(n as u64, Ordering::Relaxed);
+                if n == buf.len() {
+                    tick();
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -547,6 +692,7 @@ fn hash_pipelined(
     mut f: File,
     buffer_size: usize,
     bytes: &AtomicU64,
+    tick: &mut dyn FnMut(),
 ) -> io::Result<(u64, [u8; 32])> {
     const BUFFERS: usize = 3;
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(BUFFERS);
@@ -575,6 +721,7 @@ fn hash_pipelined(
             total += n as u64;
             bytes.fetch_add(n as u64, Ordering::Relaxed);
             let _ = empty_tx.send(b);
+            tick();
         }
         drop(empty_tx);
         drop(full_rx);

@@ -501,6 +501,11 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     } else {
         EventLog::new(a.pcr)
     };
+    // The TPM first: no point hashing a large dataset for a TPM that is not there, or whose
+    // PCR no longer matches the log.
+    let mut s = open_tpm(tcti_arg, false)?;
+    let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
+    flow::check_pcr_state(&mut s.tpm, a.pcr, &banks, &log.events).map_err(flow_err)?;
     let targets: Vec<Target> = a.paths.iter().map(|s| Target::parse(s)).collect();
     let mut term = Term::new();
     let stage = if a.pcr == INPUT_PCR {
@@ -516,8 +521,6 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         events.push(Event::text(t.clone()).map_err(usage)?);
     }
     let n = events.len();
-    let mut s = open_tpm(tcti_arg, false)?;
-    let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
     let result = flow::measure_into(&mut s.tpm, &banks, &mut log, events);
     // Write what was extended, even when a later event failed.
     log.write(&a.log).map_err(flow_err)?;
