@@ -1,4 +1,5 @@
 //! baretpm: TPM 2.0 attestation from the command line, with no TSS installed.
+#![forbid(unsafe_code)]
 
 mod checkquote;
 mod provenance;
