@@ -11,6 +11,8 @@ pub mod commands;
 #[cfg(feature = "std")]
 pub mod files;
 pub mod interop;
+#[cfg(all(feature = "std", any(feature = "rsa", feature = "p256")))]
+pub mod proof;
 pub mod tpm;
 pub mod transport;
 pub mod types;

@@ -169,24 +169,23 @@ impl<T: Transport> Tpm<T> {
             }
             let mut values = rsp.values.digests.iter();
             for (bank, index) in rsp.selection_out.iter_pcrs() {
-                let in_remaining = remaining
+                // Each PCR is taken off `remaining` as it is delivered, so one the TPM returns
+                // twice (a bank repeated in pcrSelectionOut) is refused, never reported twice.
+                let slot = remaining
                     .banks
-                    .iter()
-                    .any(|b| b.hash == bank && b.contains(index));
+                    .iter_mut()
+                    .find(|b| b.hash == bank && b.contains(index));
                 let v = values.next().map(|v| v.0).unwrap_or(&[]);
-                if !in_remaining || v.len() != bank.digest_size() {
-                    return Err(TpmError::Protocol {
-                        cc: TpmCc::PCR_READ,
-                        what: "TPM returned a PCR that was not asked for, or a value of the wrong size",
-                    });
+                match slot {
+                    Some(b) if v.len() == bank.digest_size() => b.pcrs &= !(1 << index),
+                    _ => {
+                        return Err(TpmError::Protocol {
+                            cc: TpmCc::PCR_READ,
+                            what: "TPM returned a PCR not asked for, or twice, or a value of the wrong size",
+                        })
+                    }
                 }
                 each(bank, index, v);
-            }
-            let out = rsp.selection_out.clone();
-            for b in remaining.banks.iter_mut() {
-                for o in out.banks.iter().filter(|o| o.hash == b.hash) {
-                    b.pcrs &= !o.pcrs;
-                }
             }
         }
         Err(TpmError::Protocol {

@@ -804,14 +804,14 @@ fn errors_display_the_check_and_offset() {
     let e = PcrFileError::BankCountAboveMax { count: 17, at: 0 };
     assert_eq!(
         e.to_string(),
-        "TPML_PCR_SELECTION.count 17 above the maximum 16 at byte 0"
+        "TPML_PCR_SELECTION.count 17 above the maximum 8 at byte 0"
     );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-/// A selection of up to 16 banks (repeats allowed, as a file may hold them) with random PCRs
+/// A selection of up to MAX_PCR_BANKS banks (repeats allowed, as a file may hold them) with random PCRs
 /// and sizeofSelect 3 or 4, plus one value of the right size per selected PCR.
 fn arb_selection() -> impl Strategy<Value = TpmlPcrSelection> {
     let bank =
@@ -822,7 +822,7 @@ fn arb_selection() -> impl Strategy<Value = TpmlPcrSelection> {
                 pcrs,
             }
         });
-    prop::collection::vec(bank, 0..=16).prop_map(|banks| {
+    prop::collection::vec(bank, 0..=baretpm::types::pcr::MAX_PCR_BANKS).prop_map(|banks| {
         let mut sel = TpmlPcrSelection::default();
         for b in banks {
             sel.push(b).unwrap();

@@ -155,13 +155,15 @@ fn pcr_selection() -> impl Strategy<Value = TpmsPcrSelection> {
 }
 
 fn pcr_selection_list() -> impl Strategy<Value = TpmlPcrSelection> {
-    prop::collection::vec(pcr_selection(), 0..=16).prop_map(|banks| {
-        let mut list = TpmlPcrSelection::default();
-        for b in banks {
-            list.push(b).expect("at most 16 banks");
-        }
-        list
-    })
+    prop::collection::vec(pcr_selection(), 0..=baretpm::types::pcr::MAX_PCR_BANKS).prop_map(
+        |banks| {
+            let mut list = TpmlPcrSelection::default();
+            for b in banks {
+                list.push(b).expect("at most MAX_PCR_BANKS banks");
+            }
+            list
+        },
+    )
 }
 
 // ------------------------------------------------------------------------------------------
@@ -578,7 +580,11 @@ fn public_details() -> impl Strategy<Value = DetailsOwned> {
             .prop_map(|(parms, x, y)| DetailsOwned::Ecc { parms, x, y }),
         (keyed_hash_scheme(), tpm2b_bytes(max::DIGEST))
             .prop_map(|(scheme, unique)| DetailsOwned::KeyedHash { scheme, unique }),
-        (sym_def(), tpm2b_bytes(max::DIGEST))
+        // A symmetric key always names its cipher: NULL is refused there (tested below).
+        (
+            sym_def().prop_filter("not NULL", |s| *s != TpmtSymDefObject::Null),
+            tpm2b_bytes(max::DIGEST)
+        )
             .prop_map(|(sym, unique)| DetailsOwned::SymCipher { sym, unique }),
     ]
 }
@@ -964,4 +970,19 @@ fn largest_public_fills_tpm2b_public_exactly() {
     // TPM2B_PUBLIC, not part of it.
     let e = Tpm2bPublic::from_bytes(&with_size(tpmt.len(), &over)).expect_err("trailing");
     assert_eq!(e.kind, ErrorKind::TrailingBytes { count: 1 });
+}
+
+#[test]
+fn symcipher_with_null_symmetric_is_refused() {
+    // TPMT_PUBLIC: type SYMCIPHER, nameAlg SHA-256, attributes 0, empty policy, sym NULL, empty unique.
+    let bytes = [
+        0x00, 0x25, 0x00, 0x0b, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00,
+    ];
+    let e = <TpmtPublic as Unmarshal>::from_bytes(&bytes).unwrap_err();
+    assert_eq!(
+        e.kind,
+        baretpm::wire::ErrorKind::InvalidValue { value: 0x10 }
+    );
+    assert_eq!(e.what, "TPMS_SYMCIPHER_PARMS.sym");
+    assert_eq!(e.offset, 10);
 }

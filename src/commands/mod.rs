@@ -223,8 +223,7 @@ pub fn parse_response<'r, C: Command>(
             )
             .into());
         }
-        let params = r.bytes(size, "response parameters")?;
-        let mut p = Reader::new(params);
+        let mut p = r.sub(size, "response parameters")?;
         let v = C::response(&handles[..n], &mut p)?;
         if !p.is_empty() {
             return Err(Error::new(

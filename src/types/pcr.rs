@@ -10,8 +10,10 @@ pub const IMPLEMENTATION_PCR: u32 = 24;
 pub const PCR_SELECT_MIN: u8 = 3;
 /// Maximum `sizeofSelect` (`PCR_SELECT_MAX` in the tss2 headers).
 pub const PCR_SELECT_MAX: u8 = 4;
-/// `HASH_COUNT`: the most banks a TPML_PCR_SELECTION may list.
-pub const MAX_PCR_BANKS: usize = 16;
+/// The most banks a TPML_PCR_SELECTION may list: one per hash algorithm the spec defines
+/// (`HashAlg::ALL`), since a bank listed twice is refused anyway. The tss2 headers allow 16;
+/// keeping the inline list at 8 halves the size of every parsed quote.
+pub const MAX_PCR_BANKS: usize = HashAlg::ALL.len();
 /// Digests in one TPML_DIGEST (`TPML_DIGEST.count` maximum for PCR_Read).
 pub const MAX_DIGESTS: usize = 8;
 

@@ -428,10 +428,24 @@ impl<'a> Unmarshal<'a> for TpmtPublic<'a> {
                 scheme: TpmtKeyedHashScheme::read(r)?,
                 unique: Tpm2bDigest::read(r, "TPMT_PUBLIC.unique.keyedHash")?,
             },
-            _ => PublicDetails::SymCipher {
-                sym: TpmtSymDefObject::read(r)?,
-                unique: Tpm2bDigest::read(r, "TPMT_PUBLIC.unique.sym")?,
-            },
+            _ => {
+                // TPMS_SYMCIPHER_PARMS.sym has no "+": TPM_ALG_NULL is not allowed here.
+                let at = r.offset();
+                let sym = TpmtSymDefObject::read(r)?;
+                if sym == TpmtSymDefObject::Null {
+                    return Err(Error::new(
+                        ErrorKind::InvalidValue {
+                            value: u32::from(TpmAlgId::NULL.0),
+                        },
+                        "TPMS_SYMCIPHER_PARMS.sym",
+                        at,
+                    ));
+                }
+                PublicDetails::SymCipher {
+                    sym,
+                    unique: Tpm2bDigest::read(r, "TPMT_PUBLIC.unique.sym")?,
+                }
+            }
         };
         Ok(Self {
             name_alg,

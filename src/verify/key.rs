@@ -259,11 +259,16 @@ fn spki_refusal(der: &[u8]) -> VerifyError {
     use spki::der::Decode as _;
     const EC_PUBLIC_KEY: spki::ObjectIdentifier =
         spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const P256: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
     let Ok(info) = spki::SubjectPublicKeyInfoRef::from_der(der) else {
         return VerifyError::AkSpkiInvalid;
     };
     if info.algorithm.oid != EC_PUBLIC_KEY {
         return VerifyError::AkSpkiInvalid;
+    }
+    if info.algorithm.parameters_oid().ok() == Some(P256) {
+        // A well-formed P-256 key that p256 refused: its point is not on the curve.
+        return VerifyError::EccPointInvalid;
     }
     let curve = info
         .algorithm
@@ -288,8 +293,10 @@ fn trim_ascii_start(b: &[u8]) -> &[u8] {
 }
 
 /// Left-pads a big-endian integer to 32 bytes; `None` if it is longer.
+///
+/// No leading zeros are stripped first: a 33-byte encoding of a 32-byte number is refused, so
+/// one signature or point has one encoding.
 pub(crate) fn pad32(b: &[u8]) -> Option<[u8; 32]> {
-    let b = &b[b.iter().take_while(|&&x| x == 0).count().min(b.len())..];
     if b.len() > 32 {
         return None;
     }

@@ -142,6 +142,13 @@ impl<'a> Reader<'a> {
         Ok((value, inner))
     }
 
+    /// Takes the next `n` bytes as a reader of their own whose errors keep absolute offsets.
+    pub fn sub(&mut self, n: usize, what: &'static str) -> Result<Reader<'a>, Error> {
+        let base = self.offset();
+        let buf = self.bytes(n, what)?;
+        Ok(Reader { buf, pos: 0, base })
+    }
+
     /// Reads a `TPML` count (`u32`) and checks it against `max`.
     ///
     /// Each element still has to be present: the caller's element reads are bounds-checked.

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests. Each test file uses a different subset.
 #![allow(dead_code)]
 
+pub mod forge;
 pub mod swtpm;

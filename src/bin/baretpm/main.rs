@@ -1,6 +1,8 @@
 //! baretpm: TPM 2.0 attestation from the command line, with no TSS installed.
+#![forbid(unsafe_code)]
 
 mod checkquote;
+mod provenance;
 mod tpmcmds;
 mod util;
 
@@ -38,12 +40,15 @@ enum Command {
     Createak(tpmcmds::CreateAkArgs),
     /// Quote PCRs, writing the files tpm2_quote writes.
     Quote(tpmcmds::QuoteArgs),
+    #[command(flatten)]
+    Provenance(provenance::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let tcti = cli.tcti.as_deref();
     let result = match cli.command {
+        Command::Provenance(c) => return provenance::main(c, tcti),
         Command::Checkquote(a) => checkquote::run(&a),
         Command::Getrandom(a) => tpmcmds::getrandom(tcti, &a),
         Command::Pcrread(a) => tpmcmds::pcrread(tcti, &a),

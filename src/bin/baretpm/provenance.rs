@@ -1,0 +1,943 @@
+//! Provenance subcommands: run, measure, attest, verify, reference, ak-pub, demo.
+//!
+//! Exit status: 0 success (for verify: every check passed), 1 a proof was refused or a flow
+//! step failed, 2 a usage or input error.
+
+use std::fs;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use baretpm::files::read_bounded;
+use baretpm::proof::event::{Event, INPUT_PCR};
+use baretpm::proof::file::{EventLog, Proof, Reference, MAX_NONCE};
+use baretpm::proof::flow::{self, AkKind, AttestOptions, Observer, RunSpec};
+use baretpm::proof::hash::{self, HashOptions, Progress, Target};
+use baretpm::proof::swtpm::{PrivateSwtpm, TempDir};
+use baretpm::proof::verify::{verify, Policy, Report};
+use baretpm::tpm::Tpm;
+use baretpm::transport::tcti::{self, AnyTransport};
+use baretpm::transport::Timeouts;
+use baretpm::types::HashAlg;
+
+/// `println!` that ignores a closed standard output (e.g. `| head`) instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed standard output.
+macro_rules! say_raw {
+    ($($t:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// Largest AK public key file read by `verify --ak-pub`.
+const MAX_AK_FILE: u64 = 64 * 1024;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Measure inputs into PCR14, run a command, measure its outputs into PCR15, quote, and
+    /// write a proof file.
+    Run(RunArgs),
+    /// Measure files, directories, git:PATH or text into PCR14 or PCR15, appending the events
+    /// to an event log (a pipeline step; `attest` makes the proof).
+    Measure(MeasureArgs),
+    /// Quote PCR14/15 and write a proof with the event logs made by `measure`.
+    Attest(AttestArgs),
+    /// Verify a proof file: quote, event logs, files, reference values, AK and nonce.
+    Verify(VerifyArgs),
+    /// Write a reference file (expected PCR values) from a known-good proof.
+    Reference(ReferenceArgs),
+    /// Write the standard attestation key's public area (TPM2B_PUBLIC), to pin it with
+    /// `verify --ak-pub`.
+    AkPub(AkPubArgs),
+    /// Show the whole flow on a private swtpm: measure, train, attest, verify, and see a
+    /// changed output and a stale nonce refused.
+    Demo(DemoArgs),
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AkArg {
+    Rsa,
+    Ecc,
+}
+
+impl From<AkArg> for AkKind {
+    fn from(a: AkArg) -> AkKind {
+        match a {
+            AkArg::Rsa => AkKind::Rsa,
+            AkArg::Ecc => AkKind::Ecc,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct QuoteArgs {
+    /// The verifier's challenge, in hex (1 to 64 bytes). Without it a random nonce is used
+    /// and the proof says it shows no freshness.
+    #[arg(long, value_name = "HEX")]
+    nonce: Option<String>,
+    /// Attestation key.
+    #[arg(long, value_enum, default_value = "ecc")]
+    ak: AkArg,
+    /// PCRs to quote besides 14 and 15.
+    #[arg(long, value_name = "LIST", default_value = "0-7")]
+    pcrs: String,
+    /// Banks to quote (comma separated); default: every active bank.
+    #[arg(long, value_name = "LIST")]
+    banks: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// An input: a file, a directory, or git:PATH (the repository's HEAD commit).
+    #[arg(long = "input", value_name = "PATH")]
+    inputs: Vec<String>,
+    /// An output, measured after the command succeeded.
+    #[arg(long = "output", value_name = "PATH")]
+    outputs: Vec<String>,
+    /// Where to write the proof.
+    #[arg(long, value_name = "FILE")]
+    proof: PathBuf,
+    #[command(flatten)]
+    quote: QuoteArgs,
+    /// Hashing threads (default: the number of cores, at most 8).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct MeasureArgs {
+    /// 14 for inputs, 15 for outputs.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(14..=15))]
+    pcr: u32,
+    /// The event log to append to (created if missing).
+    #[arg(long, value_name = "FILE")]
+    log: PathBuf,
+    /// A line of text to measure (after the paths).
+    #[arg(long = "text", value_name = "TEXT")]
+    texts: Vec<String>,
+    /// Hashing threads.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Files, directories, or git:PATH.
+    #[arg(value_name = "PATH")]
+    paths: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct AttestArgs {
+    /// Event logs made by `measure` (one for PCR14, one for PCR15; a missing one is empty).
+    #[arg(long = "log", value_name = "FILE", num_args = 1.., required = true)]
+    logs: Vec<PathBuf>,
+    /// Where to write the proof.
+    #[arg(long, value_name = "FILE")]
+    proof: PathBuf,
+    #[command(flatten)]
+    quote: QuoteArgs,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The proof file.
+    proof: PathBuf,
+    /// The nonce this verifier sent, in hex; the quote must carry it.
+    #[arg(long, value_name = "HEX")]
+    nonce: Option<String>,
+    /// Expected PCR values (from `baretpm reference`).
+    #[arg(long, value_name = "FILE")]
+    reference: Option<PathBuf>,
+    /// The AK this verifier trusts: TPM2B_PUBLIC (`baretpm ak-pub`, `tpm2_readpublic -o`) or
+    /// a PEM/DER public key.
+    #[arg(long, value_name = "FILE")]
+    ak_pub: Option<PathBuf>,
+    /// A file, directory or git:PATH that must be an event of the PCR14 log.
+    #[arg(long = "input", value_name = "PATH")]
+    inputs: Vec<String>,
+    /// A file, directory or git:PATH that must be an event of the PCR15 log.
+    #[arg(long = "output", value_name = "PATH")]
+    outputs: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Accept proofs whose only banks, or whose signature, use SHA-1.
+    #[arg(long)]
+    allow_sha1: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ReferenceArgs {
+    /// A known-good proof.
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// PCRs to take.
+    #[arg(long, value_name = "LIST", default_value = "0-7")]
+    pcrs: String,
+    /// Output file (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct AkPubArgs {
+    /// Attestation key.
+    #[arg(long, value_enum, default_value = "ecc")]
+    ak: AkArg,
+    /// Output file (TPM2B_PUBLIC).
+    #[arg(short, long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Keep the demo's files (data, model, proof, AK) in this directory.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// Attestation key.
+    #[arg(long, value_enum, default_value = "ecc")]
+    ak: AkArg,
+}
+
+/// Runs a provenance subcommand.
+pub fn main(cmd: Command, tcti: Option<&str>) -> ExitCode {
+    let result = match cmd {
+        Command::Run(a) => run(a, tcti),
+        Command::Measure(a) => measure(a, tcti),
+        Command::Attest(a) => attest(a, tcti),
+        Command::Verify(a) => return verify_cmd(a),
+        Command::Reference(a) => reference(a),
+        Command::AkPub(a) => ak_pub(a, tcti),
+        Command::Demo(a) => demo(a, tcti),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("baretpm: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Flow(m)) => {
+            eprintln!("baretpm: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// How a subcommand failed: bad input (exit 2) or a failed step (exit 1).
+enum Failure {
+    Usage(String),
+    Flow(String),
+}
+
+fn usage(m: impl std::fmt::Display) -> Failure {
+    Failure::Usage(m.to_string())
+}
+
+fn flow_err(m: impl std::fmt::Display) -> Failure {
+    Failure::Flow(m.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument parsing
+
+fn parse_nonce(s: &str) -> Result<Vec<u8>, Failure> {
+    let s = s.trim();
+    if s.len() > 2 * MAX_NONCE {
+        return Err(usage(format!(
+            "--nonce: {} hex digits, at most {} allowed",
+            s.len(),
+            2 * MAX_NONCE
+        )));
+    }
+    let v = hex::decode(s).map_err(|e| usage(format!("--nonce: not hex: {e}")))?;
+    if v.is_empty() {
+        return Err(usage("--nonce: empty"));
+    }
+    Ok(v)
+}
+
+/// `0-7,14,15` into a bitmap of PCR indices below 24.
+fn parse_pcr_list(s: &str) -> Result<u32, Failure> {
+    let mut bits = 0u32;
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let parse = |x: &str| -> Result<u32, Failure> {
+            match x.parse::<u32>() {
+                Ok(n) if n < 24 => Ok(n),
+                _ => Err(usage(format!(
+                    "PCR list {s:?}: {x:?} is not a PCR index 0-23"
+                ))),
+            }
+        };
+        let (a, b) = (parse(a)?, parse(b)?);
+        if a > b {
+            return Err(usage(format!("PCR list {s:?}: range {a}-{b} is backwards")));
+        }
+        for i in a..=b {
+            bits |= 1 << i;
+        }
+    }
+    Ok(bits)
+}
+
+fn parse_banks(s: &str) -> Result<Vec<HashAlg>, Failure> {
+    let mut v = Vec::new();
+    for name in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let h = HashAlg::from_name(name)
+            .ok_or_else(|| usage(format!("--banks: unknown bank {name:?}")))?;
+        if !v.contains(&h) {
+            v.push(h);
+        }
+    }
+    if v.is_empty() {
+        return Err(usage("--banks: no bank given"));
+    }
+    Ok(v)
+}
+
+fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
+    Ok(AttestOptions {
+        ak: q.ak.into(),
+        nonce: q.nonce.as_deref().map(parse_nonce).transpose()?,
+        pcrs: parse_pcr_list(&q.pcrs)?,
+        banks: q.banks.as_deref().map(parse_banks).transpose()?,
+    })
+}
+
+fn hash_options(threads: Option<usize>) -> Result<HashOptions, Failure> {
+    let mut o = HashOptions::default();
+    if let Some(t) = threads {
+        if !(1..=64).contains(&t) {
+            return Err(usage("--threads: 1 to 64"));
+        }
+        o.threads = t;
+    }
+    Ok(o)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening the TPM
+
+/// A TPM connection, and the private swtpm behind it when one was started. The connection is
+/// dropped before the swtpm.
+struct Session {
+    tpm: Tpm<AnyTransport>,
+    private: Option<PrivateSwtpm>,
+}
+
+fn backoff(attempt: u32) {
+    std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
+}
+
+/// Whether the user configured no TPM at all: no -T, no TPM2TOOLS_TCTI, no /dev/tpmrm0.
+fn no_tpm_configured(tcti_arg: Option<&str>) -> bool {
+    tcti_arg.is_none()
+        && std::env::var_os(tcti::ENV_VAR).map_or(true, |v| v.is_empty())
+        && !Path::new("/dev/tpmrm0").exists()
+}
+
+fn open_tpm(tcti_arg: Option<&str>, allow_private: bool) -> Result<Session, Failure> {
+    if allow_private && no_tpm_configured(tcti_arg) {
+        eprintln!(
+            "baretpm: no TPM configured (no -T, no {}, no /dev/tpmrm0): starting a private swtpm",
+            tcti::ENV_VAR
+        );
+        let sw = PrivateSwtpm::start().map_err(flow_err)?;
+        let transport = tcti::open(&sw.tcti(), Timeouts::DEFAULT).map_err(flow_err)?;
+        let mut tpm = Tpm::new(transport);
+        tpm.backoff = Some(backoff);
+        return Ok(Session {
+            tpm,
+            private: Some(sw),
+        });
+    }
+    let t = tcti::tcti_from_env_or(tcti_arg).map_err(usage)?;
+    let transport = tcti::open(&t, Timeouts::DEFAULT).map_err(flow_err)?;
+    let mut tpm = Tpm::new(transport);
+    tpm.backoff = Some(backoff);
+    Ok(Session { tpm, private: None })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress on a terminal
+
+/// Draws a progress bar on standard error when it is a terminal; prints notes always.
+struct Term {
+    bar: bool,
+    last: Option<Instant>,
+    drawn: bool,
+}
+
+impl Term {
+    fn new() -> Term {
+        Term {
+            bar: std::io::stderr().is_terminal(),
+            last: None,
+            drawn: false,
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            eprint!("\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+}
+
+impl Observer for Term {
+    fn progress(&mut self, stage: &str, p: &Progress) {
+        if !self.bar {
+            return;
+        }
+        let done = p.files_done == p.files_total;
+        if done {
+            self.clear();
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let frac = if p.bytes_total > 0 {
+            (p.bytes_done as f64 / p.bytes_total as f64).min(1.0)
+        } else {
+            0.0
+        };
+        let width = 30;
+        let filled = (frac * width as f64) as usize;
+        eprint!(
+            "\r\x1b[2K{stage}: [{}{}] {:3.0}%  {} / {}  {}/{} files",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            frac * 100.0,
+            human(p.bytes_done),
+            human(p.bytes_total),
+            p.files_done,
+            p.files_total
+        );
+        let _ = std::io::stderr().flush();
+        self.drawn = true;
+    }
+
+    fn note(&mut self, message: &str) {
+        self.clear();
+        eprintln!("baretpm: {message}");
+    }
+}
+
+fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subcommands
+
+fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+    let spec = RunSpec {
+        inputs: a.inputs.iter().map(|s| Target::parse(s)).collect(),
+        outputs: a.outputs.iter().map(|s| Target::parse(s)).collect(),
+        argv: a.command.clone(),
+        attest: attest_options(&a.quote)?,
+        hash: hash_options(a.threads)?,
+    };
+    let mut s = open_tpm(tcti_arg, true)?;
+    if s.private.is_some() {
+        eprintln!(
+            "baretpm: note: a proof from a private swtpm shows the flow, not the machine it ran on"
+        );
+    }
+    let mut term = Term::new();
+    let proof = flow::run(&mut s.tpm, &spec, &mut term).map_err(flow_err)?;
+    proof.write(&a.proof).map_err(flow_err)?;
+    term.note(&format!(
+        "wrote {} ({} input events, {} output events, nonce {})",
+        a.proof.display(),
+        proof.pcr14.len(),
+        proof.pcr15.len(),
+        proof.nonce_source.name()
+    ));
+    Ok(())
+}
+
+fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+    if a.paths.is_empty() && a.texts.is_empty() {
+        return Err(usage("measure: nothing to measure (give paths or --text)"));
+    }
+    let mut log = if a.log.exists() {
+        let log = EventLog::read(&a.log).map_err(usage)?;
+        if log.pcr != a.pcr {
+            return Err(usage(format!(
+                "{} is the event log of PCR{}, not PCR{}",
+                a.log.display(),
+                log.pcr,
+                a.pcr
+            )));
+        }
+        log
+    } else {
+        EventLog::new(a.pcr)
+    };
+    // The TPM first: no point hashing a large dataset for a TPM that is not there, or whose
+    // PCR no longer matches the log.
+    let mut s = open_tpm(tcti_arg, false)?;
+    let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
+    flow::check_pcr_state(&mut s.tpm, a.pcr, &banks, &log.events).map_err(flow_err)?;
+    let targets: Vec<Target> = a.paths.iter().map(|s| Target::parse(s)).collect();
+    let mut term = Term::new();
+    let stage = if a.pcr == INPUT_PCR {
+        "inputs"
+    } else {
+        "outputs"
+    };
+    let mut events = hash::measure(&targets, &hash_options(a.threads)?, &mut |p| {
+        term.progress(stage, p)
+    })
+    .map_err(flow_err)?;
+    for t in &a.texts {
+        events.push(Event::text(t.clone()).map_err(usage)?);
+    }
+    let n = events.len();
+    let result = flow::measure_into(&mut s.tpm, &banks, &mut log, events);
+    // Write what was extended, even when a later event failed.
+    log.write(&a.log).map_err(flow_err)?;
+    result.map_err(flow_err)?;
+    term.note(&format!(
+        "extended {n} event(s) into PCR{} ({}); {} now holds {} event(s)",
+        a.pcr,
+        banks
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        a.log.display(),
+        log.events.len()
+    ));
+    Ok(())
+}
+
+fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+    let mut pcr14: Option<Vec<Event>> = None;
+    let mut pcr15: Option<Vec<Event>> = None;
+    for path in &a.logs {
+        let log = EventLog::read(path).map_err(usage)?;
+        let slot = if log.pcr == INPUT_PCR {
+            &mut pcr14
+        } else {
+            &mut pcr15
+        };
+        if slot.is_some() {
+            return Err(usage(format!(
+                "two event logs for PCR{} (the second is {})",
+                log.pcr,
+                path.display()
+            )));
+        }
+        *slot = Some(log.events);
+    }
+    let opts = attest_options(&a.quote)?;
+    let mut s = open_tpm(tcti_arg, false)?;
+    let proof = flow::attest(
+        &mut s.tpm,
+        &opts,
+        pcr14.unwrap_or_default(),
+        pcr15.unwrap_or_default(),
+        None,
+    )
+    .map_err(flow_err)?;
+    proof.write(&a.proof).map_err(flow_err)?;
+    eprintln!(
+        "baretpm: wrote {} ({} input events, {} output events, nonce {})",
+        a.proof.display(),
+        proof.pcr14.len(),
+        proof.pcr15.len(),
+        proof.nonce_source.name()
+    );
+    Ok(())
+}
+
+/// Builds the verifier's policy from the command line (hashing the given files).
+fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
+    let mut policy = Policy {
+        nonce: a.nonce.as_deref().map(parse_nonce).transpose()?,
+        ..Policy::default()
+    };
+    policy.quote.allow_sha1 = a.allow_sha1;
+    if let Some(p) = &a.ak_pub {
+        policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
+    }
+    if let Some(p) = &a.reference {
+        policy.reference = Some(Reference::read(p).map_err(usage)?);
+    }
+    let opts = HashOptions::default();
+    for (list, out) in [
+        (&a.inputs, &mut policy.inputs),
+        (&a.outputs, &mut policy.outputs),
+    ] {
+        let targets: Vec<Target> = list.iter().map(|s| Target::parse(s)).collect();
+        *out = hash::measure(&targets, &opts, &mut |_| {}).map_err(usage)?;
+    }
+    Ok(policy)
+}
+
+fn verify_cmd(a: VerifyArgs) -> ExitCode {
+    let fail_json = |kind: &str, m: &str| {
+        if a.json {
+            say!(
+                "{}",
+                serde_json::json!({"ok": false, "error": kind, "message": m})
+            );
+        } else {
+            eprintln!("baretpm: {m}");
+        }
+    };
+    let proof = match Proof::read(&a.proof) {
+        Ok(p) => p,
+        Err(e) => {
+            fail_json("proof-unreadable", &format!("proof refused: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let policy = match policy_from(&a) {
+        Ok(p) => p,
+        Err(Failure::Usage(m)) | Err(Failure::Flow(m)) => {
+            fail_json("usage", &m);
+            return ExitCode::from(2);
+        }
+    };
+    let report = match verify(&proof, &policy) {
+        Ok(r) => r,
+        Err(rej) => rej.report,
+    };
+    print_report(&report, a.json);
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
+        );
+    } else {
+        say_raw!("{}", report.table());
+    }
+}
+
+fn reference(a: ReferenceArgs) -> Result<(), Failure> {
+    let proof = Proof::read(&a.from).map_err(usage)?;
+    let bits = parse_pcr_list(&a.pcrs)?;
+    let indices: Vec<u32> = (0..24).filter(|i| bits & (1 << i) != 0).collect();
+    let r = Reference::from_proof(&proof, &indices);
+    if r.pcrs.is_empty() {
+        return Err(usage(format!(
+            "{} quotes none of the PCRs {}",
+            a.from.display(),
+            a.pcrs
+        )));
+    }
+    match &a.out {
+        Some(p) => r.write(p).map_err(flow_err)?,
+        None => say_raw!("{}", r.to_json()),
+    }
+    Ok(())
+}
+
+fn ak_pub(a: AkPubArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+    let mut s = open_tpm(tcti_arg, false)?;
+    let (public, name) = flow::ak_public(&mut s.tpm, a.ak.into()).map_err(flow_err)?;
+    fs::write(&a.out, &public).map_err(|e| flow_err(format!("{}: {e}", a.out.display())))?;
+    eprintln!(
+        "baretpm: wrote {} (AK name {})",
+        a.out.display(),
+        hex::encode(name)
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo
+
+const DEMO_FILES: [(&str, &[u8]); 4] = [
+    (
+        "data/jan.csv",
+        include_bytes!("../../../vectors/demo/data/jan.csv"),
+    ),
+    (
+        "data/feb.csv",
+        include_bytes!("../../../vectors/demo/data/feb.csv"),
+    ),
+    (
+        "data/mar.csv",
+        include_bytes!("../../../vectors/demo/data/mar.csv"),
+    ),
+    ("train.sh", include_bytes!("../../../vectors/demo/train.sh")),
+];
+
+fn step(n: u32, title: &str) {
+    say!("\n== {n}. {title}");
+}
+
+fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+    let temp;
+    let dir: &Path = match &a.keep {
+        Some(d) => {
+            fs::create_dir_all(d).map_err(|e| usage(format!("{}: {e}", d.display())))?;
+            d
+        }
+        None => {
+            temp = TempDir::new("baretpm-demo")
+                .map_err(|e| flow_err(format!("temporary directory: {e}")))?;
+            temp.path()
+        }
+    };
+    say!("baretpm demo: the provenance of a tiny training run, proven with a TPM quote");
+
+    step(1, "a TPM");
+    let mut s = open_tpm(tcti_arg, true)?;
+    match &s.private {
+        Some(sw) => say!(
+            "private swtpm in {} (EK certificate: {})",
+            sw.dir().display(),
+            if sw.has_ek_certificate() { "yes" } else { "no" }
+        ),
+        None => say!("using the configured TPM"),
+    }
+    let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
+    say!(
+        "active PCR banks: {}",
+        banks
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    step(2, "the training job and its data");
+    for (name, bytes) in DEMO_FILES {
+        let p = dir.join(name);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| flow_err(format!("{}: {e}", parent.display())))?;
+        }
+        fs::write(&p, bytes).map_err(|e| flow_err(format!("{}: {e}", p.display())))?;
+    }
+    say!("in {}: data/ (3 CSV files) and train.sh", dir.display());
+    // Work inside the directory so event names are short relative paths.
+    std::env::set_current_dir(dir).map_err(|e| flow_err(format!("{}: {e}", dir.display())))?;
+
+    step(3, "the verifier pins the AK and sends a challenge");
+    let ak_kind: AkKind = a.ak.into();
+    let (ak_public, ak_name) = flow::ak_public(&mut s.tpm, ak_kind).map_err(flow_err)?;
+    let ak_path = dir.join("ak.pub");
+    let kept = dir.display().to_string();
+    fs::write(&ak_path, &ak_public).map_err(|e| flow_err(format!("{}: {e}", ak_path.display())))?;
+    let nonce = fresh_nonce(&mut s.tpm)?;
+    say!("AK ({ak_kind:?}) name {} -> ak.pub", hex::encode(ak_name));
+    say!("nonce {}", hex::encode(&nonce));
+
+    let data = PathBuf::from("data");
+    let train = PathBuf::from("train.sh");
+    let model = PathBuf::from("model.txt");
+    let proof_path = PathBuf::from("proof.json");
+    let d = |p: &Path| p.display().to_string();
+    step(4, "run: inputs -> PCR14, train, outputs -> PCR15, quote");
+    say!(
+        "baretpm run --input {} --input {} --output {} --proof {} --nonce {} -- sh {} {} {}",
+        d(&data),
+        d(&train),
+        d(&model),
+        d(&proof_path),
+        hex::encode(&nonce),
+        d(&train),
+        d(&data),
+        d(&model)
+    );
+    let spec = RunSpec {
+        inputs: vec![Target::Path(data.clone()), Target::Path(train.clone())],
+        outputs: vec![Target::Path(model.clone())],
+        argv: vec!["sh".into(), d(&train), d(&data), d(&model)],
+        attest: AttestOptions {
+            ak: ak_kind,
+            nonce: Some(nonce.clone()),
+            ..AttestOptions::default()
+        },
+        hash: HashOptions::default(),
+    };
+    let mut term = Term::new();
+    let proof = flow::run(&mut s.tpm, &spec, &mut term).map_err(flow_err)?;
+    proof.write(&proof_path).map_err(flow_err)?;
+    let size = fs::metadata(&proof_path).map(|m| m.len()).unwrap_or(0);
+    say!(
+        "proof.json: {size} bytes; PCR14 log: {}; PCR15 log: {}",
+        proof
+            .pcr14
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join(", "),
+        proof
+            .pcr15
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    drop(s); // the TPM is not needed to verify
+
+    // The verifier's side: only the proof, the pinned AK, its nonce and the files.
+    let hash_opts = HashOptions::default();
+    let measure = |p: &Path| {
+        hash::measure_one(&Target::Path(p.to_path_buf()), &hash_opts, &mut |_| {}).map_err(flow_err)
+    };
+    let base_policy = Policy {
+        nonce: Some(nonce.clone()),
+        ak_public: Some(ak_public.clone()),
+        inputs: vec![measure(&data)?, measure(&train)?],
+        outputs: vec![measure(&model)?],
+        ..Policy::default()
+    };
+    let reread = Proof::read(&proof_path).map_err(flow_err)?;
+
+    step(5, "verify: baretpm verify proof.json --nonce N --ak-pub ak.pub --input ... --output model.txt");
+    let genuine = report_of(&reread, &base_policy);
+    say_raw!("{}", genuine.table());
+
+    step(6, "a changed output: one byte of model.txt flipped");
+    let mut bytes = fs::read(&model).map_err(|e| flow_err(format!("{}: {e}", model.display())))?;
+    if let Some(b) = bytes.first_mut() {
+        *b ^= 0x01;
+    }
+    fs::write(&model, &bytes).map_err(|e| flow_err(format!("{}: {e}", model.display())))?;
+    say!(
+        "model.txt now starts with {:?}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(12)])
+    );
+    let tampered_policy = Policy {
+        outputs: vec![measure(&model)?],
+        ..base_policy.clone()
+    };
+    let tampered = report_of(&reread, &tampered_policy);
+    say_raw!("{}", tampered.table());
+
+    step(7, "a replayed proof: the verifier sends a new nonce");
+    let mut other = nonce.clone();
+    other[0] ^= 0xff;
+    say!("new nonce {}", hex::encode(&other));
+    let stale_policy = Policy {
+        nonce: Some(other),
+        ..base_policy.clone()
+    };
+    let stale = report_of(&reread, &stale_policy);
+    say_raw!("{}", stale.table());
+
+    let ok = genuine.passed()
+        && tampered.failed() == ["output"]
+        && stale.failed().first() == Some(&"nonce");
+    say!(
+        "\n== result: genuine proof {}; changed output {}; stale nonce {}",
+        if genuine.passed() {
+            "ACCEPTED"
+        } else {
+            "REFUSED (unexpected)"
+        },
+        if tampered.passed() {
+            "ACCEPTED (unexpected)".to_string()
+        } else {
+            format!("REFUSED by {}", tampered.failed().join(", "))
+        },
+        if stale.passed() {
+            "ACCEPTED (unexpected)".to_string()
+        } else {
+            format!("REFUSED by {}", stale.failed().join(", "))
+        },
+    );
+    if a.keep.is_some() {
+        say!("files kept in {kept}");
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(flow_err("the demo did not behave as expected"))
+    }
+}
+
+fn report_of(proof: &Proof, policy: &Policy) -> Report {
+    match verify(proof, policy) {
+        Ok(r) => r,
+        Err(rej) => rej.report,
+    }
+}
+
+fn fresh_nonce(tpm: &mut Tpm<AnyTransport>) -> Result<Vec<u8>, Failure> {
+    // A verifier would use its own randomness; the demo borrows the TPM's.
+    let mut n = vec![0u8; 16];
+    tpm.get_random(&mut n).map_err(flow_err)?;
+    Ok(n)
+}
+
+/// `kind name` of an event, the name cut at 48 characters.
+fn describe(e: &Event) -> String {
+    let name = e.name();
+    if name.chars().count() > 48 {
+        format!(
+            "{} {}…",
+            e.kind(),
+            name.chars().take(48).collect::<String>()
+        )
+    } else {
+        format!("{} {name}", e.kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcr_lists() {
+        assert_eq!(parse_pcr_list("0-7").ok(), Some(0xff));
+        assert_eq!(parse_pcr_list("0-7,14,15").ok(), Some(0xc0ff));
+        assert_eq!(parse_pcr_list("").ok(), Some(0));
+        assert!(parse_pcr_list("24").is_err());
+        assert!(parse_pcr_list("7-0").is_err());
+        assert!(parse_pcr_list("x").is_err());
+        assert!(parse_pcr_list("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn nonces() {
+        assert_eq!(parse_nonce("00ff").ok(), Some(vec![0, 255]));
+        assert!(parse_nonce("").is_err());
+        assert!(parse_nonce("0").is_err());
+        assert!(parse_nonce(&"00".repeat(65)).is_err());
+        assert!(parse_nonce("zz").is_err());
+    }
+}

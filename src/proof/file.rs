@@ -1,0 +1,822 @@
+//! The proof file, the event log file and the reference file: JSON, versioned, strict.
+//!
+//! Reading is defensive: the whole file is read with a size cap ([`MAX_PROOF_FILE`]), unknown
+//! fields are refused, every hex field's length is checked against its maximum before it is
+//! decoded, event logs and argument lists have a maximum count, and every structure is checked
+//! for the invariants the verifier relies on. A bad file gives an error naming the field,
+//! never a panic. Field by field documentation: `docs/proof-format.md`.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::Path;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Event, EventKind, INPUT_PCR, OUTPUT_PCR};
+use crate::files::{read_bounded, FileError};
+use crate::types::pcr::{IMPLEMENTATION_PCR, MAX_PCR_BANKS};
+use crate::types::tpm2b::max;
+use crate::types::{HashAlg, TpmlPcrSelection, TpmsPcrSelection};
+
+/// `format` of a proof file.
+pub const PROOF_FORMAT: &str = "baretpm-proof";
+/// `format` of an event log file (`baretpm measure --log`).
+pub const LOG_FORMAT: &str = "baretpm-event-log";
+/// `format` of a reference file (`baretpm reference`).
+pub const REFERENCE_FORMAT: &str = "baretpm-reference";
+/// The version this code writes and the only one it reads.
+pub const VERSION: u32 = 1;
+
+/// Largest proof, log or reference file read.
+pub const MAX_PROOF_FILE: u64 = 16 << 20;
+/// Most events in one log.
+pub const MAX_EVENTS: usize = 100_000;
+/// Most arguments in a recorded command line.
+pub const MAX_ARGS: usize = 4096;
+/// Longest recorded argument, in bytes.
+pub const MAX_ARG_LEN: usize = 64 * 1024;
+/// Largest EK certificate kept (DER).
+pub const MAX_EK_CERT: usize = 16 * 1024;
+/// Most EK certificates (one per TCG EK certificate NV index).
+pub const MAX_EK_CERTS: usize = 8;
+/// Largest TPMT_SIGNATURE (RSA-4096 plus header).
+pub const MAX_SIGNATURE: usize = 2 + 2 + 2 + max::RSA_KEY_BYTES;
+/// Longest nonce: TPM2B_DATA can carry 66 bytes, but TPMs commonly stop at a digest's 64.
+pub const MAX_NONCE: usize = 64;
+/// Longest vendor string (four TPM_PT_VENDOR_STRING properties).
+pub const MAX_VENDOR: usize = 16;
+
+/// Why a proof, log or reference file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofFileError {
+    #[error(transparent)]
+    Read(#[from] FileError),
+    #[error("{what} {path}: {source}")]
+    Json {
+        what: &'static str,
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: io::Error },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated types
+
+/// Who chose the nonce in the quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceSource {
+    /// The verifier's challenge (`--nonce`): the quote is fresh for that verifier.
+    Verifier,
+    /// Drawn by the prover: the quote shows no freshness and could be replayed.
+    Random,
+}
+
+impl NonceSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Verifier => "verifier",
+            Self::Random => "random",
+        }
+    }
+}
+
+/// What GetCapability said about the TPM.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TpmInfo {
+    /// TPM_PT_MANUFACTURER (four ASCII bytes, e.g. "IBM\0" for swtpm).
+    pub manufacturer: u32,
+    /// TPM_PT_FIRMWARE_VERSION_1 << 32 | TPM_PT_FIRMWARE_VERSION_2; also signed in the quote.
+    pub firmware_version: u64,
+    /// TPM_PT_VENDOR_STRING_1..4 as text, trailing NULs and spaces removed.
+    pub vendor: String,
+}
+
+impl TpmInfo {
+    /// The manufacturer as four characters, unprintable bytes as '.'.
+    pub fn manufacturer_text(&self) -> String {
+        self.manufacturer
+            .to_be_bytes()
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    }
+}
+
+/// An EK certificate read from its TCG NV index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EkCertificate {
+    pub nv_index: u32,
+    pub der: Vec<u8>,
+}
+
+/// A recorded command line and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub argv: Vec<String>,
+    pub exit_status: i32,
+}
+
+/// One PCR value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PcrValue {
+    pub index: u32,
+    pub value: Vec<u8>,
+}
+
+/// The values of one bank, indices strictly ascending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankValues {
+    pub bank: HashAlg,
+    pub values: Vec<PcrValue>,
+}
+
+impl BankValues {
+    pub fn get(&self, index: u32) -> Option<&[u8]> {
+        self.values
+            .iter()
+            .find(|v| v.index == index)
+            .map(|v| v.value.as_slice())
+    }
+}
+
+/// PCR values of several banks, in quote order (banks as listed, indices ascending).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PcrTable {
+    pub banks: Vec<BankValues>,
+}
+
+impl PcrTable {
+    /// The value of `index` in `bank`, if listed.
+    pub fn get(&self, bank: HashAlg, index: u32) -> Option<&[u8]> {
+        self.banks
+            .iter()
+            .find(|b| b.bank == bank)
+            .and_then(|b| b.get(index))
+    }
+
+    /// The selection these values cover, in the same order.
+    pub fn selection(&self) -> TpmlPcrSelection {
+        let mut sel = TpmlPcrSelection::default();
+        for b in &self.banks {
+            let mut s = TpmsPcrSelection {
+                hash: b.bank,
+                size_of_select: 3,
+                pcrs: 0,
+            };
+            for v in &b.values {
+                s.pcrs |= 1 << v.index;
+            }
+            // Validation keeps banks within MAX_PCR_BANKS.
+            let _ = sel.push(s);
+        }
+        sel
+    }
+
+    /// Total number of values.
+    pub fn len(&self) -> usize {
+        self.banks.iter().map(|b| b.values.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A provenance proof: the quote, what it covers, and the event logs that explain PCR14/15.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    pub tpm: TpmInfo,
+    /// TPM2B_PUBLIC of the attestation key.
+    pub ak_public: Vec<u8>,
+    /// The AK's Name (nameAlg || H(TPMT_PUBLIC)), as the TPM reported it.
+    pub ak_name: Vec<u8>,
+    pub ek_certificates: Vec<EkCertificate>,
+    pub nonce: Vec<u8>,
+    pub nonce_source: NonceSource,
+    /// TPMS_ATTEST bytes as signed (what `tpm2_quote -m` writes).
+    pub attest: Vec<u8>,
+    /// TPMT_SIGNATURE bytes (what `tpm2_quote -s` writes).
+    pub signature: Vec<u8>,
+    /// Every quoted PCR value, in quote order.
+    pub pcrs: PcrTable,
+    /// Events extended into PCR14, in order.
+    pub pcr14: Vec<Event>,
+    /// Events extended into PCR15, in order.
+    pub pcr15: Vec<Event>,
+    pub command: Option<CommandRecord>,
+}
+
+/// An event log being built by `baretpm measure`: one PCR and its events in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLog {
+    pub pcr: u32,
+    pub events: Vec<Event>,
+}
+
+/// Expected PCR values (e.g. PCR0-7 of a known-good boot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub pcrs: PcrTable,
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON forms
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTpm {
+    manufacturer: String,
+    firmware_version: String,
+    vendor: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAk {
+    public: String,
+    name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEkCert {
+    nv_index: String,
+    der: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNonce {
+    value: String,
+    source: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuote {
+    attest: String,
+    signature: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPcrValue {
+    pcr: u32,
+    value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBank {
+    bank: String,
+    values: Vec<RawPcrValue>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    kind: String,
+    name: String,
+    alg: String,
+    digest: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    pcr14: Vec<RawEvent>,
+    pcr15: Vec<RawEvent>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    argv: Vec<String>,
+    exit_status: i32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProof {
+    format: String,
+    version: u32,
+    tpm: RawTpm,
+    ak: RawAk,
+    ek_certificates: Vec<RawEkCert>,
+    nonce: RawNonce,
+    quote: RawQuote,
+    pcrs: Vec<RawBank>,
+    events: RawEvents,
+    command: Option<RawCommand>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: String,
+    version: u32,
+    pcr: u32,
+    events: Vec<RawEvent>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    format: String,
+    version: u32,
+    pcrs: Vec<RawBank>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field checks
+
+type FieldResult<T> = Result<T, String>;
+
+/// Decodes a hex field of `min..=max` bytes, checking the length before decoding.
+fn hex_field(field: &str, s: &str, min: usize, max: usize) -> FieldResult<Vec<u8>> {
+    if s.len() > 2 * max {
+        return Err(format!(
+            "{field}: {} hex digits, more than the {} allowed ({max} bytes)",
+            s.len(),
+            2 * max
+        ));
+    }
+    if s.len() % 2 != 0 {
+        return Err(format!("{field}: odd number of hex digits ({})", s.len()));
+    }
+    let v = hex::decode(s).map_err(|e| format!("{field}: not hex: {e}"))?;
+    if v.len() < min {
+        return Err(format!(
+            "{field}: {} bytes, at least {min} required",
+            v.len()
+        ));
+    }
+    Ok(v)
+}
+
+fn hex_u32(field: &str, s: &str) -> FieldResult<u32> {
+    let b = hex_field(field, s, 4, 4)?;
+    Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn hex_u64(field: &str, s: &str) -> FieldResult<u64> {
+    let b = hex_field(field, s, 8, 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b);
+    Ok(u64::from_be_bytes(a))
+}
+
+/// Only the exact lower-case names (`sha1`, `sha256`, ...).
+fn bank_name(field: &str, s: &str) -> FieldResult<HashAlg> {
+    HashAlg::ALL
+        .into_iter()
+        .find(|h| h.name() == s)
+        .ok_or_else(|| format!("{field}: unknown hash algorithm {:?}", truncate(s)))
+}
+
+/// At most 64 characters of an untrusted string, for error messages.
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn check_header(what: &str, format: &str, version: u32, expected: &str) -> FieldResult<()> {
+    if format != expected {
+        return Err(format!(
+            "format is {:?}, expected {expected:?} (is this a {what}?)",
+            truncate(format)
+        ));
+    }
+    if version != VERSION {
+        return Err(format!(
+            "version {version} is not supported (this baretpm reads version {VERSION})"
+        ));
+    }
+    Ok(())
+}
+
+fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
+    let kind = EventKind::from_name(&r.kind)
+        .ok_or_else(|| format!("{field}.kind: unknown kind {:?}", truncate(&r.kind)))?;
+    let alg = bank_name(&format!("{field}.alg"), &r.alg)?;
+    let digest = hex_field(&format!("{field}.digest"), &r.digest, 0, 64)?;
+    Event::new(kind, r.name, alg, digest).map_err(|e| format!("{field}: {e}"))
+}
+
+fn event_to_raw(e: &Event) -> RawEvent {
+    RawEvent {
+        kind: e.kind().name().to_string(),
+        name: e.name().to_string(),
+        alg: e.digest_alg().name().to_string(),
+        digest: hex::encode(e.digest()),
+    }
+}
+
+fn events_from_raw(field: &str, raw: Vec<RawEvent>) -> FieldResult<Vec<Event>> {
+    if raw.len() > MAX_EVENTS {
+        return Err(format!(
+            "{field}: {} events, more than the {MAX_EVENTS} allowed",
+            raw.len()
+        ));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| event_from_raw(&format!("{field}[{i}]"), r))
+        .collect()
+}
+
+fn pcrs_from_raw(field: &str, raw: Vec<RawBank>) -> FieldResult<PcrTable> {
+    if raw.len() > MAX_PCR_BANKS {
+        return Err(format!(
+            "{field}: {} banks, more than the {MAX_PCR_BANKS} allowed",
+            raw.len()
+        ));
+    }
+    let mut banks: Vec<BankValues> = Vec::with_capacity(raw.len());
+    for (i, b) in raw.into_iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        let bank = bank_name(&format!("{f}.bank"), &b.bank)?;
+        if banks.iter().any(|x| x.bank == bank) {
+            return Err(format!("{f}.bank: {bank} listed twice"));
+        }
+        if b.values.len() > IMPLEMENTATION_PCR as usize {
+            return Err(format!(
+                "{f}.values: {} values, a bank has {IMPLEMENTATION_PCR} PCRs",
+                b.values.len()
+            ));
+        }
+        let mut values: Vec<PcrValue> = Vec::with_capacity(b.values.len());
+        for (j, v) in b.values.into_iter().enumerate() {
+            let fv = format!("{f}.values[{j}]");
+            if v.pcr >= IMPLEMENTATION_PCR {
+                return Err(format!(
+                    "{fv}.pcr: {} is not a PCR index (0..{IMPLEMENTATION_PCR})",
+                    v.pcr
+                ));
+            }
+            if values.last().is_some_and(|p| p.index >= v.pcr) {
+                return Err(format!(
+                    "{fv}.pcr: indices must be strictly ascending ({} after {})",
+                    v.pcr,
+                    values.last().map_or(0, |p| p.index)
+                ));
+            }
+            let n = bank.digest_size();
+            let value = hex_field(&format!("{fv}.value"), &v.value, n, n)?;
+            values.push(PcrValue {
+                index: v.pcr,
+                value,
+            });
+        }
+        banks.push(BankValues { bank, values });
+    }
+    Ok(PcrTable { banks })
+}
+
+fn pcrs_to_raw(t: &PcrTable) -> Vec<RawBank> {
+    t.banks
+        .iter()
+        .map(|b| RawBank {
+            bank: b.bank.name().to_string(),
+            values: b
+                .values
+                .iter()
+                .map(|v| RawPcrValue {
+                    pcr: v.index,
+                    value: hex::encode(&v.value),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+impl TryFrom<RawProof> for Proof {
+    type Error = String;
+
+    fn try_from(r: RawProof) -> FieldResult<Proof> {
+        check_header("proof", &r.format, r.version, PROOF_FORMAT)?;
+        if r.tpm.vendor.len() > MAX_VENDOR {
+            return Err(format!(
+                "tpm.vendor: {} bytes, more than the {MAX_VENDOR} allowed",
+                r.tpm.vendor.len()
+            ));
+        }
+        let tpm = TpmInfo {
+            manufacturer: hex_u32("tpm.manufacturer", &r.tpm.manufacturer)?,
+            firmware_version: hex_u64("tpm.firmware_version", &r.tpm.firmware_version)?,
+            vendor: r.tpm.vendor,
+        };
+        let ak_public = hex_field("ak.public", &r.ak.public, 4, 2 + max::PUBLIC)?;
+        let ak_name = hex_field("ak.name", &r.ak.name, 2, max::NAME)?;
+        if r.ek_certificates.len() > MAX_EK_CERTS {
+            return Err(format!(
+                "ek_certificates: {} certificates, at most {MAX_EK_CERTS} allowed",
+                r.ek_certificates.len()
+            ));
+        }
+        let mut ek_certificates = Vec::new();
+        for (i, c) in r.ek_certificates.into_iter().enumerate() {
+            ek_certificates.push(EkCertificate {
+                nv_index: hex_u32(&format!("ek_certificates[{i}].nv_index"), &c.nv_index)?,
+                der: hex_field(&format!("ek_certificates[{i}].der"), &c.der, 1, MAX_EK_CERT)?,
+            });
+        }
+        let nonce = hex_field("nonce.value", &r.nonce.value, 1, MAX_NONCE)?;
+        let nonce_source = match r.nonce.source.as_str() {
+            "verifier" => NonceSource::Verifier,
+            "random" => NonceSource::Random,
+            other => {
+                return Err(format!(
+                    "nonce.source: {:?} is neither \"verifier\" nor \"random\"",
+                    truncate(other)
+                ))
+            }
+        };
+        let attest = hex_field("quote.attest", &r.quote.attest, 1, max::ATTEST)?;
+        let signature = hex_field("quote.signature", &r.quote.signature, 1, MAX_SIGNATURE)?;
+        let pcrs = pcrs_from_raw("pcrs", r.pcrs)?;
+        if pcrs.is_empty() {
+            return Err("pcrs: no PCR values".into());
+        }
+        let pcr14 = events_from_raw("events.pcr14", r.events.pcr14)?;
+        let pcr15 = events_from_raw("events.pcr15", r.events.pcr15)?;
+        let command = match r.command {
+            None => None,
+            Some(c) => {
+                if c.argv.is_empty() || c.argv.len() > MAX_ARGS {
+                    return Err(format!(
+                        "command.argv: {} arguments, 1 to {MAX_ARGS} allowed",
+                        c.argv.len()
+                    ));
+                }
+                if let Some(i) = c.argv.iter().position(|a| a.len() > MAX_ARG_LEN) {
+                    return Err(format!(
+                        "command.argv[{i}]: longer than {MAX_ARG_LEN} bytes"
+                    ));
+                }
+                Some(CommandRecord {
+                    argv: c.argv,
+                    exit_status: c.exit_status,
+                })
+            }
+        };
+        Ok(Proof {
+            tpm,
+            ak_public,
+            ak_name,
+            ek_certificates,
+            nonce,
+            nonce_source,
+            attest,
+            signature,
+            pcrs,
+            pcr14,
+            pcr15,
+            command,
+        })
+    }
+}
+
+impl From<&Proof> for RawProof {
+    fn from(p: &Proof) -> RawProof {
+        RawProof {
+            format: PROOF_FORMAT.into(),
+            version: VERSION,
+            tpm: RawTpm {
+                manufacturer: hex::encode(p.tpm.manufacturer.to_be_bytes()),
+                firmware_version: hex::encode(p.tpm.firmware_version.to_be_bytes()),
+                vendor: p.tpm.vendor.clone(),
+            },
+            ak: RawAk {
+                public: hex::encode(&p.ak_public),
+                name: hex::encode(&p.ak_name),
+            },
+            ek_certificates: p
+                .ek_certificates
+                .iter()
+                .map(|c| RawEkCert {
+                    nv_index: hex::encode(c.nv_index.to_be_bytes()),
+                    der: hex::encode(&c.der),
+                })
+                .collect(),
+            nonce: RawNonce {
+                value: hex::encode(&p.nonce),
+                source: p.nonce_source.name().into(),
+            },
+            quote: RawQuote {
+                attest: hex::encode(&p.attest),
+                signature: hex::encode(&p.signature),
+            },
+            pcrs: pcrs_to_raw(&p.pcrs),
+            events: RawEvents {
+                pcr14: p.pcr14.iter().map(event_to_raw).collect(),
+                pcr15: p.pcr15.iter().map(event_to_raw).collect(),
+            },
+            command: p.command.as_ref().map(|c| RawCommand {
+                argv: c.argv.clone(),
+                exit_status: c.exit_status,
+            }),
+        }
+    }
+}
+
+impl TryFrom<RawLog> for EventLog {
+    type Error = String;
+
+    fn try_from(r: RawLog) -> FieldResult<EventLog> {
+        check_header("event log", &r.format, r.version, LOG_FORMAT)?;
+        if r.pcr != INPUT_PCR && r.pcr != OUTPUT_PCR {
+            return Err(format!(
+                "pcr: {} is neither {INPUT_PCR} (inputs) nor {OUTPUT_PCR} (outputs)",
+                r.pcr
+            ));
+        }
+        Ok(EventLog {
+            pcr: r.pcr,
+            events: events_from_raw("events", r.events)?,
+        })
+    }
+}
+
+impl TryFrom<RawReference> for Reference {
+    type Error = String;
+
+    fn try_from(r: RawReference) -> FieldResult<Reference> {
+        check_header("reference", &r.format, r.version, REFERENCE_FORMAT)?;
+        let pcrs = pcrs_from_raw("pcrs", r.pcrs)?;
+        if pcrs.is_empty() {
+            return Err("pcrs: no PCR values".into());
+        }
+        Ok(Reference { pcrs })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing
+
+/// Parses JSON into `R`, then validates it into `T`; errors carry serde's line and column.
+fn parse<R, T>(bytes: &[u8], what: &'static str, path: &str) -> Result<T, ProofFileError>
+where
+    R: for<'de> Deserialize<'de>,
+    T: TryFrom<R, Error = String>,
+{
+    let json = |source| ProofFileError::Json {
+        what,
+        path: path.into(),
+        source,
+    };
+    let raw: R = serde_json::from_slice(bytes).map_err(json)?;
+    T::try_from(raw).map_err(|m| json(serde::de::Error::custom(m)))
+}
+
+fn to_json<R: Serialize>(raw: &R) -> String {
+    // Serializing plain structs of strings and integers cannot fail.
+    let mut s = serde_json::to_string_pretty(raw).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory and a rename, so
+/// a reader never sees half a file.
+pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ProofFileError> {
+    let err = |source| ProofFileError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| err(io::Error::other("not a file name")))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+impl Proof {
+    /// Parses and validates a proof from JSON bytes.
+    pub fn from_json(bytes: &[u8]) -> Result<Proof, ProofFileError> {
+        parse::<RawProof, Proof>(bytes, "proof", "(bytes)")
+    }
+
+    /// Reads a proof file (at most [`MAX_PROOF_FILE`] bytes).
+    pub fn read(path: &Path) -> Result<Proof, ProofFileError> {
+        let bytes = read_bounded(path, MAX_PROOF_FILE, "proof")?;
+        parse::<RawProof, Proof>(&bytes, "proof", &path.display().to_string())
+    }
+
+    /// The proof as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        to_json(&RawProof::from(self))
+    }
+
+    /// Writes the proof file (atomically).
+    pub fn write(&self, path: &Path) -> Result<(), ProofFileError> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+
+    /// The event log of PCR 14 or 15.
+    pub fn log(&self, pcr: u32) -> Option<&[Event]> {
+        match pcr {
+            INPUT_PCR => Some(&self.pcr14),
+            OUTPUT_PCR => Some(&self.pcr15),
+            _ => None,
+        }
+    }
+}
+
+impl EventLog {
+    /// An empty log for PCR 14 or 15.
+    pub fn new(pcr: u32) -> EventLog {
+        EventLog {
+            pcr,
+            events: vec![],
+        }
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<EventLog, ProofFileError> {
+        parse::<RawLog, EventLog>(bytes, "event log", "(bytes)")
+    }
+
+    pub fn read(path: &Path) -> Result<EventLog, ProofFileError> {
+        let bytes = read_bounded(path, MAX_PROOF_FILE, "event log")?;
+        parse::<RawLog, EventLog>(&bytes, "event log", &path.display().to_string())
+    }
+
+    pub fn to_json(&self) -> String {
+        to_json(&RawLog {
+            format: LOG_FORMAT.into(),
+            version: VERSION,
+            pcr: self.pcr,
+            events: self.events.iter().map(event_to_raw).collect(),
+        })
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), ProofFileError> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+}
+
+impl Reference {
+    pub fn from_json(bytes: &[u8]) -> Result<Reference, ProofFileError> {
+        parse::<RawReference, Reference>(bytes, "reference", "(bytes)")
+    }
+
+    pub fn read(path: &Path) -> Result<Reference, ProofFileError> {
+        let bytes = read_bounded(path, MAX_PROOF_FILE, "reference")?;
+        parse::<RawReference, Reference>(&bytes, "reference", &path.display().to_string())
+    }
+
+    /// The reference values of `indices` (every bank) taken from a proof's quoted values.
+    pub fn from_proof(proof: &Proof, indices: &[u32]) -> Reference {
+        let banks = proof
+            .pcrs
+            .banks
+            .iter()
+            .map(|b| BankValues {
+                bank: b.bank,
+                values: b
+                    .values
+                    .iter()
+                    .filter(|v| indices.contains(&v.index))
+                    .cloned()
+                    .collect(),
+            })
+            .filter(|b| !b.values.is_empty())
+            .collect();
+        Reference {
+            pcrs: PcrTable { banks },
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        to_json(&RawReference {
+            format: REFERENCE_FORMAT.into(),
+            version: VERSION,
+            pcrs: pcrs_to_raw(&self.pcrs),
+        })
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), ProofFileError> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+}

@@ -1,0 +1,559 @@
+//! The provenance flow against a TPM: extend events into PCR14/15, quote, and assemble the
+//! proof; and `run`, which does it all around a command.
+
+use std::collections::BTreeMap;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+use super::event::{replay, Event, INPUT_PCR, OUTPUT_PCR};
+use super::file::{
+    BankValues, CommandRecord, EkCertificate, EventLog, NonceSource, PcrTable, PcrValue, Proof,
+    ProofFileError, TpmInfo, MAX_EK_CERT, MAX_NONCE,
+};
+use super::hash::{self, HashError, HashOptions, Progress, Target};
+use super::verify::{self, Policy, Status};
+use crate::commands::{self, templates};
+use crate::tpm::{Tpm, TpmError};
+use crate::transport::Transport;
+use crate::types::alg::handle;
+use crate::types::{HashAlg, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection, TpmtHa};
+
+/// PCRs quoted by default (0-7, 14, 15) as a bitmap.
+pub const DEFAULT_QUOTE_PCRS: u32 = 0xff | (1 << INPUT_PCR) | (1 << OUTPUT_PCR);
+/// Length of a nonce drawn when the verifier gave none.
+pub const RANDOM_NONCE_LEN: usize = 32;
+/// Quote attempts when PCRs change between the quote and the read-back.
+const QUOTE_ATTEMPTS: usize = 3;
+
+/// Why the flow stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("TPM {step}: {message}")]
+    Tpm { step: &'static str, message: String },
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    File(#[from] ProofFileError),
+    #[error(
+        "PCR{pcr} in the {bank} bank is {actual}, but {expected_what} gives {expected}: {hint}"
+    )]
+    PcrState {
+        pcr: u32,
+        bank: HashAlg,
+        actual: String,
+        expected: String,
+        expected_what: String,
+        hint: &'static str,
+    },
+    #[error("cannot start the command {command}: {message}")]
+    CommandStart { command: String, message: String },
+    #[error(
+        "the command {command} failed ({status}); outputs were not measured and no proof was made"
+    )]
+    CommandFailed { command: String, status: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the proof just made does not verify: {0}")]
+    SelfCheck(verify::Rejected),
+}
+
+fn tpm_err<E: core::fmt::Display>(step: &'static str) -> impl FnOnce(TpmError<E>) -> FlowError {
+    move |e| FlowError::Tpm {
+        step,
+        message: e.to_string(),
+    }
+}
+
+/// Which standard attestation key to quote with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AkKind {
+    Rsa,
+    /// ECC P-256 (the default: key creation and signing are quick).
+    #[default]
+    Ecc,
+}
+
+impl AkKind {
+    pub fn template(self) -> crate::types::TpmtPublic<'static> {
+        match self {
+            Self::Rsa => templates::ak_rsa(),
+            Self::Ecc => templates::ak_ecc(),
+        }
+    }
+}
+
+/// How to quote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestOptions {
+    pub ak: AkKind,
+    /// The verifier's challenge; `None` draws a random nonce from the TPM, and the proof then
+    /// says it carries no freshness.
+    pub nonce: Option<Vec<u8>>,
+    /// PCR indices to quote, as a bitmap; 14 and 15 are always added.
+    pub pcrs: u32,
+    /// Banks to quote; `None`: every active bank.
+    pub banks: Option<Vec<HashAlg>>,
+}
+
+impl Default for AttestOptions {
+    fn default() -> Self {
+        Self {
+            ak: AkKind::default(),
+            nonce: None,
+            pcrs: DEFAULT_QUOTE_PCRS,
+            banks: None,
+        }
+    }
+}
+
+/// Hooks for a caller that shows what is going on.
+pub trait Observer {
+    /// Hashing progress for a stage (`inputs`, `outputs`).
+    fn progress(&mut self, _stage: &str, _p: &Progress) {}
+    /// A step started or finished.
+    fn note(&mut self, _message: &str) {}
+}
+
+/// An observer that shows nothing.
+impl Observer for () {}
+
+/// The PCR banks the TPM has allocated, in the TPM's order.
+pub fn active_banks<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<HashAlg>, FlowError> {
+    let sel = tpm.pcr_banks().map_err(tpm_err("GetCapability(PCRS)"))?;
+    let banks: Vec<HashAlg> = sel.banks.iter().map(|b| b.hash).collect();
+    if banks.is_empty() {
+        return Err(FlowError::Invalid("the TPM has no active PCR bank".into()));
+    }
+    if let Some(b) = banks.iter().find(|b| !crate::types::hash::available(**b)) {
+        return Err(FlowError::Invalid(format!(
+            "the TPM has an active {b} bank, which this build cannot compute"
+        )));
+    }
+    Ok(banks)
+}
+
+/// Reads the PCRs of `selection`; values in selection order.
+pub fn read_pcrs<T: Transport>(
+    tpm: &mut Tpm<T>,
+    selection: &TpmlPcrSelection,
+) -> Result<PcrTable, FlowError> {
+    let mut got: BTreeMap<(HashAlg, u32), Vec<u8>> = BTreeMap::new();
+    tpm.pcr_read_each(selection, |bank, index, v| {
+        got.insert((bank, index), v.to_vec());
+    })
+    .map_err(tpm_err("PCR_Read"))?;
+    let mut table = PcrTable::default();
+    for s in &selection.banks {
+        let mut values = Vec::new();
+        for index in s.indices() {
+            let value = got.remove(&(s.hash, index)).ok_or_else(|| {
+                FlowError::Invalid(format!("PCR_Read did not return {}:{index}", s.hash))
+            })?;
+            values.push(PcrValue { index, value });
+        }
+        table.banks.push(BankValues {
+            bank: s.hash,
+            values,
+        });
+    }
+    Ok(table)
+}
+
+fn selection(banks: &[HashAlg], pcrs: u32) -> TpmlPcrSelection {
+    let mut sel = TpmlPcrSelection::default();
+    for &hash in banks {
+        // At most 16 banks come back from the TPM, the list's capacity.
+        let _ = sel.push(TpmsPcrSelection {
+            hash,
+            size_of_select: 3,
+            pcrs: pcrs & 0x00ff_ffff,
+        });
+    }
+    sel
+}
+
+/// Checks that `pcr` holds, in every bank, the value `events` replay to (zero for no events).
+pub fn check_pcr_state<T: Transport>(
+    tpm: &mut Tpm<T>,
+    pcr: u32,
+    banks: &[HashAlg],
+    events: &[Event],
+) -> Result<(), FlowError> {
+    let table = read_pcrs(tpm, &selection(banks, 1 << pcr))?;
+    for b in &table.banks {
+        let actual = b.get(pcr).unwrap_or(&[]);
+        let expected = replay(b.bank, events).map_err(|e| FlowError::Invalid(e.to_string()))?;
+        if actual != expected.as_slice() {
+            let (expected_what, hint) = if events.is_empty() {
+                (
+                    "a fresh start".to_string(),
+                    "something else extended this PCR since the TPM was last reset. PCR14 and \
+                     PCR15 start at zero only after a reboot (or use a private swtpm: run \
+                     without -T and without TPM2TOOLS_TCTI on a machine without /dev/tpmrm0)",
+                )
+            } else {
+                (
+                    format!("the event log ({} events)", events.len()),
+                    "the TPM was reset, or something else extended this PCR, since the log \
+                     was written",
+                )
+            };
+            return Err(FlowError::PcrState {
+                pcr,
+                bank: b.bank,
+                actual: hex::encode(actual),
+                expected: hex::encode(&expected),
+                expected_what,
+                hint,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Extends `event` into `pcr` in every bank of `banks` with one PCR_Extend.
+pub fn extend<T: Transport>(
+    tpm: &mut Tpm<T>,
+    pcr: u32,
+    banks: &[HashAlg],
+    event: &Event,
+) -> Result<(), FlowError> {
+    let digests: Vec<_> = banks
+        .iter()
+        .map(|&b| event.extend_digest(b))
+        .collect::<Result<_, _>>()
+        .map_err(|e| FlowError::Invalid(e.to_string()))?;
+    let mut values = TpmlDigestValues::default();
+    for d in &digests {
+        values
+            .digests
+            .push(TpmtHa {
+                hash: d.alg(),
+                digest: d.as_bytes(),
+            })
+            .map_err(|_| FlowError::Invalid("more than 16 PCR banks".into()))?;
+    }
+    let done = tpm
+        .execute(&commands::PcrExtend {
+            pcr,
+            auth: &[],
+            digests: values,
+        })
+        .map_err(tpm_err("PCR_Extend"));
+    done
+}
+
+/// Checks that the TPM's PCR matches `log`, then extends each of `events` and appends it to
+/// the log. On error the log holds exactly the events that were extended.
+pub fn measure_into<T: Transport>(
+    tpm: &mut Tpm<T>,
+    banks: &[HashAlg],
+    log: &mut EventLog,
+    events: Vec<Event>,
+) -> Result<(), FlowError> {
+    check_pcr_state(tpm, log.pcr, banks, &log.events)?;
+    for e in events {
+        extend(tpm, log.pcr, banks, &e)?;
+        log.events.push(e);
+    }
+    Ok(())
+}
+
+/// The standard AK, created in the endorsement hierarchy from its template (the same key each
+/// time on the same TPM). Returns its TPM2B_PUBLIC and its Name; the key is flushed.
+pub fn ak_public<T: Transport>(
+    tpm: &mut Tpm<T>,
+    kind: AkKind,
+) -> Result<(Vec<u8>, Vec<u8>), FlowError> {
+    let (handle, public, name) = create_ak(tpm, kind)?;
+    flush(tpm, handle)?;
+    Ok((public, name))
+}
+
+fn create_ak<T: Transport>(
+    tpm: &mut Tpm<T>,
+    kind: AkKind,
+) -> Result<(u32, Vec<u8>, Vec<u8>), FlowError> {
+    let rsp = tpm
+        .execute(&commands::CreatePrimary {
+            primary_handle: handle::RH_ENDORSEMENT,
+            hierarchy_auth: &[],
+            user_auth: &[],
+            public: kind.template(),
+            outside_info: &[],
+            creation_pcr: TpmlPcrSelection::default(),
+        })
+        .map_err(tpm_err("CreatePrimary(AK)"))?;
+    let raw = rsp.out_public.raw;
+    let mut public = Vec::with_capacity(2 + raw.len());
+    public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
+    public.extend_from_slice(raw);
+    Ok((rsp.object_handle, public, rsp.name.as_bytes().to_vec()))
+}
+
+fn flush<T: Transport>(tpm: &mut Tpm<T>, handle: u32) -> Result<(), FlowError> {
+    tpm.execute(&commands::FlushContext {
+        flush_handle: handle,
+    })
+    .map_err(tpm_err("FlushContext"))
+}
+
+fn tpm_info<T: Transport>(tpm: &mut Tpm<T>) -> Result<TpmInfo, FlowError> {
+    let id = tpm
+        .identity()
+        .map_err(tpm_err("GetCapability(TPM_PROPERTIES)"))?;
+    let vendor: String = String::from_utf8_lossy(&id.vendor)
+        .trim_end_matches(['\0', ' '])
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    Ok(TpmInfo {
+        manufacturer: id.manufacturer,
+        firmware_version: id.firmware_version,
+        vendor,
+    })
+}
+
+/// NV indices of EK certificates (TCG EK Credential Profile 2.x): RSA-2048 and ECC P-256 of
+/// the low range, then the high range (RSA-2048, P-256, P-384, P-521, RSA-3072, RSA-4096).
+/// swtpm puts its ECC certificate at 0x01c00016 (P-384).
+pub const EK_CERT_NV_INDICES: [u32; 8] = [
+    templates::EK_CERT_RSA_NV_INDEX,
+    templates::EK_CERT_ECC_NV_INDEX,
+    0x01c0_0012,
+    0x01c0_0014,
+    0x01c0_0016,
+    0x01c0_0018,
+    0x01c0_001c,
+    0x01c0_001e,
+];
+
+/// EK certificates found at [`EK_CERT_NV_INDICES`]; absent indices are skipped.
+fn ek_certificates<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<EkCertificate>, FlowError> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; MAX_EK_CERT];
+    for nv_index in EK_CERT_NV_INDICES {
+        match tpm.nv_read_all(nv_index, 1024, &mut buf) {
+            Ok(n) if n > 0 => out.push(EkCertificate {
+                nv_index,
+                der: buf[..n].to_vec(),
+            }),
+            Ok(_) => {}
+            Err(TpmError::Transport(e)) => {
+                return Err(FlowError::Tpm {
+                    step: "NV_Read(EK certificate)",
+                    message: e.to_string(),
+                })
+            }
+            // Not defined, not readable with an empty password, too large: leave it out.
+            Err(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Quotes PCR14, PCR15 and the chosen PCRs with the standard AK and assembles the proof with
+/// the given event logs. Checks first that the TPM's PCR14/15 are what the logs replay to,
+/// and last that the new proof verifies.
+pub fn attest<T: Transport>(
+    tpm: &mut Tpm<T>,
+    opts: &AttestOptions,
+    pcr14: Vec<Event>,
+    pcr15: Vec<Event>,
+    command: Option<CommandRecord>,
+) -> Result<Proof, FlowError> {
+    let active = active_banks(tpm)?;
+    let banks = match &opts.banks {
+        None => active.clone(),
+        Some(b) => {
+            if let Some(x) = b.iter().find(|x| !active.contains(x)) {
+                return Err(FlowError::Invalid(format!(
+                    "bank {x} is not active on this TPM (active: {})",
+                    active
+                        .iter()
+                        .map(|a| a.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            b.clone()
+        }
+    };
+    check_pcr_state(tpm, INPUT_PCR, &active, &pcr14)?;
+    check_pcr_state(tpm, OUTPUT_PCR, &active, &pcr15)?;
+
+    let (nonce, nonce_source) = match &opts.nonce {
+        Some(n) if n.is_empty() || n.len() > MAX_NONCE => {
+            return Err(FlowError::Invalid(format!(
+                "the nonce must be 1 to {MAX_NONCE} bytes, not {}",
+                n.len()
+            )))
+        }
+        Some(n) => (n.clone(), NonceSource::Verifier),
+        None => {
+            let mut n = vec![0u8; RANDOM_NONCE_LEN];
+            tpm.get_random(&mut n).map_err(tpm_err("GetRandom"))?;
+            (n, NonceSource::Random)
+        }
+    };
+    let tpm_info = tpm_info(tpm)?;
+    let ek_certificates = ek_certificates(tpm)?;
+    let sel = selection(&banks, opts.pcrs | (1 << INPUT_PCR) | (1 << OUTPUT_PCR));
+
+    let (handle, ak_public, ak_name) = create_ak(tpm, opts.ak)?;
+    let result = quote_until_stable(
+        tpm,
+        handle,
+        &sel,
+        &nonce,
+        Proof {
+            tpm: tpm_info,
+            ak_public,
+            ak_name,
+            ek_certificates,
+            nonce: nonce.clone(),
+            nonce_source,
+            attest: vec![],
+            signature: vec![],
+            pcrs: PcrTable::default(),
+            pcr14,
+            pcr15,
+            command,
+        },
+    );
+    let flushed = flush(tpm, handle);
+    let proof = result?;
+    flushed?;
+    Ok(proof)
+}
+
+/// Quotes, reads the PCRs back, and checks the proof; retries when a PCR changed in between.
+fn quote_until_stable<T: Transport>(
+    tpm: &mut Tpm<T>,
+    handle: u32,
+    sel: &TpmlPcrSelection,
+    nonce: &[u8],
+    mut proof: Proof,
+) -> Result<Proof, FlowError> {
+    // SHA-1 is the verifier's call (some TPMs only have a SHA-1 bank); the self-check only
+    // makes sure the proof is consistent.
+    let mut policy = Policy {
+        nonce: Some(nonce.to_vec()),
+        ak_public: Some(proof.ak_public.clone()),
+        ..Policy::default()
+    };
+    policy.quote.allow_sha1 = true;
+    let mut last = None;
+    for _ in 0..QUOTE_ATTEMPTS {
+        let q = tpm
+            .execute(&commands::Quote {
+                sign_handle: handle,
+                sign_auth: &[],
+                qualifying_data: nonce,
+                pcr_select: sel.clone(),
+            })
+            .map_err(tpm_err("Quote"))?;
+        proof.attest = q.attest_bytes.to_vec();
+        proof.signature = q.signature_bytes.to_vec();
+        proof.pcrs = read_pcrs(tpm, sel)?;
+        match verify::verify(&proof, &policy) {
+            Ok(_) => return Ok(proof),
+            Err(rej) if rej.report.status_of("pcr-digest") == Some(Status::Fail) => {
+                last = Some(rej);
+            }
+            Err(rej) => return Err(FlowError::SelfCheck(rej)),
+        }
+    }
+    Err(FlowError::SelfCheck(last.unwrap_or(verify::Rejected {
+        report: verify::Report::default(),
+    })))
+}
+
+/// What `run` does.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    pub inputs: Vec<Target>,
+    pub outputs: Vec<Target>,
+    /// The command and its arguments (at least one element).
+    pub argv: Vec<String>,
+    pub attest: AttestOptions,
+    pub hash: HashOptions,
+}
+
+/// The whole flow: check PCR14/15 are fresh; measure the inputs into PCR14, then the command
+/// line; run the command (a failure stops here); measure its exit status, then the outputs,
+/// into PCR15; quote; return the proof.
+pub fn run<T: Transport>(
+    tpm: &mut Tpm<T>,
+    spec: &RunSpec,
+    observer: &mut dyn Observer,
+) -> Result<Proof, FlowError> {
+    let Some(program) = spec.argv.first() else {
+        return Err(FlowError::Invalid("no command to run".into()));
+    };
+    let banks = active_banks(tpm)?;
+    check_pcr_state(tpm, INPUT_PCR, &banks, &[])?;
+    check_pcr_state(tpm, OUTPUT_PCR, &banks, &[])?;
+    let shown = spec.argv.join(" ");
+    let invalid = |e: super::event::EventError| FlowError::Invalid(e.to_string());
+
+    observer.note(&format!("hashing {} input(s)", spec.inputs.len()));
+    let mut inputs = hash::measure(&spec.inputs, &spec.hash, &mut |p| {
+        observer.progress("inputs", p)
+    })?;
+    inputs.push(Event::command_line(&spec.argv).map_err(invalid)?);
+    let mut log14 = EventLog::new(INPUT_PCR);
+    measure_into(tpm, &banks, &mut log14, inputs)?;
+    observer.note(&format!(
+        "extended {} event(s) into PCR14 ({})",
+        log14.events.len(),
+        banks
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    observer.note(&format!("running {shown}"));
+    let status = std::process::Command::new(program)
+        .args(&spec.argv[1..])
+        .status()
+        .map_err(|e| FlowError::CommandStart {
+            command: shown.clone(),
+            message: e.to_string(),
+        })?;
+    let code = match status.code() {
+        Some(0) => 0,
+        _ => {
+            return Err(FlowError::CommandFailed {
+                command: shown,
+                status: status.to_string(),
+            })
+        }
+    };
+
+    observer.note(&format!("hashing {} output(s)", spec.outputs.len()));
+    let mut outputs = vec![Event::exit_status(code).map_err(invalid)?];
+    outputs.extend(hash::measure(&spec.outputs, &spec.hash, &mut |p| {
+        observer.progress("outputs", p)
+    })?);
+    let mut log15 = EventLog::new(OUTPUT_PCR);
+    measure_into(tpm, &banks, &mut log15, outputs)?;
+    observer.note(&format!(
+        "extended {} event(s) into PCR15",
+        log15.events.len()
+    ));
+
+    observer.note("quoting");
+    attest(
+        tpm,
+        &spec.attest,
+        log14.events,
+        log15.events,
+        Some(CommandRecord {
+            argv: spec.argv.clone(),
+            exit_status: code,
+        }),
+    )
+}

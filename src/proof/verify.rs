@@ -1,0 +1,684 @@
+//! Verifying a proof: the quote (through the foundation verifier), the event logs against
+//! the quoted PCR14/PCR15, the files a verifier holds, a reference for other PCRs, the AK pin
+//! and the nonce. The result is a [`Report`] with one row per check.
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+use super::event::{command_text, exit_status_text, replay, Event, INPUT_PCR, OUTPUT_PCR};
+use super::file::{NonceSource, Proof, Reference};
+use crate::types::alg::handle;
+use crate::types::{HashAlg, PcrValues, TpmsAttest};
+use crate::verify::{self as qv, Ak, AkKey, Expectations, VerifyError};
+use crate::wire::Unmarshal;
+
+/// What a verifier requires beyond the proof's own consistency.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// The nonce the verifier sent. `None`: the nonce is not checked, and the report says the
+    /// proof shows no freshness.
+    pub nonce: Option<Vec<u8>>,
+    /// The AK the verifier trusts (TPM2B_PUBLIC, TPMT_PUBLIC, or SubjectPublicKeyInfo PEM or
+    /// DER). `None`: any AK is accepted, and the report says so.
+    pub ak_public: Option<Vec<u8>>,
+    /// Expected values of other PCRs (typically the boot chain, PCR0-7).
+    pub reference: Option<Reference>,
+    /// Events the verifier measured itself that must appear in the PCR14 log.
+    pub inputs: Vec<Event>,
+    /// Events the verifier measured itself that must appear in the PCR15 log.
+    pub outputs: Vec<Event>,
+    /// The quote verifier's policy. SHA-1 banks are accepted alongside a stronger bank even
+    /// when `allow_sha1` is off: every bank is checked, so the stronger one carries the proof.
+    pub quote: qv::Policy,
+}
+
+/// The result of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Not asked for (no `--nonce`, no `--ak-pub`, ...); does not fail the proof.
+    Skip,
+    /// Could not run because an earlier check it depends on failed.
+    NotRun,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "FAIL",
+            Self::Skip => "skip",
+            Self::NotRun => "not run",
+        }
+    }
+}
+
+/// One row of the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// A short stable name (`signature`, `nonce`, `pcr14-log`, `output`, ...).
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+}
+
+/// Every check that was made, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn push(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            status,
+            detail: detail.into(),
+        });
+    }
+
+    /// True when no check failed and none was prevented from running.
+    pub fn passed(&self) -> bool {
+        self.checks
+            .iter()
+            .all(|c| matches!(c.status, Status::Pass | Status::Skip))
+    }
+
+    /// The first failed check.
+    pub fn first_failure(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| c.status == Status::Fail)
+    }
+
+    /// Names of the failed checks, in order.
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// The status of the first check named `name`.
+    pub fn status_of(&self, name: &str) -> Option<Status> {
+        self.checks
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.status)
+    }
+
+    /// A table for a person: one line per check, then a verdict line.
+    pub fn table(&self) -> String {
+        let w = self
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let mut s = format!("{:<w$}  {:<7}  DETAIL\n", "CHECK", "RESULT");
+        for c in &self.checks {
+            s.push_str(&format!(
+                "{:<w$}  {:<7}  {}\n",
+                c.name,
+                c.status.name(),
+                c.detail
+            ));
+        }
+        let skipped: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Skip)
+            .map(|c| c.name)
+            .collect();
+        if self.passed() {
+            s.push_str("VERDICT: PASS");
+            if !skipped.is_empty() {
+                s.push_str(&format!(
+                    " (not checked: {}; see details)",
+                    skipped.join(", ")
+                ));
+            }
+        } else {
+            s.push_str(&format!("VERDICT: FAIL ({})", self.failed().join(", ")));
+        }
+        s.push('\n');
+        s
+    }
+
+    /// The report for a program.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ok": self.passed(),
+            "failed": self.failed(),
+            "checks": self.checks.iter().map(|c| serde_json::json!({
+                "name": c.name,
+                "status": match c.status {
+                    Status::Pass => "pass",
+                    Status::Fail => "fail",
+                    Status::Skip => "skip",
+                    Status::NotRun => "not-run",
+                },
+                "detail": c.detail,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A proof that did not pass, with the full report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    pub report: Report,
+}
+
+impl core::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.report.first_failure() {
+            Some(c) => write!(f, "proof refused: {}: {}", c.name, c.detail),
+            None => f.write_str("proof refused: a check could not run"),
+        }
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// Rows the quote verification is reported as, in the order the verifier makes its checks.
+const QUOTE_ROWS: [&str; 7] = [
+    "ak",
+    "signature",
+    "attest",
+    "nonce",
+    "qualified-signer",
+    "pcr-selection",
+    "pcr-digest",
+];
+
+fn quote_row(e: &VerifyError) -> &'static str {
+    match e.check_name() {
+        "ak-format" | "ak-rsa-policy" | "ak-ecc-policy" | "ak-attributes" => "ak",
+        "signature-format" | "signature-scheme" | "signature" => "signature",
+        "attest-format" | "magic" | "attest-type" => "attest",
+        "nonce" | "nonce-required" => "nonce",
+        "qualified-signer" => "qualified-signer",
+        "pcr-selection" | "pcr-bank-policy" => "pcr-selection",
+        "pcr-values" | "pcr-digest" => "pcr-digest",
+        _ => "clock",
+    }
+}
+
+/// The qualified name of a primary key's parent: the hierarchy handle (the standard AK is a
+/// primary key of the endorsement hierarchy).
+const ENDORSEMENT_QN: [u8; 4] = handle::RH_ENDORSEMENT.to_be_bytes();
+
+/// Checks `proof` against `policy`. `Ok` carries the report when every check passed (skipped
+/// ones aside); `Err` carries it when any failed.
+pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
+    let mut r = Report::default();
+    r.push(
+        "format",
+        Status::Pass,
+        format!(
+            "proof version 1; {} PCR values; {} input and {} output events",
+            proof.pcrs.len(),
+            proof.pcr14.len(),
+            proof.pcr15.len()
+        ),
+    );
+
+    let quoted_ok = check_ak_and_quote(proof, policy, &mut r);
+    let attest = if quoted_ok {
+        TpmsAttest::from_bytes(&proof.attest).ok()
+    } else {
+        None
+    };
+    match &attest {
+        Some(a) if a.firmware_version == proof.tpm.firmware_version => r.push(
+            "tpm-firmware",
+            Status::Pass,
+            format!(
+                "firmware {:#018x} (manufacturer {:?}) matches the signed quote",
+                a.firmware_version,
+                proof.tpm.manufacturer_text()
+            ),
+        ),
+        Some(a) => r.push(
+            "tpm-firmware",
+            Status::Fail,
+            format!(
+                "proof says firmware {:#018x}, the signed quote says {:#018x}",
+                proof.tpm.firmware_version, a.firmware_version
+            ),
+        ),
+        None => r.push("tpm-firmware", Status::NotRun, "quote not verified"),
+    }
+
+    check_log(proof, policy, INPUT_PCR, &proof.pcr14, &mut r);
+    check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, &mut r);
+    check_command(proof, &mut r);
+    for e in &policy.inputs {
+        check_file("input", INPUT_PCR, &proof.pcr14, e, &mut r);
+    }
+    for e in &policy.outputs {
+        check_file("output", OUTPUT_PCR, &proof.pcr15, e, &mut r);
+    }
+    check_reference(proof, policy, &mut r);
+    if proof.ek_certificates.is_empty() {
+        r.push(
+            "ek-certificate",
+            Status::Skip,
+            "the TPM had no EK certificate in NV",
+        );
+    } else {
+        let list: Vec<String> = proof
+            .ek_certificates
+            .iter()
+            .map(|c| format!("NV {:#010x} ({} bytes)", c.nv_index, c.der.len()))
+            .collect();
+        r.push(
+            "ek-certificate",
+            Status::Skip,
+            format!(
+                "present: {}; not validated here (no CA chain check, and the AK is not bound \
+                 to the EK by this proof)",
+                list.join(", ")
+            ),
+        );
+    }
+
+    if r.passed() {
+        Ok(r)
+    } else {
+        Err(Rejected { report: r })
+    }
+}
+
+/// AK name and pin, then the quote. Returns whether the quote verified.
+fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
+    let ak = match Ak::from_tpm2b_public(&proof.ak_public) {
+        Ok(ak) => ak,
+        Err(e) => {
+            r.push("ak", Status::Fail, e.to_string());
+            for row in &QUOTE_ROWS[1..] {
+                r.push(row, Status::NotRun, "no usable AK");
+            }
+            return false;
+        }
+    };
+    let name = ak.public.as_ref().and_then(|p| p.name().ok());
+    match &name {
+        Some(n) if n.as_bytes() == proof.ak_name.as_slice() => r.push(
+            "ak-name",
+            Status::Pass,
+            format!("AK name {}", hex::encode(n.as_bytes())),
+        ),
+        Some(n) => r.push(
+            "ak-name",
+            Status::Fail,
+            format!(
+                "proof says AK name {}, its public area hashes to {}",
+                hex::encode(&proof.ak_name),
+                hex::encode(n.as_bytes())
+            ),
+        ),
+        None => r.push("ak-name", Status::Fail, "AK public area has no Name"),
+    }
+    check_ak_pin(&ak, policy, r);
+
+    // SHA-1 banks only ride along with a stronger bank; a SHA-1 signature is not let through
+    // that way (see below).
+    let selection = proof.pcrs.selection();
+    let strong_bank = selection
+        .banks
+        .iter()
+        .any(|b| b.hash != HashAlg::Sha1 && b.pcrs != 0);
+    let mut qpolicy = policy.quote;
+    if strong_bank {
+        qpolicy.allow_sha1 = true;
+    }
+    let mut values = PcrValues {
+        selection,
+        values: heapless::Vec::new(),
+    };
+    for b in &proof.pcrs.banks {
+        for v in &b.values {
+            // At most 16 banks of 24 PCRs, which is the capacity: validation keeps it so.
+            let _ = values.values.push(&v.value);
+        }
+    }
+    let nonce: &[u8] = policy.nonce.as_deref().unwrap_or(&proof.nonce);
+    let expect = Expectations {
+        nonce,
+        pcrs: &values,
+        previous: None,
+        ak_parent_qualified_name: Some(&ENDORSEMENT_QN),
+    };
+    let result = match qv::verify_quote(&ak, &proof.attest, &proof.signature, &expect, &qpolicy) {
+        Ok(v) if v.signing_hash == HashAlg::Sha1 && !policy.quote.allow_sha1 => {
+            Err(VerifyError::Sha1SignatureNotAllowed)
+        }
+        other => other,
+    };
+    let failed_row = result.as_ref().err().map(quote_row);
+    let mut reached_failure = false;
+    for row in QUOTE_ROWS {
+        if reached_failure {
+            r.push(row, Status::NotRun, "an earlier quote check failed");
+            continue;
+        }
+        if Some(row) == failed_row {
+            reached_failure = true;
+            let e = result
+                .as_ref()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            r.push(row, Status::Fail, e);
+            continue;
+        }
+        let (status, detail) = quote_pass_detail(row, proof, policy, &ak);
+        r.push(row, status, detail);
+    }
+    if let Some("clock") = failed_row {
+        let e = result
+            .as_ref()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        r.push("clock", Status::Fail, e);
+    }
+    result.is_ok()
+}
+
+fn quote_pass_detail(row: &str, proof: &Proof, policy: &Policy, ak: &Ak<'_>) -> (Status, String) {
+    let pass = |s: String| (Status::Pass, s);
+    match row {
+        "ak" => pass(format!(
+            "{} attestation key; restricted signing key attributes",
+            if ak.key_type() == crate::types::TpmAlgId::RSA {
+                "RSA"
+            } else {
+                "ECC"
+            }
+        )),
+        "signature" => pass("the AK's signature over the quote verifies".into()),
+        "attest" => pass("TPM_GENERATED quote".into()),
+        "nonce" => match (&policy.nonce, proof.nonce_source) {
+            (Some(_), _) => pass(format!(
+                "quote carries the expected nonce {}",
+                hex::encode(&proof.nonce)
+            )),
+            (None, NonceSource::Random) => (
+                Status::Skip,
+                "no --nonce given, and the prover drew its own nonce: this proof shows no \
+                 freshness and could be replayed"
+                    .into(),
+            ),
+            (None, NonceSource::Verifier) => (
+                Status::Skip,
+                format!(
+                    "no --nonce given; the quote carries {} (a verifier's challenge, not \
+                     checked here)",
+                    hex::encode(&proof.nonce)
+                ),
+            ),
+        },
+        "qualified-signer" => pass("signed by a primary key of the endorsement hierarchy".into()),
+        "pcr-selection" => {
+            let banks: Vec<&str> = proof.pcrs.banks.iter().map(|b| b.bank.name()).collect();
+            pass(format!(
+                "{} PCRs quoted in {}",
+                proof.pcrs.len(),
+                banks.join(", ")
+            ))
+        }
+        _ => pass("the PCR values in the proof are the quoted ones".into()),
+    }
+}
+
+fn check_ak_pin(ak: &Ak<'_>, policy: &Policy, r: &mut Report) {
+    let Some(pinned) = &policy.ak_public else {
+        r.push(
+            "ak-pin",
+            Status::Skip,
+            "no --ak-pub given: any key, even one made in software, is accepted as the AK",
+        );
+        return;
+    };
+    let pinned = match Ak::from_any(pinned) {
+        Ok((p, _)) => p,
+        Err(e) => {
+            r.push("ak-pin", Status::Fail, format!("pinned AK unreadable: {e}"));
+            return;
+        }
+    };
+    let same = match (&pinned.public, &ak.public) {
+        (Some(p), Some(a)) => match (p.name(), a.name()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        },
+        _ => same_key(&pinned.key, &ak.key),
+    };
+    if same {
+        r.push("ak-pin", Status::Pass, "the proof's AK is the pinned AK");
+    } else {
+        r.push(
+            "ak-pin",
+            Status::Fail,
+            "the proof's AK is not the pinned AK",
+        );
+    }
+}
+
+#[allow(unreachable_patterns)]
+fn same_key(a: &AkKey, b: &AkKey) -> bool {
+    match (a, b) {
+        #[cfg(feature = "rsa")]
+        (AkKey::Rsa(x), AkKey::Rsa(y)) => x == y,
+        #[cfg(feature = "p256")]
+        (AkKey::P256(x), AkKey::P256(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The log must replay from zero to the quoted value in every quoted bank that holds `pcr`.
+fn check_log(proof: &Proof, policy: &Policy, pcr: u32, events: &[Event], r: &mut Report) {
+    let name = if pcr == INPUT_PCR {
+        "pcr14-log"
+    } else {
+        "pcr15-log"
+    };
+    let mut matched = Vec::new();
+    let mut strong = false;
+    for b in &proof.pcrs.banks {
+        let Some(quoted) = b.get(pcr) else { continue };
+        match replay(b.bank, events) {
+            Ok(v) if v == quoted => {
+                matched.push(b.bank.name());
+                strong |= b.bank != HashAlg::Sha1;
+            }
+            Ok(v) => {
+                r.push(
+                    name,
+                    Status::Fail,
+                    format!(
+                        "the {} events replay to {} in {}, but PCR{pcr} is {} (an event was \
+                         added, removed, changed or reordered)",
+                        events.len(),
+                        hex::encode(v),
+                        b.bank,
+                        hex::encode(quoted)
+                    ),
+                );
+                return;
+            }
+            Err(e) => {
+                r.push(name, Status::Fail, format!("cannot replay: {e}"));
+                return;
+            }
+        }
+    }
+    if matched.is_empty() {
+        r.push(name, Status::Fail, format!("PCR{pcr} is not in the quote"));
+    } else if !strong && !policy.quote.allow_sha1 {
+        r.push(
+            name,
+            Status::Fail,
+            format!("PCR{pcr} is quoted only in the SHA-1 bank, refused by policy"),
+        );
+    } else {
+        r.push(
+            name,
+            Status::Pass,
+            format!(
+                "{} events replay to the quoted PCR{pcr} in {}",
+                events.len(),
+                matched.join(", ")
+            ),
+        );
+    }
+}
+
+fn check_command(proof: &Proof, r: &mut Report) {
+    let Some(c) = &proof.command else {
+        r.push(
+            "command",
+            Status::Skip,
+            "no command recorded (a proof made with measure and attest)",
+        );
+        return;
+    };
+    let cmd = command_text(&c.argv);
+    let exit = exit_status_text(c.exit_status);
+    let in_log = |log: &[Event], text: &str| {
+        log.iter()
+            .any(|e| e.kind() == super::event::EventKind::Text && e.name() == text)
+    };
+    if !in_log(&proof.pcr14, &cmd) {
+        r.push(
+            "command",
+            Status::Fail,
+            "the recorded command line is not the one measured into PCR14",
+        );
+    } else if !in_log(&proof.pcr15, &exit) {
+        r.push(
+            "command",
+            Status::Fail,
+            "the recorded exit status is not the one measured into PCR15",
+        );
+    } else if c.exit_status != 0 {
+        r.push(
+            "command",
+            Status::Fail,
+            format!("the command exited with status {}", c.exit_status),
+        );
+    } else {
+        r.push(
+            "command",
+            Status::Pass,
+            format!(
+                "{} exited with status 0 (both measured)",
+                shell_words(&c.argv)
+            ),
+        );
+    }
+}
+
+/// The arguments joined for display, quoting those with spaces or quotes.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.is_empty()
+                || a.chars()
+                    .any(|c| c.is_whitespace() || "'\"\\$`".contains(c))
+            {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn check_file(row: &'static str, pcr: u32, log: &[Event], e: &Event, r: &mut Report) {
+    match log.iter().position(|x| x.same_content(e)) {
+        Some(i) => {
+            let logged = if log[i].name() == e.name() {
+                String::new()
+            } else {
+                format!(", logged as {:?}", log[i].name())
+            };
+            r.push(
+                row,
+                Status::Pass,
+                format!(
+                    "{} ({} {}) is event {i} of the PCR{pcr} log{logged}",
+                    e.name(),
+                    e.kind(),
+                    short(e.digest()),
+                ),
+            )
+        }
+        None => r.push(
+            row,
+            Status::Fail,
+            format!(
+                "{} ({} {}) is not in the PCR{pcr} log",
+                e.name(),
+                e.kind(),
+                short(e.digest())
+            ),
+        ),
+    }
+}
+
+fn short(d: &[u8]) -> String {
+    let h = hex::encode(d);
+    format!("{}…", &h[..h.len().min(16)])
+}
+
+fn check_reference(proof: &Proof, policy: &Policy, r: &mut Report) {
+    let Some(reference) = &policy.reference else {
+        r.push("reference", Status::Skip, "no --reference given");
+        return;
+    };
+    let mut problems = vec![];
+    let mut count = 0;
+    for b in &reference.pcrs.banks {
+        for v in &b.values {
+            count += 1;
+            match proof.pcrs.get(b.bank, v.index) {
+                None => problems.push(format!("{}:{} is not quoted", b.bank, v.index)),
+                Some(q) if q != v.value.as_slice() => problems.push(format!(
+                    "{}:{} is {}, reference says {}",
+                    b.bank,
+                    v.index,
+                    short(q),
+                    short(&v.value)
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    if problems.is_empty() {
+        r.push(
+            "reference",
+            Status::Pass,
+            format!("{count} PCR values equal the reference"),
+        );
+    } else {
+        let n = problems.len();
+        problems.truncate(4);
+        let more = if n > 4 {
+            format!(" (and {} more)", n - 4)
+        } else {
+            String::new()
+        };
+        r.push(
+            "reference",
+            Status::Fail,
+            format!("{}{more}", problems.join("; ")),
+        );
+    }
+}
