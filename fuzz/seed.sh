@@ -6,17 +6,23 @@
 #   fuzz/seed.sh            # from anywhere; needs python3 (and swtpm + cargo for the
 #                           # response_frame and tpm_replay seeds)
 #
-# Seed file names say where the bytes came from. Input layouts (first bytes that steer a
+# Seed file names say where the bytes came from; regression-* files are inputs that once found
+# a bug, kept by this script. Input layouts (first bytes that steer a
 # target) are described at the top of each fuzz_targets/<target>.rs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 seeds="$here/seeds"
 
-# Vector-derived seeds are rebuilt from scratch; recorded ones only when swtpm is here.
+# Vector-derived seeds are rebuilt from scratch; recorded ones (response_frame, tpm_replay,
+# proof_file) only when swtpm is here.
+# Files named regression-* (inputs that once found a bug) are kept.
+clean() {
+  mkdir -p "$seeds/$1"
+  find "$seeds/$1" -type f ! -name 'regression-*' -delete
+}
 for t in tpms_attest tpmt_signature tpm2b_public pcr_selection pcr_file verify_quote roundtrip; do
-  rm -rf "${seeds:?}/$t"
-  mkdir -p "$seeds/$t"
+  clean "$t"
 done
 
 python3 - "$root/vectors" "$seeds" <<'EOF'
@@ -151,11 +157,40 @@ EOF
 # response_frame and tpm_replay: responses recorded from a fresh swtpm, by the test that also
 # checks that they replay to the same answers.
 if command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null; then
-  rm -rf "$seeds/response_frame" "$seeds/tpm_replay"
+  clean response_frame
+  clean tpm_replay
   (cd "$root" && BARETPM_FUZZ_SEEDS="$seeds" cargo test -q --test replay_swtpm >/dev/null)
   for t in response_frame tpm_replay; do
     echo "$t: $(ls "$seeds/$t" | wc -l) seeds (recorded from swtpm)"
   done
+  # proof_file: a genuine proof from `baretpm demo` (measure, run, quote on a private swtpm),
+  # a reference file made from it, and its two event logs as log files.
+  clean proof_file
+  demo=$(mktemp -d)
+  trap 'rm -rf "$demo"' EXIT
+  (cd "$root" && cargo build -q --bin baretpm)
+  "$root/target/debug/baretpm" demo --keep "$demo/keep" >/dev/null
+  cp "$demo/keep/proof.json" "$seeds/proof_file/demo-proof.json"
+  "$root/target/debug/baretpm" reference --from "$demo/keep/proof.json" --pcrs 0-7,14,15 \
+    -o "$seeds/proof_file/demo-reference.json"
+  python3 - "$demo/keep/proof.json" "$seeds/proof_file" <<'PY'
+import json, sys
+proof = json.load(open(sys.argv[1]))
+for pcr in (14, 15):
+    log = {"format": "baretpm-event-log", "version": 1, "pcr": pcr,
+           "events": proof["events"][f"pcr{pcr}"]}
+    open(f"{sys.argv[2]}/demo-log-pcr{pcr}.json", "w").write(json.dumps(log, indent=2))
+PY
+  echo "proof_file: $(ls "$seeds/proof_file" | wc -l) seeds (from baretpm demo on swtpm)"
 else
-  echo "swtpm not installed: response_frame and tpm_replay seeds left as they are"
+  echo "swtpm not installed: response_frame, tpm_replay and proof_file seeds left as they are"
 fi
+# The documented example (its elided hex makes it a near miss, which is a good seed too).
+mkdir -p "$seeds/proof_file"
+python3 - "$root/docs/proof-format.md" "$seeds/proof_file/doc-example.json" <<'PY'
+import re, sys
+doc = open(sys.argv[1]).read()
+block = re.search(r"## 4\. The proof file.*?```json\n(.*?)```", doc, re.S)
+if block:
+    open(sys.argv[2], "w").write(block.group(1))
+PY

@@ -1,22 +1,58 @@
-//! Proof files (`baretpm::proof`), once that module has landed.
+//! Proof files, event logs and reference files (`baretpm::proof::file`, strict JSON), and the
+//! proof verifier on every proof that parses.
 //!
-//! Built only with `--features proof` (see `required-features` in Cargo.toml), so the crate
-//! builds today. TODO(lead), when `baretpm::proof` is merged:
-//!   1. replace `parse` below with the proof file parser (bytes in, a value or an error out);
-//!   2. make the invariants concrete: no panic; an error's byte offset (if it has one) is
-//!      within the input; declared lengths of 2^32-1 are refused without allocating (the run
-//!      uses -malloc_limit_mb=64, so a length-driven allocation shows up as a crash); an
-//!      accepted file written back parses to the same value;
-//!   3. drop `required-features` from the `proof_file` bin and add its seeds in seed.sh.
+//! Invariants: no panic, and no allocation driven by a declared length (the runs use
+//! `-malloc_limit_mb=64`); whatever parses is within the documented limits, writes back as
+//! JSON that parses to the same value; `proof::verify` answers `Ok` exactly when its report
+//! passed.
 #![no_main]
 
+use baretpm::proof::file::{MAX_EK_CERTS, MAX_EVENTS, MAX_NONCE, MAX_SIGNATURE};
+use baretpm::proof::{verify, EventLog, Policy, Proof, Reference};
+use baretpm::types::tpm2b::max;
 use libfuzzer_sys::fuzz_target;
 
-/// Stand-in for the proof parser: the target must not run until it is replaced.
-fn parse(_data: &[u8]) -> Result<(), ()> {
-    unimplemented!("baretpm::proof has not landed: wire its parser in here")
+fn check_proof(p: &Proof) {
+    assert!(
+        (1..=MAX_NONCE).contains(&p.nonce.len()),
+        "nonce of {} bytes",
+        p.nonce.len()
+    );
+    assert!(p.attest.len() <= max::ATTEST);
+    assert!(p.signature.len() <= MAX_SIGNATURE);
+    assert!(p.ak_public.len() <= 2 + max::PUBLIC);
+    assert!(p.ek_certificates.len() <= MAX_EK_CERTS);
+    assert!(p.pcr14.len() <= MAX_EVENTS && p.pcr15.len() <= MAX_EVENTS);
+
+    let again = Proof::from_json(p.to_json().as_bytes())
+        .unwrap_or_else(|e| panic!("a parsed proof does not parse once written: {e}"));
+    assert_eq!(&again, p, "proof changed through JSON");
+
+    match verify(p, &Policy::default()) {
+        Ok(report) => assert!(report.passed(), "Ok with a failed check: {report:?}"),
+        Err(rejected) => {
+            assert!(!rejected.report.passed(), "refused with every check passed");
+            let _ = rejected.to_string();
+        }
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = parse(data);
+    match Proof::from_json(data) {
+        Ok(p) => check_proof(&p),
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    if let Ok(log) = EventLog::from_json(data) {
+        assert!(log.events.len() <= MAX_EVENTS);
+        let again = EventLog::from_json(log.to_json().as_bytes())
+            .unwrap_or_else(|e| panic!("a parsed event log does not parse once written: {e}"));
+        assert_eq!(again, log);
+    }
+    if let Ok(r) = Reference::from_json(data) {
+        let again = Reference::from_json(r.to_json().as_bytes())
+            .unwrap_or_else(|e| panic!("a parsed reference does not parse once written: {e}"));
+        assert_eq!(again, r);
+    }
 });
