@@ -5,7 +5,7 @@ use crate::types::{TpmCc, TpmlDigest, TpmlDigestValues, TpmlPcrSelection};
 use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
 
 /// TPM2_PCR_Read. A TPM returns at most eight digests per call and says which it returned in
-/// `selection_out`; [`crate::tpm::Tpm::pcr_read_all`] loops until the whole selection is read.
+/// `selection_out`; [`crate::tpm::Tpm::pcr_read_each`] loops until the whole selection is read.
 pub struct PcrRead {
     pub selection: TpmlPcrSelection,
 }

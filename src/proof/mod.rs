@@ -4,7 +4,7 @@
 //!
 //! - [`event`]: an event (file, directory, git commit, text), its canonical encoding, replay.
 //! - [`hash`]: streaming SHA-256 of files, directory trees and git HEADs on a worker pool.
-//! - [`file`]: the proof, event log and reference files (strict JSON).
+//! - [`file`](mod@file): the proof, event log and reference files (strict JSON).
 //! - [`verify()`]: every check a verifier makes, as a [`Report`].
 //! - [`flow`]: measure, attest and run against a [`Tpm`](crate::tpm::Tpm).
 //! - [`swtpm`]: a private swtpm for demos and for machines without a TPM.
