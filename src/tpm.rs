@@ -169,21 +169,24 @@ impl<T: Transport> Tpm<T> {
             }
             let mut values = rsp.values.digests.iter();
             for (bank, index) in rsp.selection_out.iter_pcrs() {
-                // Each PCR is taken off `remaining` as it is delivered, so one the TPM returns
-                // twice (a bank repeated in pcrSelectionOut) is refused, never reported twice.
-                let slot = remaining
+                // Each PCR must be the next one still pending in selection order, and is taken
+                // off `remaining` as it is delivered: a PCR not asked for, one returned twice (a
+                // bank repeated in pcrSelectionOut) or out of order is refused, so `each` sees
+                // every selected PCR exactly once, in selection order.
+                let next = remaining.iter_pcrs().next();
+                let v = values.next().map(|v| v.0).unwrap_or(&[]);
+                if next != Some((bank, index)) || v.len() != bank.digest_size() {
+                    return Err(TpmError::Protocol {
+                        cc: TpmCc::PCR_READ,
+                        what: "TPM returned a PCR not asked for, twice, out of order, or with a value of the wrong size",
+                    });
+                }
+                if let Some(b) = remaining
                     .banks
                     .iter_mut()
-                    .find(|b| b.hash == bank && b.contains(index));
-                let v = values.next().map(|v| v.0).unwrap_or(&[]);
-                match slot {
-                    Some(b) if v.len() == bank.digest_size() => b.pcrs &= !(1 << index),
-                    _ => {
-                        return Err(TpmError::Protocol {
-                            cc: TpmCc::PCR_READ,
-                            what: "TPM returned a PCR not asked for, or twice, or a value of the wrong size",
-                        })
-                    }
+                    .find(|b| b.hash == bank && b.contains(index))
+                {
+                    b.pcrs &= !(1 << index);
                 }
                 each(bank, index, v);
             }

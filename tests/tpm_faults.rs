@@ -146,3 +146,32 @@ fn malformed_success_answers_are_refused_not_trusted() {
     let e = tpm.execute(&GetRandom { bytes_requested: 1 }).unwrap_err();
     assert!(matches!(e, TpmError::Malformed { .. }), "{e}");
 }
+
+#[test]
+fn pcr_values_out_of_selection_order_are_refused() {
+    use baretpm::transport::replay::ReplayTransport;
+    use baretpm::types::{HashAlg, TpmlPcrSelection, TpmsPcrSelection};
+    // Asked for sha1:0 then sha256:0; the answer lists the SHA-256 bank first.
+    let mut rsp = vec![0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+    rsp.extend_from_slice(&1u32.to_be_bytes()); // pcrUpdateCounter
+    rsp.extend_from_slice(&2u32.to_be_bytes());
+    rsp.extend_from_slice(&[0x00, 0x0b, 3, 1, 0, 0, 0x00, 0x04, 3, 1, 0, 0]);
+    rsp.extend_from_slice(&2u32.to_be_bytes());
+    rsp.extend_from_slice(&[0, 32]);
+    rsp.extend_from_slice(&[0xaa; 32]);
+    rsp.extend_from_slice(&[0, 20]);
+    rsp.extend_from_slice(&[0xbb; 20]);
+    let n = rsp.len() as u32;
+    rsp[2..6].copy_from_slice(&n.to_be_bytes());
+    let responses = [rsp.as_slice()];
+    let mut tpm = Tpm::new(ReplayTransport::new(&responses));
+    let mut sel = TpmlPcrSelection::default();
+    sel.push(TpmsPcrSelection::new(HashAlg::Sha1, &[0]).unwrap())
+        .unwrap();
+    sel.push(TpmsPcrSelection::new(HashAlg::Sha256, &[0]).unwrap())
+        .unwrap();
+    let mut seen = 0;
+    let e = tpm.pcr_read_each(&sel, |_, _, _| seen += 1).unwrap_err();
+    assert!(matches!(e, TpmError::Protocol { .. }), "{e}");
+    assert_eq!(seen, 0, "nothing is delivered out of order");
+}
