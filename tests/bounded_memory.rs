@@ -1,0 +1,62 @@
+//! The std layers allocate a bounded amount whatever the input size: a 1 GiB proof file is
+//! refused from its size alone, and the CLI says so, without reading it into memory.
+
+use baretpm::proof::file::Proof;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers to the system allocator; the const thread-locals never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ON.with(Cell::get) {
+            BYTES.with(|b| b.set(b.get() + layout.size()));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn a_one_gib_proof_file_is_refused_with_a_few_bytes_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.json");
+    // Sparse: 1 GiB long, no disk used.
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+
+    BYTES.with(|b| b.set(0));
+    ON.with(|o| o.set(true));
+    let result = Proof::read(&path);
+    ON.with(|o| o.set(false));
+    let allocated = BYTES.with(Cell::get);
+
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("more than"), "{err}");
+    assert!(
+        allocated < 64 * 1024,
+        "{allocated} bytes allocated to refuse a 1 GiB file"
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("more than"), "{stderr}");
+}
