@@ -253,8 +253,9 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         None => r.push("tpm-firmware", Status::NotRun, "quote not verified"),
     }
 
-    check_log(proof, policy, INPUT_PCR, &proof.pcr14, &mut r);
-    check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, &mut r);
+    let quoted = attest.is_some();
+    check_log(proof, policy, INPUT_PCR, &proof.pcr14, quoted, &mut r);
+    check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, quoted, &mut r);
     check_command(proof, &mut r);
     for e in &policy.inputs {
         check_file("input", INPUT_PCR, &proof.pcr14, e, &mut r);
@@ -482,7 +483,16 @@ fn same_key(a: &AkKey, b: &AkKey) -> bool {
 }
 
 /// The log must replay from zero to the quoted value in every quoted bank that holds `pcr`.
-fn check_log(proof: &Proof, policy: &Policy, pcr: u32, events: &[Event], r: &mut Report) {
+/// `quoted` says whether the quote checks passed, i.e. whether the proof's PCR values are the
+/// TPM's; the detail says which values the log was replayed against.
+fn check_log(
+    proof: &Proof,
+    policy: &Policy,
+    pcr: u32,
+    events: &[Event],
+    quoted: bool,
+    r: &mut Report,
+) {
     let name = if pcr == INPUT_PCR {
         "pcr14-log"
     } else {
@@ -531,9 +541,19 @@ fn check_log(proof: &Proof, policy: &Policy, pcr: u32, events: &[Event], r: &mut
             name,
             Status::Pass,
             format!(
-                "{} events replay to the quoted PCR{pcr} in {}",
+                "{} events replay to {} in {}{}",
                 events.len(),
-                matched.join(", ")
+                if quoted {
+                    format!("the quoted PCR{pcr}")
+                } else {
+                    format!("PCR{pcr} as the proof gives it")
+                },
+                matched.join(", "),
+                if quoted {
+                    ""
+                } else {
+                    "; not proven by the TPM, as the quote checks failed"
+                }
             ),
         );
     }
