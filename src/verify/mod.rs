@@ -68,22 +68,13 @@ pub struct VerifiedQuote<'a> {
 }
 
 impl<'a> VerifiedQuote<'a> {
-    pub fn quote(&self) -> &TpmsQuoteInfo<'a> {
-        // verify_quote only builds a VerifiedQuote from a quote.
-        match &self.attest.attested {
-            crate::types::TpmuAttest::Quote(q) => q,
-            _ => unreachable_quote(),
-        }
+    /// The quote body (always present when `verify_quote` built this value).
+    pub fn quote(&self) -> Option<&TpmsQuoteInfo<'a>> {
+        self.attest.quote()
     }
     pub fn clock_info(&self) -> TpmsClockInfo {
         self.attest.clock_info
     }
-}
-
-#[cold]
-fn unreachable_quote() -> ! {
-    // Not reachable from input: VerifiedQuote has no public constructor path for non-quotes.
-    panic!("VerifiedQuote holds a non-quote attestation")
 }
 
 /// Verifies a TPM2_Quote: `attest` is the TPMS_ATTEST exactly as the TPM returned it (what
