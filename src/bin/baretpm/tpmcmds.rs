@@ -393,7 +393,9 @@ pub fn quote_with_values(
             .attest
             .quote()
             .map(|qi| qi.pcr_digest.0.to_vec())
-            .unwrap_or_default();
+            .ok_or_else(|| {
+                refused("quote: the TPM answered with an attestation that is not a quote")
+            })?;
         let values = read_pcrs(tpm, sel)?;
         let h = signing_hash.ok_or_else(|| refused("quote: the TPM returned an unsigned quote"))?;
         let mut hasher = hash::Hasher::new(h).map_err(failed)?;
