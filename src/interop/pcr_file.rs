@@ -391,6 +391,32 @@ fn select_bitmap(select: &[u8], at: usize) -> Result<u32, PcrFileError> {
     Ok(pcrs)
 }
 
+/// The number of digest lists must fit the bytes present (`room`) and be exactly what the
+/// selection needs, in both the serialized and the marshaled form.
+fn check_list_count(
+    lists: u32,
+    room: usize,
+    selection: &TpmlPcrSelection,
+    at: usize,
+) -> Result<(), PcrFileError> {
+    if lists as usize > room {
+        return Err(PcrFileError::DigestListCountAboveData {
+            count: lists,
+            room,
+            at,
+        });
+    }
+    let expected = digest_list_count(selection.pcr_count());
+    if lists as usize != expected {
+        return Err(PcrFileError::DigestListCountMismatch {
+            count: lists,
+            expected,
+            at,
+        });
+    }
+    Ok(())
+}
+
 /// Parses a `-F serialized` PCR file.
 pub fn parse_serialized(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
     let len = bytes.len();
@@ -437,22 +463,8 @@ pub fn parse_serialized(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
     }
     let lists = le32(bytes, at);
     let room = (len - SERIALIZED_LISTS_OFFSET) / SERIALIZED_DIGEST_LIST_LEN;
-    if lists as usize > room {
-        return Err(PcrFileError::DigestListCountAboveData {
-            count: lists,
-            room,
-            at,
-        });
-    }
+    check_list_count(lists, room, &selection, at)?;
     let selected = selection.pcr_count();
-    let expected = digest_list_count(selected);
-    if lists as usize != expected {
-        return Err(PcrFileError::DigestListCountMismatch {
-            count: lists,
-            expected,
-            at,
-        });
-    }
     let end = SERIALIZED_LISTS_OFFSET + lists as usize * SERIALIZED_DIGEST_LIST_LEN;
     if len != end {
         return Err(PcrFileError::TrailingBytes {
@@ -571,22 +583,8 @@ pub fn parse_marshaled(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
     let at = r.offset();
     let lists = r.u32("TPML_DIGEST list count").map_err(from_wire)?;
     let room = r.remaining() / MIN_MARSHALED_LIST;
-    if lists as usize > room {
-        return Err(PcrFileError::DigestListCountAboveData {
-            count: lists,
-            room,
-            at,
-        });
-    }
+    check_list_count(lists, room, &selection, at)?;
     let selected = selection.pcr_count();
-    let expected = digest_list_count(selected);
-    if lists as usize != expected {
-        return Err(PcrFileError::DigestListCountMismatch {
-            count: lists,
-            expected,
-            at,
-        });
-    }
     let mut values = heapless::Vec::new();
     {
         let mut sink = ValueSink {
