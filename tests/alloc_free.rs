@@ -8,12 +8,12 @@
 
 #![cfg(all(feature = "std", feature = "rsa", feature = "p256"))]
 
+use baretpm::commands::templates;
 use baretpm::types::tpm2b::max;
 use baretpm::types::{
-    HashAlg, PcrValues, PublicDetails, Tpm2b, Tpm2bPublic, TpmEccCurve, TpmaObject,
-    TpmlPcrSelection, TpmsAttest, TpmsClockInfo, TpmsEccParms, TpmsEccPoint, TpmsPcrSelection,
-    TpmsQuoteInfo, TpmsRsaParms, TpmsSignatureEcc, TpmsSignatureRsa, TpmtEccScheme, TpmtKdfScheme,
-    TpmtPublic, TpmtRsaScheme, TpmtSignature, TpmtSymDefObject, TpmuAttest,
+    HashAlg, PcrValues, PublicDetails, Tpm2b, Tpm2bPublic, TpmlPcrSelection, TpmsAttest,
+    TpmsClockInfo, TpmsEccPoint, TpmsPcrSelection, TpmsQuoteInfo, TpmsSignatureEcc,
+    TpmsSignatureRsa, TpmtPublic, TpmtSignature, TpmuAttest,
 };
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
 use baretpm::wire::{self, Marshal, Reader, Unmarshal};
@@ -253,13 +253,6 @@ fn quote_shapes() -> Vec<QuoteParts> {
     ]
 }
 
-const AK_ATTRIBUTES: u32 = TpmaObject::FIXED_TPM
-    | TpmaObject::FIXED_PARENT
-    | TpmaObject::SENSITIVE_DATA_ORIGIN
-    | TpmaObject::USER_WITH_AUTH
-    | TpmaObject::RESTRICTED
-    | TpmaObject::SIGN_ENCRYPT;
-
 /// Verifies each forged quote with `ak`, returning the allocation count of each call.
 fn verify_counts(ak: &Ak<'_>, signed: &[(Vec<u8>, Vec<u8>, &QuoteParts)]) -> Vec<usize> {
     signed
@@ -292,23 +285,14 @@ fn ecdsa_p256_quote_verification_allocates_nothing() {
     // A fixed scalar: signing is deterministic (RFC 6979), so the test is too.
     let key = SigningKey::from_slice(&[0x17; 32]).expect("scalar");
     let point = key.verifying_key().to_encoded_point(false);
-    let public = TpmtPublic {
-        name_alg: Some(HashAlg::Sha256),
-        object_attributes: TpmaObject(AK_ATTRIBUTES),
-        auth_policy: Tpm2b(&[]),
-        details: PublicDetails::Ecc {
-            parms: TpmsEccParms {
-                symmetric: TpmtSymDefObject::Null,
-                scheme: TpmtEccScheme::Ecdsa(HashAlg::Sha256),
-                curve_id: TpmEccCurve::NIST_P256,
-                kdf: TpmtKdfScheme::Null,
-            },
-            unique: TpmsEccPoint {
-                x: Tpm2b(point.x().expect("x")),
-                y: Tpm2b(point.y().expect("y")),
-            },
-        },
-    };
+    // The crate's standard ECC AK template, with this key's point as its unique field.
+    let mut public = templates::ak_ecc();
+    if let PublicDetails::Ecc { unique, .. } = &mut public.details {
+        *unique = TpmsEccPoint {
+            x: Tpm2b(point.x().expect("x")),
+            y: Tpm2b(point.y().expect("y")),
+        };
+    }
     let ak_bytes = wire::to_vec(&public, 1024).expect("emit AK");
 
     let shapes = quote_shapes();
@@ -352,20 +336,11 @@ fn rsa_quote_verification_allocations_are_bounded_and_size_independent() {
     .expect("test key");
     let key = RsaPrivateKey::from_pkcs8_pem(&pem).expect("PKCS#8 RSA key");
     let modulus = key.n().to_bytes_be();
-    let public = TpmtPublic {
-        name_alg: Some(HashAlg::Sha256),
-        object_attributes: TpmaObject(AK_ATTRIBUTES),
-        auth_policy: Tpm2b(&[]),
-        details: PublicDetails::Rsa {
-            parms: TpmsRsaParms {
-                symmetric: TpmtSymDefObject::Null,
-                scheme: TpmtRsaScheme::RsaSsa(HashAlg::Sha256),
-                key_bits: 2048,
-                exponent: 0,
-            },
-            unique: Tpm2b(&modulus),
-        },
-    };
+    // The crate's standard RSA AK template (RSASSA-SHA256, 2048 bits) with this key's modulus.
+    let mut public = templates::ak_rsa();
+    if let PublicDetails::Rsa { unique, .. } = &mut public.details {
+        *unique = Tpm2b(&modulus);
+    }
     let ak_bytes = wire::to_vec(&public, 1024).expect("emit AK");
 
     let shapes = quote_shapes();
