@@ -271,7 +271,9 @@ pub fn ak_public<T: Transport>(
     Ok((public, name))
 }
 
-fn create_ak<T: Transport>(
+/// Loads the standard AK (endorsement hierarchy, standard template) as a transient object:
+/// its handle, TPM2B_PUBLIC and Name. The caller flushes the handle.
+pub fn create_ak<T: Transport>(
     tpm: &mut Tpm<T>,
     kind: AkKind,
 ) -> Result<(u32, Vec<u8>, Vec<u8>), FlowError> {

@@ -1,12 +1,12 @@
 //! Subcommands that talk to a TPM, spelled like tpm2-tools.
 
 use crate::util::{failed, parse_hex, refused, CliError};
-use baretpm::commands::{templates, CreatePrimary, FlushContext, PcrExtend, Quote, ReadPublic};
+use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
+use baretpm::proof::flow::{self, AkKind};
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{open, tcti_from_env_or, AnyTransport};
 use baretpm::transport::Timeouts;
-use baretpm::types::alg::handle::RH_ENDORSEMENT;
 use baretpm::types::{hash, HashAlg, PcrValues, TpmlDigestValues, TpmlPcrSelection, TpmtHa};
 use baretpm::verify::Ak;
 use std::io::Write;
@@ -274,25 +274,15 @@ pub struct LoadedAk {
 
 /// Creates the standard AK in the endorsement hierarchy: the same key every time on one TPM.
 pub fn create_ak(tpm: &mut Tpm<AnyTransport>, alg: AkAlg) -> Result<LoadedAk, CliError> {
-    let public = match alg {
-        AkAlg::Rsa => templates::ak_rsa(),
-        AkAlg::Ecc => templates::ak_ecc(),
+    let kind = match alg {
+        AkAlg::Rsa => AkKind::Rsa,
+        AkAlg::Ecc => AkKind::Ecc,
     };
-    let rsp = tpm
-        .execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public,
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
-        .map_err(failed)?;
-    let bytes = baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?;
+    let (handle, public, name) = flow::create_ak(tpm, kind).map_err(failed)?;
     Ok(LoadedAk {
-        handle: rsp.object_handle,
-        public: bytes,
-        name: rsp.name.0.to_vec(),
+        handle,
+        public,
+        name,
     })
 }
 
