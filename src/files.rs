@@ -44,7 +44,10 @@ pub fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>
             max,
         });
     }
-    let mut out = Vec::new();
+    // A regular file's size is known and already checked against `max`: one allocation of
+    // that size instead of doubling (which would cost up to twice the file).
+    let expected = if meta.is_file() { meta.len() } else { 0 };
+    let mut out = Vec::with_capacity(usize::try_from(expected.saturating_add(1)).unwrap_or(0));
     // take(max + 1) bounds non-regular files (pipes, /proc) the same way.
     f.take(max.saturating_add(1))
         .read_to_end(&mut out)

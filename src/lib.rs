@@ -13,6 +13,7 @@ pub mod files;
 pub mod interop;
 #[cfg(all(feature = "std", any(feature = "rsa", feature = "p256")))]
 pub mod proof;
+pub mod text;
 pub mod tpm;
 pub mod transport;
 pub mod types;

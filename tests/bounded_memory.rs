@@ -60,3 +60,40 @@ fn a_one_gib_proof_file_is_refused_with_a_few_bytes_allocated() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("more than"), "{stderr}");
 }
+
+/// Issue 8, item 18: list limits apply while parsing. A 16 MiB proof whose `command.argv` holds
+/// millions of empty strings once cost ~150 MB (a `Vec<String>` of 24-byte entries, grown by
+/// doubling) before the argument count was checked.
+#[test]
+fn millions_of_empty_arguments_are_refused_while_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("argv.json");
+    let head = "{\"command\": {\"argv\": [";
+    let budget = baretpm::proof::file::MAX_PROOF_FILE as usize - head.len() - 16;
+    let mut text = String::with_capacity(budget + 64);
+    text.push_str(head);
+    while text.len() + 3 < budget {
+        text.push_str("\"\",");
+    }
+    text.push_str("\"\"]}}");
+    std::fs::write(&path, &text).unwrap();
+    let size = text.len();
+    drop(text);
+
+    BYTES.with(|b| b.set(0));
+    ON.with(|o| o.set(true));
+    let result = Proof::read(&path);
+    ON.with(|o| o.set(false));
+    let allocated = BYTES.with(Cell::get);
+
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("command.argv: more than the 4096 arguments allowed"),
+        "{err}"
+    );
+    // The file itself (read whole, at most 16 MiB) plus small change.
+    assert!(
+        allocated < size + (1 << 20),
+        "{allocated} bytes allocated to refuse a {size}-byte proof"
+    );
+}

@@ -498,6 +498,250 @@ fn sha1_only_quote_is_refused_unless_allowed() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What a person reads is what was checked (issue 8, items 1-7 and 17)
+
+fn row<'r>(r: &'r Report, name: &str) -> &'r baretpm::proof::verify::Check {
+    r.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} row:\n{}", r.table()))
+}
+
+/// Writes `proof` to a file in `dir` and runs `baretpm verify` on it with `args`.
+fn cli_verify(dir: &Path, proof: &Proof, args: &[&str]) -> std::process::Output {
+    let path = dir.join("proof.json");
+    proof.write(&path).unwrap();
+    baretpm()
+        .arg("verify")
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn terminal_control_bytes_from_a_proof_are_escaped() {
+    let f = fixture();
+    let mut p = f.proof.clone();
+    // An unsigned text field that reaches the report: clear the screen, start a fake verdict.
+    p.tpm.vendor = "\x1b[2J\nPASS\u{202e}".into();
+    let r = report(&p, &policy());
+    let table = r.table();
+    assert!(
+        !table.contains('\x1b') && !table.contains('\u{202e}'),
+        "{table}"
+    );
+    assert!(table.lines().all(|l| !l.starts_with("PASS")), "{table}");
+    assert!(table.contains("\\u{1b}[2J"), "{table}");
+
+    // The CLI's table, and its error messages that echo JSON keys.
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli_verify(dir.path(), &p, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+    let mut json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+    json["\x1b[2J\u{202e}evil"] = "x".into();
+    let bad = dir.path().join("bad.json");
+    fs::write(&bad, serde_json::to_vec(&json).unwrap()).unwrap();
+    let out = baretpm().arg("verify").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown field"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\u{202e}'),
+        "{stderr}"
+    );
+    // --json stays JSON (its encoder escapes control characters).
+    let out = cli_verify(dir.path(), &p, &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["detail"].as_str().unwrap().contains("\x1b[2J")));
+}
+
+#[test]
+fn rows_do_not_pass_on_unproven_ak_attributes() {
+    let f = fixture();
+    let (ak, _) = baretpm::verify::Ak::from_any(&f.ak_ecc).unwrap();
+    let pem = ak.to_spki_pem().unwrap();
+    // A bare public key pins the key, not its TPM attributes.
+    let p = Policy {
+        ak_public: Some(pem.into_bytes()),
+        ..policy()
+    };
+    let r = verify(&f.proof, &p).unwrap_or_else(|rej| panic!("{}", rej.report.table()));
+    assert_eq!(r.status_of("ak-pin"), Some(Status::Pass));
+    for name in ["ak", "qualified-signer"] {
+        assert_eq!(r.status_of(name), Some(Status::Skip), "{}", r.table());
+        assert!(
+            row(&r, name).detail.contains("bare public key"),
+            "{}",
+            r.table()
+        );
+    }
+    let verdict = r.table();
+    assert!(
+        verdict.contains("not checked: ak, qualified-signer"),
+        "{verdict}"
+    );
+    // No pin at all: the same rows are the proof's own claim.
+    let p = Policy {
+        ak_public: None,
+        ..policy()
+    };
+    let r = verify(&f.proof, &p).unwrap_or_else(|rej| panic!("{}", rej.report.table()));
+    for name in ["ak-pin", "ak", "qualified-signer"] {
+        assert_eq!(r.status_of(name), Some(Status::Skip), "{}", r.table());
+    }
+    // The TPM2B_PUBLIC pin fixes the attributes: those rows pass.
+    let r = verify(&f.proof, &policy()).unwrap();
+    for name in ["ak", "qualified-signer"] {
+        assert_eq!(r.status_of(name), Some(Status::Pass), "{}", r.table());
+    }
+}
+
+#[test]
+fn nonce_row_prints_the_quotes_nonce_and_refuses_an_edited_nonce_value() {
+    let f = fixture();
+    let r = verify(&f.proof, &policy()).unwrap();
+    assert!(row(&r, "nonce").detail.contains(&hex::encode(&f.nonce)));
+    let mut p = f.proof.clone();
+    p.nonce = vec![0xde, 0xad, 0xbe, 0xef];
+    let r = fails_at(&p, &policy(), "nonce");
+    let d = &row(&r, "nonce").detail;
+    assert!(
+        d.contains("deadbeef") && d.contains(&hex::encode(&f.nonce)),
+        "{d}"
+    );
+    assert!(d.contains("not the nonce the quote carries"), "{d}");
+}
+
+#[test]
+fn unsigned_tpm_manufacturer_is_not_shown_as_signed() {
+    let f = fixture();
+    let mut p = f.proof.clone();
+    p.tpm.manufacturer = u32::from_be_bytes(*b"INTC");
+    let r = verify(&p, &policy()).unwrap();
+    let fw = &row(&r, "tpm-firmware").detail;
+    assert!(!fw.contains("INTC") && fw.contains("signed quote"), "{fw}");
+    let info = row(&r, "tpm-info");
+    assert_eq!(info.status, Status::Skip);
+    assert!(
+        info.detail.starts_with("unsigned") && info.detail.contains("INTC"),
+        "{}",
+        info.detail
+    );
+    assert!(r.table().contains("not checked: tpm-info"), "{}", r.table());
+}
+
+#[test]
+fn nonce_source_label_does_not_change_the_freshness_warning() {
+    let f = fixture();
+    let no_nonce = Policy {
+        nonce: None,
+        ..policy()
+    };
+    let mut relabelled = f.proof.clone();
+    relabelled.nonce_source = NonceSource::Random;
+    let a = row(&verify(&f.proof, &no_nonce).unwrap(), "nonce").clone();
+    let b = row(&verify(&relabelled, &no_nonce).unwrap(), "nonce").clone();
+    assert_eq!(a, b);
+    assert_eq!(a.status, Status::Skip);
+    assert!(a.detail.contains("no freshness"), "{}", a.detail);
+}
+
+#[test]
+fn command_input_output_rows_are_not_run_when_the_quote_fails() {
+    let f = fixture();
+    let mut p = f.proof.clone();
+    let n = p.signature.len();
+    p.signature[n - 1] ^= 1;
+    let pol = Policy {
+        reference: Some(Reference::from_proof(&f.proof, &[0, 1, 2])),
+        ..policy()
+    };
+    let r = fails_at(&p, &pol, "signature");
+    for name in ["command", "input", "output", "reference"] {
+        assert_eq!(r.status_of(name), Some(Status::NotRun), "{}", r.table());
+        assert!(row(&r, name).detail.contains("not proven"), "{}", r.table());
+    }
+    assert!(r.checks.iter().all(|c| c.status != Status::Pass
+        || !["command", "input", "output", "reference"].contains(&c.name)));
+}
+
+#[test]
+fn reference_from_refuses_a_proof_whose_quote_does_not_verify() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = f.proof.clone();
+    let n = p.signature.len();
+    p.signature[n - 1] ^= 1;
+    let bad = dir.path().join("bad.json");
+    p.write(&bad).unwrap();
+    let out_file = dir.path().join("ref.json");
+    let out = baretpm()
+        .args(["reference", "--from"])
+        .arg(&bad)
+        .arg("-o")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not verify") && stderr.contains("signature"),
+        "{stderr}"
+    );
+    assert!(!out_file.exists());
+    // The genuine proof gives a reference; with the wrong nonce it does not.
+    let good = dir.path().join("good.json");
+    f.proof.write(&good).unwrap();
+    let ak = dir.path().join("ak.pub");
+    fs::write(&ak, &f.ak_ecc).unwrap();
+    let nonce = hex::encode(&f.nonce);
+    let args = |n: &str| {
+        let mut c = baretpm();
+        c.args(["reference", "--from"])
+            .arg(&good)
+            .args(["--nonce", n, "--ak-pub"])
+            .arg(&ak);
+        c
+    };
+    let json = run_ok(&mut args(&nonce));
+    assert!(json.contains("baretpm-reference"), "{json}");
+    assert_eq!(args("0badc0de").output().unwrap().status.code(), Some(1));
+}
+
+#[test]
+fn verify_of_a_missing_or_unreadable_proof_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.json");
+    let out = baretpm().arg("verify").arg(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read proof"), "{stderr}");
+    assert!(!stderr.contains("refused"), "{stderr}");
+    let out = baretpm()
+        .arg("verify")
+        .arg(&missing)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], "proof-unreadable");
+    // A directory is not readable as a proof either.
+    let out = baretpm().arg("verify").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Not JSON: malformed input, exit 2.
+    fs::write(&missing, "{").unwrap();
+    let out = baretpm().arg("verify").arg(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("malformed proof"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Cross-checks with other implementations
 
 /// tpm2-tools' serialized PCR file: TPML_PCR_SELECTION as a little-endian C struct (132
@@ -777,7 +1021,7 @@ fn cli_measure_attest_verify_reference() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("VERDICT: FAIL (output)"));
-    // A damaged proof file: a clear error, exit 1, no panic.
+    // A damaged proof file: a clear error, exit 2 (malformed input), no panic.
     let text = fs::read_to_string(d("proof.json")).unwrap();
     fs::write(
         d("bad.json"),
@@ -785,7 +1029,7 @@ fn cli_measure_attest_verify_reference() {
     )
     .unwrap();
     let out = baretpm().arg("verify").arg(d("bad.json")).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("version 7"));
     // Measuring on top of a log the TPM no longer matches is refused.
     fs::write(d("stale.json"), fs::read(d("in.json")).unwrap().as_slice()).unwrap();

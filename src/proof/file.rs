@@ -233,6 +233,89 @@ pub struct Reference {
 // ---------------------------------------------------------------------------------------------
 // JSON forms
 
+/// The largest count a JSON list may have, and the field it is named by in errors.
+trait ListLimit {
+    const MAX: usize;
+    const FIELD: &'static str;
+    const ITEMS: &'static str;
+}
+
+/// A JSON list refused as soon as it holds more than `L::MAX` entries, while it is parsed:
+/// the limit holds memory near the file's size whatever the list's entries are (millions of
+/// empty strings cost far more as a `Vec<String>` than as JSON text).
+struct Limited<T, L>(Vec<T>, core::marker::PhantomData<L>);
+
+impl<T, L> From<Vec<T>> for Limited<T, L> {
+    fn from(v: Vec<T>) -> Self {
+        Self(v, core::marker::PhantomData)
+    }
+}
+
+impl<T, L> FromIterator<T> for Limited<T, L> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Self::from(iter.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl<T: Serialize, L> Serialize for Limited<T, L> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>, L: ListLimit> Deserialize<'de> for Limited<T, L> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T, L>(core::marker::PhantomData<(T, L)>);
+        impl<'de, T: Deserialize<'de>, L: ListLimit> serde::de::Visitor<'de> for Visit<T, L> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "a list of at most {} {}", L::MAX, L::ITEMS)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<T>, A::Error> {
+                let mut v = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    if v.len() == L::MAX {
+                        return Err(serde::de::Error::custom(format!(
+                            "{}: more than the {} {} allowed",
+                            L::FIELD,
+                            L::MAX,
+                            L::ITEMS
+                        )));
+                    }
+                    v.push(item);
+                }
+                Ok(v)
+            }
+        }
+        d.deserialize_seq(Visit::<T, L>(core::marker::PhantomData))
+            .map(Self::from)
+    }
+}
+
+macro_rules! list_limits {
+    ($($name:ident: $field:literal, $max:expr, $items:literal;)*) => {$(
+        struct $name;
+        impl ListLimit for $name {
+            const MAX: usize = $max;
+            const FIELD: &'static str = $field;
+            const ITEMS: &'static str = $items;
+        }
+    )*};
+}
+
+list_limits! {
+    ArgvLimit: "command.argv", MAX_ARGS, "arguments";
+    EventsLimit: "events", MAX_EVENTS, "events";
+    Pcr14EventsLimit: "events.pcr14", MAX_EVENTS, "events";
+    Pcr15EventsLimit: "events.pcr15", MAX_EVENTS, "events";
+    BanksLimit: "pcrs", MAX_PCR_BANKS, "banks";
+    ValuesLimit: "pcrs[].values", IMPLEMENTATION_PCR as usize, "PCR values (a bank's PCRs)";
+    EkCertsLimit: "ek_certificates", MAX_EK_CERTS, "certificates";
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTpm {
@@ -280,7 +363,7 @@ struct RawPcrValue {
 #[serde(deny_unknown_fields)]
 struct RawBank {
     bank: String,
-    values: Vec<RawPcrValue>,
+    values: Limited<RawPcrValue, ValuesLimit>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -295,14 +378,14 @@ struct RawEvent {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEvents {
-    pcr14: Vec<RawEvent>,
-    pcr15: Vec<RawEvent>,
+    pcr14: Limited<RawEvent, Pcr14EventsLimit>,
+    pcr15: Limited<RawEvent, Pcr15EventsLimit>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCommand {
-    argv: Vec<String>,
+    argv: Limited<String, ArgvLimit>,
     exit_status: i32,
 }
 
@@ -313,10 +396,10 @@ struct RawProof {
     version: u32,
     tpm: RawTpm,
     ak: RawAk,
-    ek_certificates: Vec<RawEkCert>,
+    ek_certificates: Limited<RawEkCert, EkCertsLimit>,
     nonce: RawNonce,
     quote: RawQuote,
-    pcrs: Vec<RawBank>,
+    pcrs: Limited<RawBank, BanksLimit>,
     events: RawEvents,
     command: Option<RawCommand>,
 }
@@ -327,7 +410,7 @@ struct RawLog {
     format: String,
     version: u32,
     pcr: u32,
-    events: Vec<RawEvent>,
+    events: Limited<RawEvent, EventsLimit>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -335,7 +418,7 @@ struct RawLog {
 struct RawReference {
     format: String,
     version: u32,
-    pcrs: Vec<RawBank>,
+    pcrs: Limited<RawBank, BanksLimit>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,41 +505,24 @@ fn event_to_raw(e: &Event) -> RawEvent {
     }
 }
 
-fn events_from_raw(field: &str, raw: Vec<RawEvent>) -> FieldResult<Vec<Event>> {
-    if raw.len() > MAX_EVENTS {
-        return Err(format!(
-            "{field}: {} events, more than the {MAX_EVENTS} allowed",
-            raw.len()
-        ));
-    }
-    raw.into_iter()
+fn events_from_raw<L>(field: &str, raw: Limited<RawEvent, L>) -> FieldResult<Vec<Event>> {
+    raw.0
+        .into_iter()
         .enumerate()
         .map(|(i, r)| event_from_raw(&format!("{field}[{i}]"), r))
         .collect()
 }
 
-fn pcrs_from_raw(field: &str, raw: Vec<RawBank>) -> FieldResult<PcrTable> {
-    if raw.len() > MAX_PCR_BANKS {
-        return Err(format!(
-            "{field}: {} banks, more than the {MAX_PCR_BANKS} allowed",
-            raw.len()
-        ));
-    }
-    let mut banks: Vec<BankValues> = Vec::with_capacity(raw.len());
-    for (i, b) in raw.into_iter().enumerate() {
+fn pcrs_from_raw(field: &str, raw: Limited<RawBank, BanksLimit>) -> FieldResult<PcrTable> {
+    let mut banks: Vec<BankValues> = Vec::with_capacity(raw.0.len());
+    for (i, b) in raw.0.into_iter().enumerate() {
         let f = format!("{field}[{i}]");
         let bank = bank_name(&format!("{f}.bank"), &b.bank)?;
         if banks.iter().any(|x| x.bank == bank) {
             return Err(format!("{f}.bank: {bank} listed twice"));
         }
-        if b.values.len() > IMPLEMENTATION_PCR as usize {
-            return Err(format!(
-                "{f}.values: {} values, a bank has {IMPLEMENTATION_PCR} PCRs",
-                b.values.len()
-            ));
-        }
-        let mut values: Vec<PcrValue> = Vec::with_capacity(b.values.len());
-        for (j, v) in b.values.into_iter().enumerate() {
+        let mut values: Vec<PcrValue> = Vec::with_capacity(b.values.0.len());
+        for (j, v) in b.values.0.into_iter().enumerate() {
             let fv = format!("{f}.values[{j}]");
             if v.pcr >= IMPLEMENTATION_PCR {
                 return Err(format!(
@@ -483,7 +549,7 @@ fn pcrs_from_raw(field: &str, raw: Vec<RawBank>) -> FieldResult<PcrTable> {
     Ok(PcrTable { banks })
 }
 
-fn pcrs_to_raw(t: &PcrTable) -> Vec<RawBank> {
+fn pcrs_to_raw(t: &PcrTable) -> Limited<RawBank, BanksLimit> {
     t.banks
         .iter()
         .map(|b| RawBank {
@@ -518,14 +584,8 @@ impl TryFrom<RawProof> for Proof {
         };
         let ak_public = hex_field("ak.public", &r.ak.public, 4, 2 + max::PUBLIC)?;
         let ak_name = hex_field("ak.name", &r.ak.name, 2, max::NAME)?;
-        if r.ek_certificates.len() > MAX_EK_CERTS {
-            return Err(format!(
-                "ek_certificates: {} certificates, at most {MAX_EK_CERTS} allowed",
-                r.ek_certificates.len()
-            ));
-        }
         let mut ek_certificates = Vec::new();
-        for (i, c) in r.ek_certificates.into_iter().enumerate() {
+        for (i, c) in r.ek_certificates.0.into_iter().enumerate() {
             ek_certificates.push(EkCertificate {
                 nv_index: hex_u32(&format!("ek_certificates[{i}].nv_index"), &c.nv_index)?,
                 der: hex_field(&format!("ek_certificates[{i}].der"), &c.der, 1, MAX_EK_CERT)?,
@@ -553,19 +613,18 @@ impl TryFrom<RawProof> for Proof {
         let command = match r.command {
             None => None,
             Some(c) => {
-                if c.argv.is_empty() || c.argv.len() > MAX_ARGS {
+                if c.argv.0.is_empty() {
                     return Err(format!(
-                        "command.argv: {} arguments, 1 to {MAX_ARGS} allowed",
-                        c.argv.len()
+                        "command.argv: no arguments, 1 to {MAX_ARGS} allowed"
                     ));
                 }
-                if let Some(i) = c.argv.iter().position(|a| a.len() > MAX_ARG_LEN) {
+                if let Some(i) = c.argv.0.iter().position(|a| a.len() > MAX_ARG_LEN) {
                     return Err(format!(
                         "command.argv[{i}]: longer than {MAX_ARG_LEN} bytes"
                     ));
                 }
                 Some(CommandRecord {
-                    argv: c.argv,
+                    argv: c.argv.0,
                     exit_status: c.exit_status,
                 })
             }
@@ -623,7 +682,7 @@ impl From<&Proof> for RawProof {
                 pcr15: p.pcr15.iter().map(event_to_raw).collect(),
             },
             command: p.command.as_ref().map(|c| RawCommand {
-                argv: c.argv.clone(),
+                argv: c.argv.clone().into(),
                 exit_status: c.exit_status,
             }),
         }

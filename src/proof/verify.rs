@@ -7,11 +7,11 @@ use std::vec::Vec;
 use std::{format, vec};
 
 use super::event::{command_text, exit_status_text, replay, Event, INPUT_PCR, OUTPUT_PCR};
-use super::file::{NonceSource, Proof, Reference};
+use super::file::{Proof, Reference};
+use crate::text::Escaped;
 use crate::types::alg::handle;
 use crate::types::{HashAlg, PcrValues, TpmsAttest};
 use crate::verify::{self as qv, Ak, AkKey, Expectations, VerifyError};
-use crate::wire::Unmarshal;
 
 /// What a verifier requires beyond the proof's own consistency.
 #[derive(Clone, Debug, Default)]
@@ -108,7 +108,10 @@ impl Report {
             .map(|c| c.status)
     }
 
-    /// A table for a person: one line per check, then a verdict line.
+    /// A table for a person: one line per check, then a verdict line. Details quote
+    /// untrusted text (file names, command lines, vendor strings), so each is shown through
+    /// [`Escaped`]: no control character, escape sequence or bidi override reaches the
+    /// terminal, and a detail can never start a line of its own.
     pub fn table(&self) -> String {
         let w = self
             .checks
@@ -123,7 +126,7 @@ impl Report {
                 "{:<w$}  {:<7}  {}\n",
                 c.name,
                 c.status.name(),
-                c.detail
+                Escaped(&c.detail)
             ));
         }
         let skipped: Vec<&str> = self
@@ -175,7 +178,7 @@ pub struct Rejected {
 impl core::fmt::Display for Rejected {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self.report.first_failure() {
-            Some(c) => write!(f, "proof refused: {}: {}", c.name, c.detail),
+            Some(c) => write!(f, "proof refused: {}: {}", c.name, Escaped(&c.detail)),
             None => f.write_str("proof refused: a check could not run"),
         }
     }
@@ -226,20 +229,14 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         ),
     );
 
-    let quoted_ok = check_ak_and_quote(proof, policy, &mut r);
-    let attest = if quoted_ok {
-        TpmsAttest::from_bytes(&proof.attest).ok()
-    } else {
-        None
-    };
-    match &attest {
+    let verified = check_ak_and_quote(proof, policy, &mut r);
+    match &verified {
         Some(a) if a.firmware_version == proof.tpm.firmware_version => r.push(
             "tpm-firmware",
             Status::Pass,
             format!(
-                "firmware {:#018x} (manufacturer {:?}) matches the signed quote",
-                a.firmware_version,
-                proof.tpm.manufacturer_text()
+                "firmware {:#018x} matches the signed quote",
+                a.firmware_version
             ),
         ),
         Some(a) => r.push(
@@ -252,18 +249,46 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         ),
         None => r.push("tpm-firmware", Status::NotRun, "quote not verified"),
     }
+    // GetCapability's answer is not part of TPMS_ATTEST: show it as the unsigned claim it is.
+    r.push(
+        "tpm-info",
+        Status::Skip,
+        format!(
+            "unsigned: the proof says manufacturer \"{}\", vendor \"{}\"; neither is \
+             covered by the quote's signature",
+            proof.tpm.manufacturer_text(),
+            proof.tpm.vendor
+        ),
+    );
 
-    let quoted = attest.is_some();
+    let quoted = verified.is_some();
     check_log(proof, policy, INPUT_PCR, &proof.pcr14, quoted, &mut r);
     check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, quoted, &mut r);
-    check_command(proof, &mut r);
-    for e in &policy.inputs {
-        check_file("input", INPUT_PCR, &proof.pcr14, e, &mut r);
+    if quoted {
+        check_command(proof, &mut r);
+        for e in &policy.inputs {
+            check_file("input", INPUT_PCR, &proof.pcr14, e, &mut r);
+        }
+        for e in &policy.outputs {
+            check_file("output", OUTPUT_PCR, &proof.pcr15, e, &mut r);
+        }
+    } else {
+        // Without a verified quote the logs prove nothing: a match would only say that the
+        // proof agrees with itself.
+        let why = "not proven: the quote did not verify, so the event logs prove nothing";
+        if proof.command.is_some() {
+            r.push("command", Status::NotRun, why);
+        } else {
+            check_command(proof, &mut r);
+        }
+        for _ in &policy.inputs {
+            r.push("input", Status::NotRun, why);
+        }
+        for _ in &policy.outputs {
+            r.push("output", Status::NotRun, why);
+        }
     }
-    for e in &policy.outputs {
-        check_file("output", OUTPUT_PCR, &proof.pcr15, e, &mut r);
-    }
-    check_reference(proof, policy, &mut r);
+    check_reference(proof, policy, quoted, &mut r);
     if proof.ek_certificates.is_empty() {
         r.push(
             "ek-certificate",
@@ -294,8 +319,25 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
     }
 }
 
-/// AK name and pin, then the quote. Returns whether the quote verified.
-fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
+/// How far the verifier's `--ak-pub` fixes the proof's AK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pin {
+    /// No pin, or a pin that did not match: the AK is whatever the proof says.
+    None,
+    /// A bare public key (PEM or DER SubjectPublicKeyInfo): the key is fixed, its TPM
+    /// attributes (restricted, fixedTPM, ...) are not.
+    KeyOnly,
+    /// A TPM2B_PUBLIC or TPMT_PUBLIC: the whole public area, attributes included, is fixed.
+    PublicArea,
+}
+
+/// AK name and pin, then the quote. Returns the verified TPMS_ATTEST, or `None` when the quote
+/// did not verify.
+fn check_ak_and_quote<'p>(
+    proof: &'p Proof,
+    policy: &Policy,
+    r: &mut Report,
+) -> Option<TpmsAttest<'p>> {
     let ak = match Ak::from_tpm2b_public(&proof.ak_public) {
         Ok(ak) => ak,
         Err(e) => {
@@ -303,7 +345,7 @@ fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
             for row in &QUOTE_ROWS[1..] {
                 r.push(row, Status::NotRun, "no usable AK");
             }
-            return false;
+            return None;
         }
     };
     let name = ak.public.as_ref().and_then(|p| p.name().ok());
@@ -324,7 +366,7 @@ fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
         ),
         None => r.push("ak-name", Status::Fail, "AK public area has no Name"),
     }
-    check_ak_pin(&ak, policy, r);
+    let pin = check_ak_pin(&ak, policy, r);
 
     // SHA-1 banks only ride along with a stronger bank; a SHA-1 signature is not let through
     // that way (see below).
@@ -343,7 +385,7 @@ fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
     };
     for b in &proof.pcrs.banks {
         for v in &b.values {
-            // At most 16 banks of 24 PCRs, which is the capacity: validation keeps it so.
+            // At most 8 banks of 24 PCRs, which is the capacity: validation keeps it so.
             let _ = values.values.push(&v.value);
         }
     }
@@ -361,6 +403,7 @@ fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
         other => other,
     };
     let failed_row = result.as_ref().err().map(quote_row);
+    let verified = result.as_ref().ok().map(|v| &v.attest);
     let mut reached_failure = false;
     for row in QUOTE_ROWS {
         if reached_failure {
@@ -377,7 +420,7 @@ fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
             r.push(row, Status::Fail, e);
             continue;
         }
-        let (status, detail) = quote_pass_detail(row, proof, policy, &ak);
+        let (status, detail) = quote_pass_detail(row, proof, policy, &ak, pin, verified);
         r.push(row, status, detail);
     }
     if let Some("clock") = failed_row {
@@ -388,43 +431,83 @@ fn check_ak_and_quote(proof: &Proof, policy: &Policy, r: &mut Report) -> bool {
             .unwrap_or_default();
         r.push("clock", Status::Fail, e);
     }
-    result.is_ok()
+    result.ok().map(|v| v.attest)
 }
 
-fn quote_pass_detail(row: &str, proof: &Proof, policy: &Policy, ak: &Ak<'_>) -> (Status, String) {
+/// The row for a quote check that passed: `Pass` only for what the signature (and the pin)
+/// actually establish.
+fn quote_pass_detail(
+    row: &str,
+    proof: &Proof,
+    policy: &Policy,
+    ak: &Ak<'_>,
+    pin: Pin,
+    attest: Option<&TpmsAttest<'_>>,
+) -> (Status, String) {
     let pass = |s: String| (Status::Pass, s);
+    let unpinned = |what: &str| {
+        (
+            Status::Skip,
+            match pin {
+                Pin::KeyOnly => format!(
+                    "{what} as the proof's own public area declares; --ak-pub is a bare public \
+                     key, which fixes the key but not its TPM attributes: pin the TPM2B_PUBLIC \
+                     (baretpm ak-pub) to check them"
+                ),
+                _ => format!(
+                    "{what} as the proof's own public area declares; nothing pins that area \
+                     (no --ak-pub TPM2B_PUBLIC), so a software key could claim the same"
+                ),
+            },
+        )
+    };
+    let key = if ak.key_type() == crate::types::TpmAlgId::RSA {
+        "RSA"
+    } else {
+        "ECC"
+    };
     match row {
-        "ak" => pass(format!(
-            "{} attestation key; restricted signing key attributes",
-            if ak.key_type() == crate::types::TpmAlgId::RSA {
-                "RSA"
-            } else {
-                "ECC"
-            }
+        "ak" if pin == Pin::PublicArea => pass(format!(
+            "{key} attestation key; restricted signing key attributes (fixed by the pinned \
+             public area)"
         )),
+        "ak" => unpinned(&format!("{key} key with restricted signing key attributes")),
         "signature" => pass("the AK's signature over the quote verifies".into()),
         "attest" => pass("TPM_GENERATED quote".into()),
-        "nonce" => match (&policy.nonce, proof.nonce_source) {
-            (Some(_), _) => pass(format!(
-                "quote carries the expected nonce {}",
-                hex::encode(&proof.nonce)
-            )),
-            (None, NonceSource::Random) => (
-                Status::Skip,
-                "no --nonce given, and the prover drew its own nonce: this proof shows no \
-                 freshness and could be replayed"
-                    .into(),
-            ),
-            (None, NonceSource::Verifier) => (
-                Status::Skip,
-                format!(
-                    "no --nonce given; the quote carries {} (a verifier's challenge, not \
-                     checked here)",
-                    hex::encode(&proof.nonce)
+        "nonce" => {
+            let Some(carried) = attest.map(|a| a.extra_data.as_bytes()) else {
+                return (Status::NotRun, "quote not verified".into());
+            };
+            if carried != proof.nonce.as_slice() {
+                return (
+                    Status::Fail,
+                    format!(
+                        "the proof's nonce.value {} is not the nonce the quote carries ({})",
+                        hex::encode(&proof.nonce),
+                        hex::encode(carried)
+                    ),
+                );
+            }
+            match &policy.nonce {
+                Some(_) => pass(format!(
+                    "quote carries the expected nonce {}",
+                    hex::encode(carried)
+                )),
+                // The proof's nonce.source label is unsigned: the warning does not depend on it.
+                None => (
+                    Status::Skip,
+                    format!(
+                        "no --nonce given: the quote carries {}, a value this verifier did not \
+                         choose, so the proof shows no freshness and could be a replay",
+                        hex::encode(carried)
+                    ),
                 ),
-            ),
-        },
-        "qualified-signer" => pass("signed by a primary key of the endorsement hierarchy".into()),
+            }
+        }
+        "qualified-signer" if pin == Pin::PublicArea => {
+            pass("signed by a primary key of the endorsement hierarchy".into())
+        }
+        "qualified-signer" => unpinned("signed by a primary key of the endorsement hierarchy"),
         "pcr-selection" => {
             let banks: Vec<&str> = proof.pcrs.banks.iter().map(|b| b.bank.name()).collect();
             pass(format!(
@@ -437,37 +520,46 @@ fn quote_pass_detail(row: &str, proof: &Proof, policy: &Policy, ak: &Ak<'_>) -> 
     }
 }
 
-fn check_ak_pin(ak: &Ak<'_>, policy: &Policy, r: &mut Report) {
+fn check_ak_pin(ak: &Ak<'_>, policy: &Policy, r: &mut Report) -> Pin {
     let Some(pinned) = &policy.ak_public else {
         r.push(
             "ak-pin",
             Status::Skip,
             "no --ak-pub given: any key, even one made in software, is accepted as the AK",
         );
-        return;
+        return Pin::None;
     };
     let pinned = match Ak::from_any(pinned) {
         Ok((p, _)) => p,
         Err(e) => {
             r.push("ak-pin", Status::Fail, format!("pinned AK unreadable: {e}"));
-            return;
+            return Pin::None;
         }
     };
-    let same = match (&pinned.public, &ak.public) {
+    let (same, pin) = match (&pinned.public, &ak.public) {
         (Some(p), Some(a)) => match (p.name(), a.name()) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
+            (Ok(x), Ok(y)) => (x == y, Pin::PublicArea),
+            _ => (false, Pin::None),
         },
-        _ => same_key(&pinned.key, &ak.key),
+        _ => (same_key(&pinned.key, &ak.key), Pin::KeyOnly),
     };
     if same {
-        r.push("ak-pin", Status::Pass, "the proof's AK is the pinned AK");
+        r.push(
+            "ak-pin",
+            Status::Pass,
+            match pin {
+                Pin::PublicArea => "the proof's AK is the pinned AK (same public area and Name)",
+                _ => "the proof's AK is the pinned key (a bare public key: attributes not pinned)",
+            },
+        );
+        pin
     } else {
         r.push(
             "ak-pin",
             Status::Fail,
             "the proof's AK is not the pinned AK",
         );
+        Pin::None
     }
 }
 
@@ -658,11 +750,19 @@ fn short(d: &[u8]) -> String {
     format!("{}…", &h[..h.len().min(16)])
 }
 
-fn check_reference(proof: &Proof, policy: &Policy, r: &mut Report) {
+fn check_reference(proof: &Proof, policy: &Policy, quoted: bool, r: &mut Report) {
     let Some(reference) = &policy.reference else {
         r.push("reference", Status::Skip, "no --reference given");
         return;
     };
+    if !quoted {
+        r.push(
+            "reference",
+            Status::NotRun,
+            "not proven: the quote did not verify, so the proof's PCR values are its own claim",
+        );
+        return;
+    }
     let mut problems = vec![];
     let mut count = 0;
     for b in &reference.pcrs.banks {

@@ -6,6 +6,7 @@ mod provenance;
 mod tpmcmds;
 mod util;
 
+use baretpm::text::Escaped;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -60,7 +61,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("baretpm: {e}");
+            // Messages quote file names, JSON keys and TPM text: escape them.
+            eprintln!("baretpm: {}", Escaped(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

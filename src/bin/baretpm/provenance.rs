@@ -16,6 +16,7 @@ use baretpm::proof::flow::{self, AkKind, AttestOptions, Observer, RunSpec};
 use baretpm::proof::hash::{self, HashOptions, Progress, Target};
 use baretpm::proof::swtpm::{PrivateSwtpm, TempDir};
 use baretpm::proof::verify::{verify, Policy, Report};
+use baretpm::text::Escaped;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;
@@ -183,6 +184,15 @@ pub struct ReferenceArgs {
     /// Output file (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// The nonce the proof must carry, in hex (as `verify --nonce`).
+    #[arg(long, value_name = "HEX")]
+    nonce: Option<String>,
+    /// The AK the proof must be signed by (as `verify --ak-pub`).
+    #[arg(long, value_name = "FILE")]
+    ak_pub: Option<PathBuf>,
+    /// Accept a proof whose only banks, or whose signature, use SHA-1 (as `verify`).
+    #[arg(long)]
+    allow_sha1: bool,
 }
 
 #[derive(clap::Args)]
@@ -219,11 +229,11 @@ pub fn main(cmd: Command, tcti: Option<&str>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("baretpm: {m}");
+            eprintln!("baretpm: {}", Escaped(&m));
             ExitCode::from(2)
         }
         Err(Failure::Flow(m)) => {
-            eprintln!("baretpm: {m}");
+            eprintln!("baretpm: {}", Escaped(&m));
             ExitCode::from(1)
         }
     }
@@ -434,7 +444,7 @@ impl Observer for Term {
 
     fn note(&mut self, message: &str) {
         self.clear();
-        eprintln!("baretpm: {message}");
+        eprintln!("baretpm: {}", Escaped(message));
     }
 }
 
@@ -611,14 +621,14 @@ fn verify_cmd(a: VerifyArgs) -> ExitCode {
                 serde_json::json!({"ok": false, "error": kind, "message": m})
             );
         } else {
-            eprintln!("baretpm: {m}");
+            eprintln!("baretpm: {}", Escaped(m));
         }
     };
-    let proof = match Proof::read(&a.proof) {
+    let proof = match read_proof(&a.proof) {
         Ok(p) => p,
-        Err(e) => {
-            fail_json("proof-unreadable", &format!("proof refused: {e}"));
-            return ExitCode::from(1);
+        Err((kind, m)) => {
+            fail_json(kind, &m);
+            return ExitCode::from(2);
         }
     };
     let policy = match policy_from(&a) {
@@ -651,9 +661,52 @@ fn print_report(report: &Report, json: bool) {
     }
 }
 
+/// Reads a proof for `verify` or `reference`. A file that cannot be read or is not a valid
+/// proof is an input error (exit 2), with a kind for `--json`; refusing a well-formed proof is
+/// the report's job (exit 1).
+fn read_proof(path: &Path) -> Result<Proof, (&'static str, String)> {
+    use baretpm::proof::file::ProofFileError;
+    Proof::read(path).map_err(|e| match e {
+        ProofFileError::Read(_) => ("proof-unreadable", format!("cannot read {e}")),
+        _ => ("proof-malformed", format!("malformed {e}")),
+    })
+}
+
 fn reference(a: ReferenceArgs) -> Result<(), Failure> {
-    let proof = Proof::read(&a.from).map_err(usage)?;
+    let proof = read_proof(&a.from).map_err(|(_, m)| usage(m))?;
     let bits = parse_pcr_list(&a.pcrs)?;
+    // A reference is what later proofs are judged by: take it only from a proof that verifies
+    // under the same checks as `verify`.
+    let mut policy = Policy {
+        nonce: a.nonce.as_deref().map(parse_nonce).transpose()?,
+        ..Policy::default()
+    };
+    policy.quote.allow_sha1 = a.allow_sha1;
+    if let Some(p) = &a.ak_pub {
+        policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
+    }
+    let report = match verify(&proof, &policy) {
+        Ok(r) => r,
+        Err(rej) => {
+            return Err(flow_err(format!(
+                "{} does not verify, no reference written: {rej}",
+                a.from.display()
+            )))
+        }
+    };
+    let skipped: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == baretpm::proof::Status::Skip)
+        .map(|c| c.name)
+        .collect();
+    if !skipped.is_empty() {
+        eprintln!(
+            "baretpm: {} verifies; not checked: {} (give --ak-pub and --nonce to check more)",
+            a.from.display(),
+            skipped.join(", ")
+        );
+    }
     let indices: Vec<u32> = (0..24).filter(|i| bits & (1 << i) != 0).collect();
     let r = Reference::from_proof(&proof, &indices);
     if r.pcrs.is_empty() {
@@ -907,13 +960,10 @@ fn fresh_nonce(tpm: &mut Tpm<AnyTransport>) -> Result<Vec<u8>, Failure> {
 fn describe(e: &Event) -> String {
     let name = e.name();
     if name.chars().count() > 48 {
-        format!(
-            "{} {}…",
-            e.kind(),
-            name.chars().take(48).collect::<String>()
-        )
+        let cut: String = name.chars().take(48).collect();
+        format!("{} {}…", e.kind(), Escaped(&cut))
     } else {
-        format!("{} {name}", e.kind())
+        format!("{} {}", e.kind(), Escaped(name))
     }
 }
 
