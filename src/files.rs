@@ -11,7 +11,7 @@ use std::vec::Vec;
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{what} {path}: {source}")]
+    #[error("cannot read {what} {path}: {source}")]
     Io {
         what: &'static str,
         path: std::string::String,
