@@ -714,6 +714,82 @@ fn fake_control_channel_failures() {
 // ---------------------------------------------------------------------------------------------
 // Devices
 
+/// A GetRandom response carrying `bytes`.
+fn random_response(bytes: &[u8]) -> Vec<u8> {
+    let mut v = header(0x8001, (10 + 2 + bytes.len()) as u32);
+    v.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Issue 15, item 5: a peer that sends each answer twice must not have its extra copy taken
+/// as the next command's answer (`getrandom 128` once printed the same 64 bytes twice).
+#[test]
+fn swtpm_peer_sending_each_answer_twice_is_refused() {
+    let (port, h) = fake_tcp(|mut s| {
+        for i in 0..2u8 {
+            if s.read(&mut [0u8; 1]).map_or(true, |n| n == 0) {
+                return;
+            }
+            let mut rest = [0u8; 11];
+            let _ = s.read_exact(&mut rest);
+            let answer = random_response(&[i; 8]);
+            let mut twice = answer.clone();
+            twice.extend_from_slice(&answer);
+            let _ = s.write_all(&twice);
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut t = SwtpmTransport::tcp("127.0.0.1", port, short(2000)).unwrap();
+    let mut buf = [0u8; 64];
+    let e = t.transact(&get_random(8), &mut buf).unwrap_err();
+    assert!(
+        matches!(e, TransportError::Surplus { bytes: 20, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("unrequested bytes"), "{e}");
+    drop(t);
+    h.join().unwrap();
+}
+
+/// The same peer, when the copy arrives only after the answer was taken: the next command
+/// finds it waiting and is not sent.
+#[test]
+fn swtpm_bytes_waiting_before_a_command_are_refused() {
+    let (port, h) = fake_tcp(|mut s| {
+        let _ = read_command(&mut s);
+        let answer = random_response(&[7; 8]);
+        let _ = s.write_all(&answer);
+        thread::sleep(Duration::from_millis(200));
+        let _ = s.write_all(&answer);
+        // Wait for the client to give up; it must not send a second command.
+        let mut b = [0u8; 1];
+        let after = s.read(&mut b);
+        assert!(
+            matches!(after, Ok(0) | Err(_)),
+            "a command was sent: {after:?}"
+        );
+    });
+    let mut t = SwtpmTransport::tcp("127.0.0.1", port, short(2000)).unwrap();
+    let mut buf = [0u8; 64];
+    let first = t.transact(&get_random(8), &mut buf).unwrap().to_vec();
+    assert_eq!(first, random_response(&[7; 8]));
+    thread::sleep(Duration::from_millis(400));
+    let e = t.transact(&get_random(8), &mut buf).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TransportError::Surplus {
+                during: "waiting before the command was sent",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    drop(t);
+    h.join().unwrap();
+}
+
 #[test]
 fn missing_device_is_not_found() {
     let e = DeviceTransport::open("/nonexistent/tpmrm9", Timeouts::DEFAULT).unwrap_err();
@@ -749,8 +825,10 @@ fn device_without_permission_is_permission_denied() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     let r = DeviceTransport::open(&path, Timeouts::DEFAULT);
     if running_as_root() {
-        // Root bypasses file mode bits (CAP_DAC_OVERRIDE), so a chmod 000 file opens fine.
-        assert!(r.is_ok(), "root opened a mode-000 file: {:?}", r.err());
+        // Root bypasses file mode bits (CAP_DAC_OVERRIDE), so a chmod 000 file opens, and is
+        // then refused for not being a device.
+        let e = r.unwrap_err();
+        assert!(matches!(e, TransportError::NotADevice { .. }), "{e}");
         // A read-only sysfs attribute refuses a read-write open even to root; use one if
         // this system has it, so the PermissionDenied path is still exercised.
         let ro = "/sys/kernel/notes";
@@ -771,22 +849,43 @@ fn device_without_permission_is_permission_denied() {
     }
 }
 
+/// Issue 15, item 9: `-T device:FILE` with a regular file once wrote a TPM command over the
+/// file's first bytes. Anything but a character device or a FIFO is refused before writing.
 #[test]
-fn regular_file_as_device_reports_early_close() {
-    // Writing the command leaves the file offset at its end, so the read sees end-of-file.
+fn regular_file_as_device_is_refused_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("not-a-tpm");
-    std::fs::write(&path, b"").unwrap();
-    let mut t = DeviceTransport::open(&path, short(2000)).unwrap();
-    let mut buf = [0u8; 64];
-    let e = t.transact(&get_random(8), &mut buf).unwrap_err();
+    std::fs::write(&path, b"precious data").unwrap();
+    let e = DeviceTransport::open(&path, short(2000)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TransportError::NotADevice {
+                kind: "regular file",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(
         e.to_string(),
         format!(
-            "device {}: peer closed after 0 of 10 header bytes",
+            "device {}: not a TPM device but a regular file; refusing to write a command to it",
             path.display()
         )
     );
+    let e = DeviceTransport::open(dir.path(), short(2000)).unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("directory"), "{e}");
+    // The CLI: an input error, and the file is untouched.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .arg("-T")
+        .arg(format!("device:{}", path.display()))
+        .args(["getrandom", "8"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a TPM device"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"precious data");
 }
 
 #[test]

@@ -64,7 +64,16 @@ impl DeviceTransport {
         let name = format!("device {}", path.display());
         let open_path = path.clone();
         let worker = Worker::spawn(&name, timeouts.connect, move || {
-            OpenOptions::new().read(true).write(true).open(open_path)
+            // Opening for writing changes nothing; writing would. So the opened file's kind
+            // (not the path's, which could be swapped) is checked before any command is sent.
+            let f = OpenOptions::new().read(true).write(true).open(open_path)?;
+            match device_kind(&f.metadata()?.file_type()) {
+                Ok(()) => Ok(f),
+                Err(kind) => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    NotADevice(kind),
+                )),
+            }
         })?;
         Ok(DeviceTransport {
             path,
@@ -285,8 +294,48 @@ impl Worker {
     }
 }
 
+/// `Ok` for what a TPM path can be: a character device (`/dev/tpmrm0`), or a FIFO (which the
+/// tests use as an echoing peer). Otherwise what the path is, for the error.
+fn device_kind(t: &std::fs::FileType) -> Result<(), &'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_char_device() || t.is_fifo() {
+            return Ok(());
+        }
+        if t.is_block_device() {
+            return Err("block device");
+        }
+        if t.is_socket() {
+            return Err("socket");
+        }
+    }
+    Err(if t.is_dir() {
+        "directory"
+    } else if t.is_file() {
+        "regular file"
+    } else {
+        "file of another kind"
+    })
+}
+
+/// The open succeeded on something that is not a device (carried inside an `io::Error`).
+#[derive(Debug)]
+struct NotADevice(&'static str);
+
+impl core::fmt::Display for NotADevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "not a TPM device but a {}", self.0)
+    }
+}
+
+impl std::error::Error for NotADevice {}
+
 fn open_error(name: &str, e: io::Error) -> TransportError {
     let peer = name.to_string();
+    if let Some(NotADevice(kind)) = e.get_ref().and_then(|x| x.downcast_ref::<NotADevice>()) {
+        return TransportError::NotADevice { peer, kind };
+    }
     match e.kind() {
         io::ErrorKind::NotFound => TransportError::NotFound { peer },
         io::ErrorKind::PermissionDenied => TransportError::PermissionDenied { peer },

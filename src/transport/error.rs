@@ -153,6 +153,29 @@ pub enum TransportError {
         result: u32,
     },
 
+    /// The device path is not a character device (or a FIFO): nothing was written to it, so a
+    /// mistyped `-T device:FILE` cannot overwrite a file with a TPM command.
+    #[error("{peer}: not a TPM device but a {kind}; refusing to write a command to it")]
+    NotADevice {
+        /// The transport.
+        peer: String,
+        /// What the path is (`regular file`, `directory`, ...).
+        kind: &'static str,
+    },
+
+    /// The peer sent bytes that belong to no command: more than the response's header
+    /// declared, or something between two commands. They would be read as the next command's
+    /// answer, so the connection is dropped.
+    #[error("{peer}: {bytes} unrequested bytes {during}; connection dropped")]
+    Surplus {
+        /// The transport.
+        peer: String,
+        /// How many bytes were found (at least).
+        bytes: usize,
+        /// When they were found.
+        during: &'static str,
+    },
+
     /// The transport cannot be used any more; open a new one.
     #[error("{peer}: unusable: {reason}")]
     Poisoned {
@@ -187,7 +210,9 @@ impl TransportError {
             | TransportError::Timeout { peer, .. }
             | TransportError::Io { peer, .. }
             | TransportError::ControlFailed { peer, .. }
-            | TransportError::Poisoned { peer, .. } => Some(peer),
+            | TransportError::Poisoned { peer, .. }
+            | TransportError::NotADevice { peer, .. }
+            | TransportError::Surplus { peer, .. } => Some(peer),
             TransportError::BadTcti { .. } => None,
         }
     }

@@ -178,6 +178,33 @@ impl Conn {
     }
 }
 
+impl Conn {
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.set_nonblocking(on),
+            #[cfg(unix)]
+            Conn::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
+    /// How many bytes are waiting to be read right now (up to a small sample; they are
+    /// consumed). `Ok(0)` when nothing waits, or the peer has closed (the next exchange reports
+    /// that).
+    fn waiting_bytes(&mut self) -> io::Result<usize> {
+        self.set_nonblocking(true)?;
+        let mut sample = [0u8; 64];
+        let r = loop {
+            match self.read(&mut sample) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(0),
+                other => break other,
+            }
+        };
+        self.set_nonblocking(false)?;
+        r
+    }
+}
+
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -465,6 +492,25 @@ impl SwtpmTransport {
                 reason: "no data connection",
             });
         };
+        // Whatever waits on the socket now answers no command of ours (a peer that sends each
+        // answer twice, or an injected frame): read as the next answer it would desynchronise
+        // every later exchange. transact() drops the connection on this error.
+        let surplus = |bytes, during| TransportError::Surplus {
+            peer: name.clone(),
+            bytes,
+            during,
+        };
+        match conn.waiting_bytes() {
+            Ok(0) => {}
+            Ok(n) => return Err(surplus(n, "waiting before the command was sent")),
+            Err(e) => {
+                return Err(TransportError::Io {
+                    peer: name.clone(),
+                    during: "checking the connection before sending",
+                    source: e,
+                })
+            }
+        }
         send(conn, cmd, name, timeouts.write, "sending command")?;
         let mut r = UntilDeadline {
             conn,
@@ -473,6 +519,10 @@ impl SwtpmTransport {
         let n = frame::read_response(&mut r, rsp).map_err(|e| {
             frame::to_transport_error(name, e, timeouts.read, "waiting for response", None)
         })?;
+        // Bytes already past the declared size: the response was not the size it said.
+        if let Ok(extra @ 1..) = r.conn.waiting_bytes() {
+            return Err(surplus(extra, "after the response's declared size"));
+        }
         Ok(&rsp[..n])
     }
 
