@@ -53,6 +53,33 @@ impl<E> TpmError<E> {
     }
 }
 
+/// The transient handle a response with a success code carries first, if it does.
+fn created_transient(rsp: &[u8]) -> Option<u32> {
+    let rc = commands::response_code(rsp).ok()?;
+    if !rc.is_success() {
+        return None;
+    }
+    let h = u32::from_be_bytes(
+        rsp.get(commands::HEADER_SIZE..commands::HEADER_SIZE + 4)?
+            .try_into()
+            .ok()?,
+    );
+    (h >> 24 == 0x80).then_some(h)
+}
+
+/// Flushes `handle`, ignoring the outcome: used on a path that already fails.
+fn flush_quietly<T: Transport>(transport: &mut T, cmd: &mut [u8], handle: u32) {
+    if let Ok(n) = commands::build(
+        &commands::FlushContext {
+            flush_handle: handle,
+        },
+        cmd,
+    ) {
+        let mut rsp = [0u8; 64];
+        let _ = transport.transact(&cmd[..n], &mut rsp);
+    }
+}
+
 /// Default number of attempts for a command the TPM asks to retry.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 
@@ -116,10 +143,26 @@ impl<T: Transport> Tpm<T> {
                 wait(attempt);
             }
         };
-        commands::parse_response(cmd, &self.rsp[..len]).map_err(|e| match e {
-            ResponseError::Tpm(rc) => TpmError::Tpm { cc: C::CC, rc },
-            ResponseError::Malformed(error) => TpmError::Malformed { cc: C::CC, error },
-        })
+        // A success header followed by a handle means the TPM made an object, whatever the
+        // rest of the answer looks like: note the handle now, to flush it if the parameters
+        // turn out malformed (otherwise it holds one of the TPM's few object slots until a
+        // restart).
+        let created = if C::RESPONSE_HANDLES > 0 {
+            created_transient(&self.rsp[..len])
+        } else {
+            None
+        };
+        match commands::parse_response(cmd, &self.rsp[..len]) {
+            Ok(r) => Ok(r),
+            Err(ResponseError::Tpm(rc)) => Err(TpmError::Tpm { cc: C::CC, rc }),
+            Err(ResponseError::Malformed(error)) => {
+                if let Some(handle) = created {
+                    // Disjoint fields: the response buffer stays borrowed by the Ok arm.
+                    flush_quietly(&mut self.transport, &mut self.cmd, handle);
+                }
+                Err(TpmError::Malformed { cc: C::CC, error })
+            }
+        }
     }
 
     /// Fills `out` with random bytes from the TPM, in as many calls as it takes.
