@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use baretpm::commands::GetCapability;
+use baretpm::commands::ReadPublic;
 use baretpm::proof::flow::{self, AkKind};
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::{self, AnyTransport};
@@ -27,6 +28,21 @@ impl<T: Transport, F: FnMut(&[u8], &mut [u8], usize) -> usize> Transport for Rew
         let n = self.inner.transact(cmd, rsp)?.len();
         let n = (self.rewrite)(cmd, rsp, n).min(rsp.len());
         Ok(&rsp[..n])
+    }
+}
+
+/// Forwards every command after `edit` has changed it in flight.
+struct EditingCommands<T, F> {
+    inner: T,
+    edit: F,
+}
+
+impl<T: Transport, F: FnMut(&mut Vec<u8>)> Transport for EditingCommands<T, F> {
+    type Error = T::Error;
+    fn transact<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], T::Error> {
+        let mut edited = cmd.to_vec();
+        (self.edit)(&mut edited);
+        self.inner.transact(&edited, rsp)
     }
 }
 
@@ -104,4 +120,90 @@ fn transient_objects_are_flushed_when_a_success_answer_is_malformed() {
     ));
     drop(lying);
     assert_eq!(transient_handles(&mut Tpm::new(open(&sw))), before);
+}
+
+/// Issue 15, item 1: an interposer clears `restricted` in the template `createak` sends; the
+/// TPM makes an unrestricted signing key (which can sign a forged TPMS_ATTEST with TPM2_Sign).
+/// The object is compared with the template sent and refused, and flushed.
+#[test]
+fn an_object_that_is_not_the_template_sent_is_refused() {
+    let sw = SwtpmInstance::start_without_cert().expect("swtpm");
+    for kind in [AkKind::Ecc, AkKind::Rsa] {
+        let attrs = kind.template().object_attributes.0;
+        let mut tpm = Tpm::new(EditingCommands {
+            inner: open(&sw),
+            edit: move |cmd: &mut Vec<u8>| {
+                if command_code(cmd) != TpmCc::CREATE_PRIMARY.0 {
+                    return;
+                }
+                let at = (27..cmd.len() - 4)
+                    .find(|&i| cmd[i..i + 4] == attrs.to_be_bytes())
+                    .expect("the template's attributes in the command");
+                let cleared = attrs & !(1 << 16); // TPMA_OBJECT.restricted
+                cmd[at..at + 4].copy_from_slice(&cleared.to_be_bytes());
+            },
+        });
+        let e = flow::create_ak(&mut tpm, kind).unwrap_err().to_string();
+        assert!(
+            e.contains("objectAttributes") && e.contains("template sent"),
+            "{e}"
+        );
+        drop(tpm);
+        assert_eq!(
+            transient_handles(&mut Tpm::new(open(&sw))),
+            Vec::<u32>::new()
+        );
+    }
+}
+
+/// Issue 15, item 2: a Name received beside a public area must be that area's Name, or an
+/// interposer could pair a key of its choice with the real AK's Name.
+#[test]
+fn names_that_are_not_the_public_areas_name_are_refused() {
+    let sw = SwtpmInstance::start_without_cert().expect("swtpm");
+    // CreatePrimary: the name is the last parameter, before the 5-byte password ack.
+    let mut tpm = Tpm::new(Rewriting {
+        inner: open(&sw),
+        rewrite: |cmd: &[u8], rsp: &mut [u8], n: usize| {
+            if command_code(cmd) == TpmCc::CREATE_PRIMARY.0 && n > 20 {
+                rsp[n - 6] ^= 1;
+            }
+            n
+        },
+    });
+    let e = flow::create_ak(&mut tpm, AkKind::Ecc)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CreatePrimary name: does not match"), "{e}");
+    drop(tpm);
+
+    // ReadPublic: the name, then a qualified name of the same size.
+    let mut honest = Tpm::new(open(&sw));
+    let (handle, _, _) = flow::create_ak(&mut honest, AkKind::Ecc).unwrap();
+    drop(honest);
+    let mut tpm = Tpm::new(Rewriting {
+        inner: open(&sw),
+        rewrite: |cmd: &[u8], rsp: &mut [u8], n: usize| {
+            if command_code(cmd) == TpmCc::READ_PUBLIC.0 && n > 80 {
+                let qualified = 2 + 34;
+                rsp[n - qualified - 1] ^= 1;
+            }
+            n
+        },
+    });
+    let e = tpm
+        .execute(&ReadPublic {
+            object_handle: handle,
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ReadPublic name: does not match"), "{e}");
+    drop(tpm);
+    // Untouched, the same read passes the check.
+    let mut honest = Tpm::new(open(&sw));
+    honest
+        .execute(&ReadPublic {
+            object_handle: handle,
+        })
+        .expect("honest ReadPublic");
 }

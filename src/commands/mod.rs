@@ -78,6 +78,13 @@ pub trait Command {
     /// Reads the parameter area of a successful response. `handles` holds the
     /// `RESPONSE_HANDLES` handles that preceded it.
     fn response<'r>(handles: &[u32], r: &mut Reader<'r>) -> Result<Self::Response<'r>, Error>;
+
+    /// Checks a well-formed answer against what this command asked for (e.g. an object made
+    /// from the template sent). A refusal makes the response malformed, and an object it
+    /// names is flushed by [`Tpm::execute`](crate::tpm::Tpm::execute).
+    fn check_response(&self, _response: &Self::Response<'_>) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Builds the command bytes into `buf`; returns their length.
@@ -240,5 +247,6 @@ pub fn parse_response<'r, C: Command>(
         r.finish()?;
         v
     };
+    cmd.check_response(&value)?;
     Ok(value)
 }

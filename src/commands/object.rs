@@ -4,7 +4,7 @@ use super::{handles, passwords, Command, Handles, Passwords};
 use crate::types::pcr::TpmlPcrSelection;
 use crate::types::tpm2b::max;
 use crate::types::{Tpm2bData, Tpm2bDigest, Tpm2bName, Tpm2bPublic, TpmCc, TpmtPublic};
-use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
+use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
 
 /// `sizeof(TPMS_CREATION_DATA)`: selection, digest, locality, parent names, outside info.
 const MAX_CREATION_DATA: usize =
@@ -58,6 +58,20 @@ impl Command for CreatePrimary<'_> {
         w.tpm2b(self.outside_info, max::DATA, "outsideInfo")?;
         self.creation_pcr.marshal(w)
     }
+    fn check_response(&self, rsp: &CreatePrimaryResponse<'_>) -> Result<(), Error> {
+        rsp.out_public
+            .public_area
+            .check_made_from(&self.public)
+            .map_err(|field| {
+                Error::new(
+                    ErrorKind::Inconsistent {
+                        expected: "the template sent (CreatePrimary made another kind of object)",
+                    },
+                    field,
+                    0,
+                )
+            })
+    }
     fn response<'r>(h: &[u32], r: &mut Reader<'r>) -> Result<CreatePrimaryResponse<'r>, Error> {
         let out_public = Tpm2bPublic::unmarshal(r)?;
         r.sized(MAX_CREATION_DATA, "TPM2B_CREATION_DATA", |r| {
@@ -74,7 +88,9 @@ impl Command for CreatePrimary<'_> {
         r.u16("TPMT_TK_CREATION.tag")?;
         r.u32("TPMT_TK_CREATION.hierarchy")?;
         Tpm2bDigest::read(r, "TPMT_TK_CREATION.digest")?;
+        let at = r.offset();
         let name = Tpm2bName::read(r, "name")?;
+        out_public.check_name(name.0, "CreatePrimary name", at)?;
         Ok(CreatePrimaryResponse {
             object_handle: h.first().copied().unwrap_or(0),
             out_public,
@@ -107,9 +123,13 @@ impl Command for ReadPublic {
         Ok(())
     }
     fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<ReadPublicResponse<'r>, Error> {
+        let out_public = Tpm2bPublic::unmarshal(r)?;
+        let at = r.offset();
+        let name = Tpm2bName::read(r, "name")?;
+        out_public.check_name(name.0, "ReadPublic name", at)?;
         Ok(ReadPublicResponse {
-            out_public: Tpm2bPublic::unmarshal(r)?,
-            name: Tpm2bName::read(r, "name")?,
+            out_public,
+            name,
             qualified_name: Tpm2bName::read(r, "qualifiedName")?,
         })
     }

@@ -373,6 +373,40 @@ impl TpmtPublic<'_> {
     }
 }
 
+impl TpmtPublic<'_> {
+    /// Checks that an object the TPM made is the one `template` asked for: every field but
+    /// `unique` (which the TPM fills in) must be equal. Returns the first field that differs.
+    /// An interposer that clears `restricted` in a template on the way is caught here.
+    pub fn check_made_from(&self, template: &TpmtPublic<'_>) -> Result<(), &'static str> {
+        if self.name_alg != template.name_alg {
+            return Err("TPMT_PUBLIC.nameAlg");
+        }
+        if self.object_attributes != template.object_attributes {
+            return Err("TPMT_PUBLIC.objectAttributes");
+        }
+        if self.auth_policy != template.auth_policy {
+            return Err("TPMT_PUBLIC.authPolicy");
+        }
+        let same = match (&self.details, &template.details) {
+            (PublicDetails::Rsa { parms: a, .. }, PublicDetails::Rsa { parms: b, .. }) => a == b,
+            (PublicDetails::Ecc { parms: a, .. }, PublicDetails::Ecc { parms: b, .. }) => a == b,
+            (
+                PublicDetails::KeyedHash { scheme: a, .. },
+                PublicDetails::KeyedHash { scheme: b, .. },
+            ) => a == b,
+            (PublicDetails::SymCipher { sym: a, .. }, PublicDetails::SymCipher { sym: b, .. }) => {
+                a == b
+            }
+            _ => return Err("TPMT_PUBLIC.type"),
+        };
+        if same {
+            Ok(())
+        } else {
+            Err("TPMT_PUBLIC.parameters")
+        }
+    }
+}
+
 impl<'a> Unmarshal<'a> for TpmtPublic<'a> {
     fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
         let type_at = r.offset();
@@ -510,6 +544,24 @@ impl<'a> Tpm2bPublic<'a> {
             public_area: TpmtPublic::from_bytes(bytes)?,
             raw: bytes,
         })
+    }
+}
+
+impl Tpm2bPublic<'_> {
+    /// Checks that `name`, as a TPM returned it beside this public area, is this area's Name
+    /// (nameAlg || H(TPMT_PUBLIC)). `at` is the name's offset, for the error.
+    pub fn check_name(&self, name: &[u8], what: &'static str, at: usize) -> Result<(), Error> {
+        let inconsistent = Error::new(
+            ErrorKind::Inconsistent {
+                expected: "nameAlg || H(public area) of the public area received",
+            },
+            what,
+            at,
+        );
+        match self.name() {
+            Ok(n) if n.as_bytes() == name => Ok(()),
+            _ => Err(inconsistent),
+        }
     }
 }
 

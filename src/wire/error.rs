@@ -28,6 +28,9 @@ pub enum ErrorKind {
     PcrIndexOutOfRange { index: u32 },
     /// The output buffer is full.
     BufferFull,
+    /// A well-formed value contradicts what it must equal (`expected` says what), e.g. a Name
+    /// that is not the hash of the public area beside it.
+    Inconsistent { expected: &'static str },
 }
 
 /// A wire error: what went wrong, in which field, at which byte offset.
@@ -78,6 +81,7 @@ impl fmt::Display for ErrorKind {
                 write!(f, "PCR index {index} out of range (0..24)")
             }
             ErrorKind::BufferFull => write!(f, "output buffer full"),
+            ErrorKind::Inconsistent { expected } => write!(f, "does not match {expected}"),
         }
     }
 }
