@@ -13,6 +13,7 @@ use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::{Timeouts, Transport};
 use baretpm::types::capability::cap;
 use baretpm::types::{TpmCc, TpmsCapabilityData};
+use common::proxy;
 use common::swtpm::SwtpmInstance;
 
 /// Forwards every command to a real TPM and lets `rewrite` change the answer in place
@@ -206,4 +207,81 @@ fn names_that_are_not_the_public_areas_name_are_refused() {
             object_handle: handle,
         })
         .expect("honest ReadPublic");
+}
+
+/// Runs `baretpm -T <proxy> quote ...` into `dir`; returns the output.
+fn cli_quote(tcti: &str, dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .env_remove("TPM2TOOLS_TCTI")
+        .args(["-T", tcti, "quote", "--ak", "ecc", "-l", "sha256:0,14"])
+        .args(["-q", "c0ffee00"])
+        .arg("-m")
+        .arg(dir.join("quote.msg"))
+        .arg("-s")
+        .arg(dir.join("quote.sig"))
+        .arg("-o")
+        .arg(dir.join("quote.pcrs"))
+        .output()
+        .unwrap()
+}
+
+/// Issue 15, item 4: with the nonce or the PCR selection changed on the way to the TPM,
+/// `quote` once wrote the files and printed "quoted ... with nonce c0ffee". It now checks the
+/// answer with the verifier first, and exits 1 with no file written.
+#[test]
+fn quote_refuses_an_answer_that_is_not_the_quote_asked_for() {
+    let sw = SwtpmInstance::start_unix().expect("swtpm");
+    let quote_cc = TpmCc::QUOTE.0;
+    // The Quote command: header, AK handle, 13-byte password area, then qualifyingData
+    // (2-byte size, nonce), inScheme (2 bytes: TPM_ALG_NULL), then the PCR selection.
+    let cases: [(&str, proxy::EditCommand); 2] = [
+        (
+            "nonce",
+            Box::new(move |cmd: &mut Vec<u8>| {
+                if proxy::command_code(cmd) == quote_cc {
+                    cmd[29] ^= 0xff;
+                }
+            }),
+        ),
+        (
+            "sha256:0,1",
+            Box::new(move |cmd: &mut Vec<u8>| {
+                if proxy::command_code(cmd) == quote_cc {
+                    // Last byte of the PCR bitmap of the one bank: PCR14 (bit 6 of byte 1)
+                    // becomes PCR1 (bit 1 of byte 0).
+                    let n = cmd.len();
+                    cmd[n - 3] = 0b0000_0011;
+                    cmd[n - 2] = 0;
+                }
+            }),
+        ),
+    ];
+    for (lie, edit) in cases {
+        let p = proxy::start(sw.socket_path(), edit, Box::new(|_, _| {}));
+        let dir = tempfile::tempdir().unwrap();
+        let out = cli_quote(&p.tcti(), dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!("{lie}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{lie}: {stderr}");
+        assert!(
+            stderr.contains("not the quote asked for") || stderr.contains("not the sha256:0,14"),
+            "{lie}: {stderr}"
+        );
+        if lie != "nonce" {
+            assert!(stderr.contains(lie), "{lie}: {stderr}");
+        } else {
+            assert!(stderr.contains("nonce"), "{stderr}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{lie}");
+    }
+    // Through an honest proxy the same command writes its three files.
+    let p = proxy::start(sw.socket_path(), Box::new(|_| {}), Box::new(|_, _| {}));
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli_quote(&p.tcti(), dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
 }

@@ -115,6 +115,17 @@ pub struct TpmlPcrSelection {
 }
 
 impl TpmlPcrSelection {
+    /// Whether both select the same PCRs of the same banks in the same order (`sizeofSelect`,
+    /// a detail of the encoding, aside).
+    pub fn same_pcrs(&self, other: &TpmlPcrSelection) -> bool {
+        self.banks.len() == other.banks.len()
+            && self
+                .banks
+                .iter()
+                .zip(other.banks.iter())
+                .all(|(a, b)| a.hash == b.hash && a.pcrs == b.pcrs)
+    }
+
     /// Total PCRs selected over all banks.
     pub fn pcr_count(&self) -> usize {
         self.banks.iter().map(TpmsPcrSelection::count).sum()

@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod forge;
+pub mod proxy;
 pub mod swtpm;

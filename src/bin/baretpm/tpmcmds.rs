@@ -379,13 +379,18 @@ pub fn quote_with_values(
         let attest = q.attest_bytes.to_vec();
         let signature = q.signature_bytes.to_vec();
         let signing_hash = q.signature.hash();
-        let quoted_digest = q
-            .attest
-            .quote()
-            .map(|qi| qi.pcr_digest.0.to_vec())
-            .ok_or_else(|| {
-                refused("quote: the TPM answered with an attestation that is not a quote")
-            })?;
+        let qi = q.attest.quote().ok_or_else(|| {
+            refused("quote: the TPM answered with an attestation that is not a quote")
+        })?;
+        // A different selection would read as "PCRs kept changing" below: name the lie.
+        if !qi.pcr_select.same_pcrs(sel) {
+            return Err(refused(format!(
+                "quote: the TPM quoted {}, not the {} asked for; no file written",
+                display_pcr_spec(&qi.pcr_select),
+                display_pcr_spec(sel)
+            )));
+        }
+        let quoted_digest = qi.pcr_digest.0.to_vec();
         let values = read_pcrs(tpm, sel)?;
         let h = signing_hash.ok_or_else(|| refused("quote: the TPM returned an unsigned quote"))?;
         let mut hasher = hash::Hasher::new(h).map_err(failed)?;
@@ -404,6 +409,53 @@ pub fn quote_with_values(
     ))
 }
 
+/// Checks a quote the TPM just returned against what was asked, with the verifier's own
+/// checks, before any file is written: the AK's signature, TPM_GENERATED and the quote type,
+/// the nonce, the signer (the standard AK under the endorsement hierarchy, or the qualified
+/// Name ReadPublic gave for a handle), the selection and the PCR digest. Something on the bus
+/// that changed the nonce or the selection in flight is caught here (exit 1).
+fn check_own_quote(
+    public: &[u8],
+    qualified_name: Option<&[u8]>,
+    nonce: &[u8],
+    sel: &TpmlPcrSelection,
+    out: &QuoteOutput,
+) -> Result<(), CliError> {
+    use baretpm::types::alg::handle::RH_ENDORSEMENT;
+    use baretpm::verify::{verify_quote, Expectations, Policy};
+    let (ak, _) = Ak::from_any(public).map_err(failed)?;
+    let endorsement = RH_ENDORSEMENT.to_be_bytes();
+    let expect = Expectations {
+        nonce,
+        pcrs: &pcr_values(sel, &out.values),
+        previous: None,
+        ak_parent_qualified_name: qualified_name.is_none().then_some(&endorsement[..]),
+    };
+    // What the caller asked for is the policy here: SHA-1 banks, an empty nonce or a key of
+    // the caller's choosing are theirs to judge when they verify.
+    let policy = Policy {
+        allow_sha1: true,
+        allow_empty_nonce: true,
+        require_ak_attributes: false,
+        ..Policy::default()
+    };
+    let refuse = |what: String| {
+        refused(format!(
+            "quote: the TPM's answer is not the quote asked for ({what}); no file written"
+        ))
+    };
+    let verified = verify_quote(&ak, &out.attest, &out.signature, &expect, &policy)
+        .map_err(|e| refuse(e.to_string()))?;
+    if let Some(qn) = qualified_name {
+        if verified.attest.qualified_signer.as_bytes() != qn {
+            return Err(refuse(
+                "qualifiedSigner is not the key's qualified name".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
     let format = pcr_format(&a.format)?;
     let sel = parse_pcr_spec(&a.pcr_list).map_err(|e| failed(format!("-l {}: {e}", a.pcr_list)))?;
@@ -416,7 +468,7 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut tpm = open_tpm(tcti)?;
-    let (handle, public, created) = match a.ak.as_str() {
+    let (handle, public, created, qualified_name) = match a.ak.as_str() {
         "rsa" | "ecc" => {
             let ak = create_ak(
                 &mut tpm,
@@ -426,7 +478,7 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
                     AkAlg::Ecc
                 },
             )?;
-            (ak.handle, ak.public, true)
+            (ak.handle, ak.public, true, None)
         }
         h => {
             let handle = parse_handle(h)?;
@@ -439,6 +491,7 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
                 handle,
                 baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?,
                 false,
+                Some(rsp.qualified_name.0.to_vec()),
             )
         }
     };
@@ -454,6 +507,7 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
             )));
         }
     }
+    check_own_quote(&public, qualified_name.as_deref(), &nonce, &sel, &out)?;
     write_file(&a.message, &out.attest, "message")?;
     write_file(&a.signature, &out.signature, "signature")?;
     write_pcrs(&a.pcr, format, &pcr_values(&sel, &out.values))?;
