@@ -195,6 +195,11 @@ impl<T: Transport> Tpm<T> {
         mut each: impl FnMut(HashAlg, u32, &[u8]),
     ) -> Result<(), TpmError<T::Error>> {
         let mut remaining = selection.clone();
+        let mut counter = None;
+        let lie = |what| TpmError::Protocol {
+            cc: TpmCc::PCR_READ,
+            what,
+        };
         // Each round reads at least one value, so this many rounds is always enough.
         for _ in 0..=selection.pcr_count() {
             if remaining.pcr_count() == 0 {
@@ -203,12 +208,26 @@ impl<T: Transport> Tpm<T> {
             let rsp = self.execute(&commands::PcrRead {
                 selection: remaining.clone(),
             })?;
+            // Values from rounds on either side of an extend would mix two snapshots.
+            if counter.is_some_and(|c| c != rsp.update_counter) {
+                return Err(lie(
+                    "PCRs changed between two PCR_Read rounds (pcrUpdateCounter moved), so the \
+                     values would mix two snapshots; read again",
+                ));
+            }
+            counter = Some(rsp.update_counter);
             let got = rsp.selection_out.pcr_count();
-            if got == 0 || got != rsp.values.digests.len() {
-                return Err(TpmError::Protocol {
-                    cc: TpmCc::PCR_READ,
-                    what: "TPM returned no PCR values for the selection (is the bank allocated?)",
-                });
+            let values = rsp.values.digests.len();
+            if got == 0 && values == 0 {
+                return Err(lie(
+                    "TPM returned no PCR values for the selection (is the bank allocated?)",
+                ));
+            }
+            if got != values {
+                return Err(lie(
+                    "pcrSelectionOut counts a different number of PCRs than the answer carries \
+                     values",
+                ));
             }
             let mut values = rsp.values.digests.iter();
             for (bank, index) in rsp.selection_out.iter_pcrs() {
@@ -218,11 +237,16 @@ impl<T: Transport> Tpm<T> {
                 // every selected PCR exactly once, in selection order.
                 let next = remaining.iter_pcrs().next();
                 let v = values.next().map(|v| v.0).unwrap_or(&[]);
-                if next != Some((bank, index)) || v.len() != bank.digest_size() {
-                    return Err(TpmError::Protocol {
-                        cc: TpmCc::PCR_READ,
-                        what: "TPM returned a PCR not asked for, twice, out of order, or with a value of the wrong size",
-                    });
+                if next != Some((bank, index)) {
+                    return Err(lie(
+                        "pcrSelectionOut names a PCR not asked for, one already delivered, or \
+                         one out of selection order",
+                    ));
+                }
+                if v.len() != bank.digest_size() {
+                    return Err(lie(
+                        "a PCR value is not the digest size of its bank's hash algorithm",
+                    ));
                 }
                 if let Some(b) = remaining
                     .banks
@@ -234,10 +258,7 @@ impl<T: Transport> Tpm<T> {
                 each(bank, index, v);
             }
         }
-        Err(TpmError::Protocol {
-            cc: TpmCc::PCR_READ,
-            what: "PCR_Read made no progress",
-        })
+        Err(lie("PCR_Read made no progress"))
     }
 
     /// The PCR banks the TPM has allocated (banks with at least one PCR selected).

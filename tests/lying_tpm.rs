@@ -285,3 +285,60 @@ fn quote_refuses_an_answer_that_is_not_the_quote_asked_for() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
 }
+
+fn read_all<T: Transport>(tpm: &mut Tpm<T>, spec: &str) -> Result<usize, String>
+where
+    T::Error: std::fmt::Display,
+{
+    let sel = baretpm::interop::parse_pcr_spec(spec).unwrap();
+    let mut n = 0;
+    tpm.pcr_read_each(&sel, |_, _, _| n += 1)
+        .map(|()| n)
+        .map_err(|e| e.to_string())
+}
+
+/// Issue 15, item 11: PCR reads that lie about their count are refused with the lie named,
+/// and a read that takes several rounds refuses values from two snapshots.
+#[test]
+fn lying_pcr_reads_are_named() {
+    let sw = SwtpmInstance::start_without_cert().expect("swtpm");
+    // Two PCRs in pcrSelectionOut, one value in the list.
+    let mut tpm = Tpm::new(Rewriting {
+        inner: open(&sw),
+        rewrite: |cmd: &[u8], rsp: &mut [u8], n: usize| {
+            if command_code(cmd) != TpmCc::PCR_READ.0 {
+                return n;
+            }
+            // header 10, counter 4, one-bank selection 4 + 6, digest count at 24.
+            rsp[24..28].copy_from_slice(&1u32.to_be_bytes());
+            let n = n - 34;
+            rsp[2..6].copy_from_slice(&(n as u32).to_be_bytes());
+            n
+        },
+    });
+    let e = read_all(&mut tpm, "sha256:0,1").unwrap_err();
+    assert!(e.contains("counts a different number of PCRs"), "{e}");
+    drop(tpm);
+
+    // sha256:0-15 takes two rounds of at most 8; the counter moves between them.
+    let mut rounds = 0u32;
+    let mut tpm = Tpm::new(Rewriting {
+        inner: open(&sw),
+        rewrite: move |cmd: &[u8], rsp: &mut [u8], n: usize| {
+            if command_code(cmd) == TpmCc::PCR_READ.0 {
+                rounds += 1;
+                let c = u32::from_be_bytes(rsp[10..14].try_into().unwrap());
+                rsp[10..14].copy_from_slice(&(c + rounds).to_be_bytes());
+            }
+            n
+        },
+    });
+    let e = read_all(&mut tpm, "sha256:0-15").unwrap_err();
+    assert!(e.contains("pcrUpdateCounter moved"), "{e}");
+    drop(tpm);
+    // Honest: all 16 in two rounds.
+    assert_eq!(
+        read_all(&mut Tpm::new(open(&sw)), "sha256:0-15").unwrap(),
+        16
+    );
+}
