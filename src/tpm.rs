@@ -119,30 +119,11 @@ impl<T: Transport> Tpm<T> {
     pub fn execute<C: Command>(&mut self, cmd: &C) -> Result<C::Response<'_>, TpmError<T::Error>> {
         let n = commands::build(cmd, &mut self.cmd)
             .map_err(|error| TpmError::Build { cc: C::CC, error })?;
-        let mut attempt = 0u32;
-        let len = loop {
-            attempt += 1;
-            let len = self
-                .transport
-                .transact(&self.cmd[..n], &mut self.rsp)
-                .map_err(TpmError::Transport)?
-                .len();
-            let rc = commands::response_code(&self.rsp[..len])
-                .map_err(|error| TpmError::Malformed { cc: C::CC, error })?;
-            if !rc.is_retryable() {
-                break len;
-            }
-            if attempt >= self.max_attempts {
-                return Err(TpmError::RetriesExhausted {
-                    cc: C::CC,
-                    rc,
-                    attempts: attempt,
-                });
-            }
-            if let Some(wait) = self.backoff {
-                wait(attempt);
-            }
-        };
+        // One deadline for the command and all its retries.
+        self.transport.begin_command();
+        let len = self.send_with_retries(C::CC, n);
+        self.transport.end_command();
+        let len = len?;
         // A success header followed by a handle means the TPM made an object, whatever the
         // rest of the answer looks like: note the handle now, to flush it if the parameters
         // turn out malformed (otherwise it holds one of the TPM's few object slots until a
@@ -161,6 +142,35 @@ impl<T: Transport> Tpm<T> {
                     flush_quietly(&mut self.transport, &mut self.cmd, handle);
                 }
                 Err(TpmError::Malformed { cc: C::CC, error })
+            }
+        }
+    }
+
+    /// Sends the `n` command bytes until the TPM stops answering RETRY, YIELDED or TESTING (at
+    /// most `max_attempts` times); returns the response's length.
+    fn send_with_retries(&mut self, cc: TpmCc, n: usize) -> Result<usize, TpmError<T::Error>> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let len = self
+                .transport
+                .transact(&self.cmd[..n], &mut self.rsp)
+                .map_err(TpmError::Transport)?
+                .len();
+            let rc = commands::response_code(&self.rsp[..len])
+                .map_err(|error| TpmError::Malformed { cc, error })?;
+            if !rc.is_retryable() {
+                return Ok(len);
+            }
+            if attempt >= self.max_attempts {
+                return Err(TpmError::RetriesExhausted {
+                    cc,
+                    rc,
+                    attempts: attempt,
+                });
+            }
+            if let Some(wait) = self.backoff {
+                wait(attempt);
             }
         }
     }

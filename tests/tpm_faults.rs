@@ -3,7 +3,7 @@
 use baretpm::commands::GetRandom;
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::swtpm::SwtpmTransport;
-use baretpm::transport::Timeouts;
+use baretpm::transport::{Timeouts, Transport};
 use baretpm::types::rc::TpmRc;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -174,4 +174,78 @@ fn pcr_values_out_of_selection_order_are_refused() {
     let e = tpm.pcr_read_each(&sel, |_, _, _| seen += 1).unwrap_err();
     assert!(matches!(e, TpmError::Protocol { .. }), "{e}");
     assert_eq!(seen, 0, "nothing is delivered out of order");
+}
+
+/// Issue 15, item 8: a peer that answers TPM_RC_RETRY slowly once stretched one command to
+/// `max_attempts` times the read timeout (10 x 120 s). The timeout now covers the command with
+/// all its retries.
+#[test]
+fn retries_share_one_deadline() {
+    let (port, seen) = fake_tpm(|_| {
+        std::thread::sleep(Duration::from_millis(400));
+        rc_only(TpmRc::RETRY.0)
+    });
+    let t =
+        SwtpmTransport::tcp("127.0.0.1", port, Timeouts::uniform(Duration::from_secs(1))).unwrap();
+    let mut tpm = Tpm::new(t);
+    tpm.max_attempts = 10;
+    let began = Instant::now();
+    let e = tpm.execute(&GetRandom { bytes_requested: 8 }).unwrap_err();
+    let took = began.elapsed();
+    assert!(
+        e.to_string().contains("retries included"),
+        "{e} after {took:?}"
+    );
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    assert!(seen.load(Ordering::SeqCst) <= 4);
+}
+
+/// The shared deadline ends with the command: the transport's own next exchange has its full
+/// timeout again.
+#[test]
+fn the_command_deadline_ends_with_the_command() {
+    let (port, _) = fake_tpm(|n| {
+        if n == 1 {
+            std::thread::sleep(Duration::from_millis(800));
+        }
+        random_answer(&[1; 8])
+    });
+    let t =
+        SwtpmTransport::tcp("127.0.0.1", port, Timeouts::uniform(Duration::from_secs(2))).unwrap();
+    let mut tpm = Tpm::new(t);
+    tpm.execute(&GetRandom { bytes_requested: 8 }).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // A stale deadline would leave 0.5 s for an answer that takes 0.8 s.
+    let mut t = tpm.into_transport();
+    let mut buf = [0u8; 64];
+    let rsp = t.transact(&[0x80, 1, 0, 0, 0, 12, 0, 0, 1, 0x7b, 0, 8], &mut buf);
+    assert!(rsp.is_ok(), "{:?}", rsp.err());
+}
+
+/// `--timeout` sets that budget from the command line, as TCTI users expect.
+#[test]
+fn cli_timeout_bounds_a_retrying_command() {
+    let (port, _) = fake_tpm(|_| {
+        std::thread::sleep(Duration::from_millis(300));
+        rc_only(TpmRc::RETRY.0)
+    });
+    let began = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .env_remove("TPM2TOOLS_TCTI")
+        .arg("-T")
+        .arg(format!("swtpm:host=127.0.0.1,port={port}"))
+        .args(["--timeout", "1", "getrandom", "8", "--hex"])
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("retries included"), "{stderr}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    // Out of range is a usage error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .args(["--timeout", "0", "getrandom", "8"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

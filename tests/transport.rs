@@ -340,6 +340,7 @@ fn swtpm_killed_mid_command() {
     let port = tpm.port();
     let mut t = swtpm_tcp(&tpm);
     let (tx, rx) = mpsc::channel();
+    let (killed_tx, killed_rx) = mpsc::channel::<()>();
     let worker = thread::spawn(move || {
         let mut buf = vec![0u8; 4096];
         let start = Instant::now();
@@ -347,11 +348,15 @@ fn swtpm_killed_mid_command() {
             .transact(&create_primary_rsa(), &mut buf)
             .map(|r| (rc(r), r.len()));
         let took = start.elapsed();
+        // The second command goes out only once the process is gone (the first may well
+        // have finished before the kill: swtpm caches primary keys).
+        let _ = killed_rx.recv_timeout(Duration::from_secs(10));
         let second = t.transact(&get_random(8), &mut buf).map(|r| r.len());
         let _ = tx.send((first, took, second));
     });
     thread::sleep(Duration::from_millis(15));
     tpm.kill(); // SIGKILL, reaped
+    let _ = killed_tx.send(());
     let (first, took, second) = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("transact hung after swtpm was killed");

@@ -52,6 +52,7 @@ pub struct DeviceTransport {
     timeouts: Timeouts,
     worker: Worker,
     poisoned: bool,
+    deadline: frame::CommandDeadline,
 }
 
 impl DeviceTransport {
@@ -81,6 +82,7 @@ impl DeviceTransport {
             timeouts,
             worker,
             poisoned: false,
+            deadline: frame::CommandDeadline::default(),
         })
     }
 
@@ -122,11 +124,21 @@ impl DeviceTransport {
             timeouts,
             worker,
             poisoned: false,
+            deadline: frame::CommandDeadline::default(),
         })
     }
 }
 
 impl Transport for DeviceTransport {
+    fn begin_command(&mut self) {
+        self.deadline
+            .start(self.timeouts.write.saturating_add(self.timeouts.read));
+    }
+
+    fn end_command(&mut self) {
+        self.deadline.end();
+    }
+
     type Error = TransportError;
 
     /// Writes `cmd` to the device and reads exactly one response into `rsp`.
@@ -153,15 +165,26 @@ impl Transport for DeviceTransport {
         if self.worker.jobs.send(job).is_err() {
             return Err(self.worker_gone());
         }
-        let wait = self.timeouts.write.saturating_add(self.timeouts.read);
+        let per_attempt = self.timeouts.write.saturating_add(self.timeouts.read);
+        let Some(wait) = self.deadline.wait(per_attempt) else {
+            return Err(TransportError::Timeout {
+                peer: self.name.clone(),
+                after: per_attempt,
+                during: "waiting for the command's answer, retries included",
+            });
+        };
         let answer = match self.worker.answers.recv_timeout(frame::nonzero(wait)) {
             Ok(a) => a,
             Err(RecvTimeoutError::Timeout) => {
                 self.poisoned = true;
                 return Err(TransportError::Timeout {
                     peer: self.name.clone(),
-                    after: wait,
-                    during: "waiting for response",
+                    after: per_attempt,
+                    during: if wait < per_attempt {
+                        "waiting for the command's answer, retries included"
+                    } else {
+                        "waiting for response"
+                    },
                 });
             }
             Err(RecvTimeoutError::Disconnected) => return Err(self.worker_gone()),

@@ -112,6 +112,33 @@ pub(crate) fn fill<R: Read + ?Sized>(
     Ok(())
 }
 
+/// The deadline of the command in flight, shared by its attempts (see
+/// [`Transport::begin_command`](super::Transport::begin_command)).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CommandDeadline(Option<std::time::Instant>);
+
+impl CommandDeadline {
+    pub(crate) fn start(&mut self, budget: Duration) {
+        self.0 = std::time::Instant::now().checked_add(budget);
+    }
+
+    pub(crate) fn end(&mut self) {
+        self.0 = None;
+    }
+
+    /// How long this attempt may wait: `per_attempt`, cut to what is left of the command's
+    /// budget. `None` once the budget is spent.
+    pub(crate) fn wait(&self, per_attempt: Duration) -> Option<Duration> {
+        match self.0 {
+            None => Some(per_attempt),
+            Some(end) => {
+                let left = end.saturating_duration_since(std::time::Instant::now());
+                (!left.is_zero()).then(|| left.min(per_attempt))
+            }
+        }
+    }
+}
+
 /// True for the error kinds a socket timeout shows up as.
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(

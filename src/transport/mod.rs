@@ -35,6 +35,16 @@ pub trait Transport {
     /// Implementations read until the response's header size has arrived, refuse a size larger
     /// than `rsp`, and never block forever.
     fn transact<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], Self::Error>;
+
+    /// Called once before a command's first attempt. A transport with a clock starts the
+    /// command's deadline here; the attempts a TPM asks for with TPM_RC_RETRY (and the waits
+    /// between them) share it, so a peer that keeps asking to retry cannot stretch one command
+    /// to many times its timeout.
+    fn begin_command(&mut self) {}
+
+    /// Called once after a command's last attempt: the deadline no longer applies, so a
+    /// caller's own [`transact`](Self::transact) later is not cut short by it.
+    fn end_command(&mut self) {}
 }
 
 /// How long the std transports wait before giving up.
@@ -46,10 +56,11 @@ pub trait Transport {
 pub struct Timeouts {
     /// Opening the device or connecting a socket (including host name resolution).
     pub connect: core::time::Duration,
-    /// Waiting for one whole response, measured from the moment the command was sent. This
-    /// is a deadline for the response as a whole, so a peer that trickles bytes slowly cannot
-    /// stretch it. It must cover the slowest command you send: RSA key generation on a slow
-    /// TPM can take well over a minute.
+    /// Waiting for a command's answer: a deadline for the response as a whole, measured from
+    /// the command's first attempt and shared by its retries, so neither a peer that trickles
+    /// bytes slowly nor one that keeps answering TPM_RC_RETRY can stretch it. It must cover
+    /// the slowest command you send: RSA key generation on a slow TPM can take well over a
+    /// minute.
     pub read: core::time::Duration,
     /// Sending one command (or one control message).
     pub write: core::time::Duration,

@@ -270,6 +270,14 @@ impl<T: Transport> RecordingTransport<T> {
 impl<T: Transport> Transport for RecordingTransport<T> {
     type Error = T::Error;
 
+    fn begin_command(&mut self) {
+        self.inner.begin_command();
+    }
+
+    fn end_command(&mut self) {
+        self.inner.end_command();
+    }
+
     fn transact<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], T::Error> {
         let out = self.inner.transact(cmd, rsp)?;
         self.exchanges.push(Exchange {

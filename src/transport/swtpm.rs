@@ -381,6 +381,7 @@ pub struct SwtpmTransport {
     data: Option<Conn>,
     data_name: String,
     ctrl_name: String,
+    deadline: frame::CommandDeadline,
 }
 
 impl SwtpmTransport {
@@ -393,6 +394,7 @@ impl SwtpmTransport {
             addr,
             timeouts,
             data: None,
+            deadline: frame::CommandDeadline::default(),
         };
         t.data_conn()?;
         Ok(t)
@@ -512,13 +514,25 @@ impl SwtpmTransport {
             }
         }
         send(conn, cmd, name, timeouts.write, "sending command")?;
+        let wait = self
+            .deadline
+            .wait(timeouts.read)
+            .ok_or_else(|| TransportError::Timeout {
+                peer: name.clone(),
+                after: timeouts.read,
+                during: "waiting for the command's answer, retries included",
+            })?;
         let mut r = UntilDeadline {
             conn,
-            deadline: Instant::now() + timeouts.read,
+            deadline: Instant::now() + wait,
         };
-        let n = frame::read_response(&mut r, rsp).map_err(|e| {
-            frame::to_transport_error(name, e, timeouts.read, "waiting for response", None)
-        })?;
+        let during = if wait < timeouts.read {
+            "waiting for the command's answer, retries included"
+        } else {
+            "waiting for response"
+        };
+        let n = frame::read_response(&mut r, rsp)
+            .map_err(|e| frame::to_transport_error(name, e, timeouts.read, during, None))?;
         // Bytes already past the declared size: the response was not the size it said.
         if let Ok(extra @ 1..) = r.conn.waiting_bytes() {
             return Err(surplus(extra, "after the response's declared size"));
@@ -677,6 +691,14 @@ fn send(
 
 impl Transport for SwtpmTransport {
     type Error = TransportError;
+
+    fn begin_command(&mut self) {
+        self.deadline.start(self.timeouts.read);
+    }
+
+    fn end_command(&mut self) {
+        self.deadline.end();
+    }
 
     /// Sends `cmd` on the data channel and reads exactly one response into `rsp`.
     ///

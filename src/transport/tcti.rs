@@ -238,6 +238,20 @@ impl AnyTransport {
 impl Transport for AnyTransport {
     type Error = TransportError;
 
+    fn begin_command(&mut self) {
+        match self {
+            AnyTransport::Device(d) => d.begin_command(),
+            AnyTransport::Swtpm(s) => s.begin_command(),
+        }
+    }
+
+    fn end_command(&mut self) {
+        match self {
+            AnyTransport::Device(d) => d.end_command(),
+            AnyTransport::Swtpm(s) => s.end_command(),
+        }
+    }
+
     fn transact<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], TransportError> {
         match self {
             AnyTransport::Device(d) => d.transact(cmd, rsp),

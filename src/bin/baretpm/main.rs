@@ -21,6 +21,10 @@ struct Cli {
     /// Default: $TPM2TOOLS_TCTI, else device:/dev/tpmrm0.
     #[arg(short = 'T', long, global = true)]
     tcti: Option<String>,
+    /// Seconds one TPM command may take, its retries included (default 120).
+    #[arg(long, global = true, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +52,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let tcti = cli.tcti.as_deref();
+    util::set_timeout(cli.timeout);
     let result = match cli.command {
         Command::Provenance(c) => return provenance::main(c, tcti),
         Command::Checkquote(a) => checkquote::run(&a),

@@ -19,7 +19,6 @@ use baretpm::proof::verify::{verify, Policy, Report};
 use baretpm::text::Escaped;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
-use baretpm::transport::Timeouts;
 use baretpm::types::HashAlg;
 
 /// `println!` that ignores a closed standard output (e.g. `| head`) instead of panicking.
@@ -362,7 +361,7 @@ fn open_tpm(tcti_arg: Option<&str>, allow_private: bool) -> Result<Session, Fail
             tcti::ENV_VAR
         );
         let sw = PrivateSwtpm::start().map_err(flow_err)?;
-        let transport = tcti::open(&sw.tcti(), Timeouts::DEFAULT).map_err(flow_err)?;
+        let transport = tcti::open(&sw.tcti(), crate::util::timeouts()).map_err(flow_err)?;
         let mut tpm = Tpm::new(transport);
         tpm.backoff = Some(backoff);
         return Ok(Session {
@@ -371,7 +370,7 @@ fn open_tpm(tcti_arg: Option<&str>, allow_private: bool) -> Result<Session, Fail
         });
     }
     let t = tcti::tcti_from_env_or(tcti_arg).map_err(usage)?;
-    let transport = tcti::open(&t, Timeouts::DEFAULT).map_err(flow_err)?;
+    let transport = tcti::open(&t, crate::util::timeouts()).map_err(flow_err)?;
     let mut tpm = Tpm::new(transport);
     tpm.backoff = Some(backoff);
     Ok(Session { tpm, private: None })

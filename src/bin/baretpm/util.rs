@@ -37,6 +37,28 @@ pub fn refused(msg: impl fmt::Display) -> CliError {
     CliError::Refused(msg.to_string())
 }
 
+static TIMEOUTS: std::sync::OnceLock<baretpm::transport::Timeouts> = std::sync::OnceLock::new();
+
+/// Sets the TPM timeouts from `--timeout SECONDS`: the whole budget of one command with its
+/// retries; connecting and sending get at most their defaults.
+pub fn set_timeout(seconds: Option<u64>) {
+    use baretpm::transport::Timeouts;
+    if let Some(s) = seconds {
+        let d = std::time::Duration::from_secs(s);
+        let t = Timeouts {
+            connect: d.min(Timeouts::DEFAULT.connect),
+            read: d,
+            write: d.min(Timeouts::DEFAULT.write),
+        };
+        let _ = TIMEOUTS.set(t);
+    }
+}
+
+/// The timeouts every TPM connection of this run uses.
+pub fn timeouts() -> baretpm::transport::Timeouts {
+    TIMEOUTS.get().copied().unwrap_or_default()
+}
+
 /// Largest key, attestation, signature or PCR file accepted (all are a few KiB at most).
 pub const MAX_SMALL_FILE: u64 = 1 << 20;
 
