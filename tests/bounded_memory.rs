@@ -28,6 +28,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Runs `f`, returning its result and the bytes it allocated (in total, on this thread).
+fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    BYTES.with(|b| b.set(0));
+    ON.with(|o| o.set(true));
+    let result = f();
+    ON.with(|o| o.set(false));
+    (result, BYTES.with(Cell::get))
+}
+
 #[test]
 fn a_one_gib_proof_file_is_refused_with_a_few_bytes_allocated() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,11 +47,7 @@ fn a_one_gib_proof_file_is_refused_with_a_few_bytes_allocated() {
         .set_len(1 << 30)
         .unwrap();
 
-    BYTES.with(|b| b.set(0));
-    ON.with(|o| o.set(true));
-    let result = Proof::read(&path);
-    ON.with(|o| o.set(false));
-    let allocated = BYTES.with(Cell::get);
+    let (result, allocated) = allocated_by(|| Proof::read(&path));
 
     let err = result.unwrap_err().to_string();
     assert!(err.contains("more than"), "{err}");
@@ -80,11 +85,7 @@ fn millions_of_empty_arguments_are_refused_while_parsing() {
     let size = text.len();
     drop(text);
 
-    BYTES.with(|b| b.set(0));
-    ON.with(|o| o.set(true));
-    let result = Proof::read(&path);
-    ON.with(|o| o.set(false));
-    let allocated = BYTES.with(Cell::get);
+    let (result, allocated) = allocated_by(|| Proof::read(&path));
 
     let err = result.unwrap_err().to_string();
     assert!(

@@ -588,16 +588,27 @@ fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Builds the verifier's policy from the command line (hashing the given files).
-fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
+/// The nonce, AK pin and SHA-1 rule of a verifier's policy, as `verify` and `reference` take
+/// them.
+fn pin_policy(
+    nonce: Option<&str>,
+    ak_pub: Option<&Path>,
+    allow_sha1: bool,
+) -> Result<Policy, Failure> {
     let mut policy = Policy {
-        nonce: a.nonce.as_deref().map(parse_nonce).transpose()?,
+        nonce: nonce.map(parse_nonce).transpose()?,
         ..Policy::default()
     };
-    policy.quote.allow_sha1 = a.allow_sha1;
-    if let Some(p) = &a.ak_pub {
+    policy.quote.allow_sha1 = allow_sha1;
+    if let Some(p) = ak_pub {
         policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
     }
+    Ok(policy)
+}
+
+/// Builds the verifier's policy from the command line (hashing the given files).
+fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
+    let mut policy = pin_policy(a.nonce.as_deref(), a.ak_pub.as_deref(), a.allow_sha1)?;
     if let Some(p) = &a.reference {
         policy.reference = Some(Reference::read(p).map_err(usage)?);
     }
@@ -680,14 +691,7 @@ fn reference(a: ReferenceArgs) -> Result<(), Failure> {
     let bits = parse_pcr_list(&a.pcrs)?;
     // A reference is what later proofs are judged by: take it only from a proof that verifies
     // under the same checks as `verify`.
-    let mut policy = Policy {
-        nonce: a.nonce.as_deref().map(parse_nonce).transpose()?,
-        ..Policy::default()
-    };
-    policy.quote.allow_sha1 = a.allow_sha1;
-    if let Some(p) = &a.ak_pub {
-        policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
-    }
+    let policy = pin_policy(a.nonce.as_deref(), a.ak_pub.as_deref(), a.allow_sha1)?;
     let report = match verify(&proof, &policy) {
         Ok(r) => r,
         Err(rej) => {
