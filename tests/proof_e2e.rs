@@ -493,7 +493,7 @@ fn sha1_only_quote_is_refused_unless_allowed() {
     let f = fixture();
     fails_at(&f.proof_sha1, &policy(), "pcr-selection");
     let mut p = policy();
-    p.quote.allow_sha1 = true;
+    p.quote.allow_sha1_banks = true;
     verify(&f.proof_sha1, &p).unwrap_or_else(|rej| panic!("{}", rej.report.table()));
 }
 

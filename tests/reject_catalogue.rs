@@ -727,17 +727,24 @@ fn catalogue() -> Vec<Case> {
             f.policy.allow_empty_nonce = true;
             f
         }),
-        accept("ok_sha1_bank_when_allowed", || {
+        // SHA-1 next to SHA-256 is what `tpm2_quote -l sha1:...+sha256:...` makes: every bank
+        // is checked, the SHA-256 one carries the proof, no permission is needed.
+        accept("ok_sha1_bank_next_to_sha256", || {
             let mut f = rsa();
             f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1]), (HashAlg::Sha256, &[0])]);
-            f.policy.allow_sha1 = true;
+            f
+        }),
+        accept("ok_sha1_only_bank_when_allowed", || {
+            let mut f = rsa();
+            f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1])]);
+            f.policy.allow_sha1_banks = true;
             f
         }),
         accept("ok_sha1_signature_when_allowed", || {
             let mut f = rsa();
             f.ak_scheme = AkScheme::RsaSsa(HashAlg::Sha1);
             f.sig = SigScheme::RsaSsa(HashAlg::Sha1);
-            f.policy.allow_sha1 = true;
+            f.policy.allow_sha1_signature = true;
             f
         }),
         accept("ok_qualified_signer_endorsement", || {
@@ -925,9 +932,16 @@ fn catalogue() -> Vec<Case> {
             f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1, 7])]);
             f
         }, V::Sha1BankNotAllowed),
-        reject("sha1_bank_next_to_sha256_refused", || {
+        reject("sha1_bank_with_empty_sha256_bank_refused", || {
+            // A SHA-256 bank that selects nothing does not make the selection strong.
             let mut f = rsa();
-            f.quoted = PcrSet::of(&[(HashAlg::Sha256, &[0]), (HashAlg::Sha1, &[0])]);
+            f.quoted = PcrSet::of(&[(HashAlg::Sha256, &[]), (HashAlg::Sha1, &[0])]);
+            f
+        }, V::Sha1BankNotAllowed),
+        reject("sha1_only_bank_refused_with_sha1_signatures_allowed", || {
+            let mut f = rsa();
+            f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1, 7])]);
+            f.policy.allow_sha1_signature = true;
             f
         }, V::Sha1BankNotAllowed),
 
@@ -1023,6 +1037,14 @@ fn catalogue() -> Vec<Case> {
             let mut f = rsa();
             f.ak_scheme = AkScheme::RsaSsa(HashAlg::Sha1);
             f.sig = SigScheme::RsaSsa(HashAlg::Sha1);
+            f
+        }, V::Sha1SignatureNotAllowed),
+        reject("sig_sha1_refused_with_sha1_banks_allowed", || {
+            let mut f = rsa();
+            f.ak_scheme = AkScheme::RsaSsa(HashAlg::Sha1);
+            f.sig = SigScheme::RsaSsa(HashAlg::Sha1);
+            f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0]), (HashAlg::Sha256, &[0])]);
+            f.policy.allow_sha1_banks = true;
             f
         }, V::Sha1SignatureNotAllowed),
         reject("sig_ecdaa_unreadable", || {

@@ -44,7 +44,7 @@ pub fn verify_signature(
             });
         }
     }
-    if hash_alg == HashAlg::Sha1 && !policy.allow_sha1 {
+    if hash_alg == HashAlg::Sha1 && !policy.allow_sha1_signature {
         return Err(VerifyError::Sha1SignatureNotAllowed);
     }
     let digest = hash::digest(hash_alg, &[message])

@@ -34,7 +34,8 @@ pub struct Args {
     /// PCR file form: serialized (default), values, marshaled.
     #[arg(short = 'F', long, default_value = "serialized")]
     format: String,
-    /// Accept SHA-1 PCR banks and SHA-1 signatures.
+    /// Accept a quote whose only PCR banks are SHA-1, and SHA-1 signatures. (A SHA-1 bank
+    /// next to a SHA-256 or stronger bank is accepted without it; every bank is checked.)
     #[arg(long)]
     allow_sha1: bool,
     /// Accept a quote without a nonce (it can then be replayed; only for old captures).
@@ -81,7 +82,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         None => None,
     };
     let policy = Policy {
-        allow_sha1: a.allow_sha1,
+        allow_sha1_banks: a.allow_sha1,
+        allow_sha1_signature: a.allow_sha1,
         allow_empty_nonce: a.allow_no_nonce,
         require_ak_attributes: !a.allow_unrestricted_ak,
         ..Policy::default()

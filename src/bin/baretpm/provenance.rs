@@ -585,7 +585,8 @@ fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
         nonce: a.nonce.as_deref().map(parse_nonce).transpose()?,
         ..Policy::default()
     };
-    policy.quote.allow_sha1 = a.allow_sha1;
+    policy.quote.allow_sha1_banks = a.allow_sha1;
+    policy.quote.allow_sha1_signature = a.allow_sha1;
     if let Some(p) = &a.ak_pub {
         policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
     }
