@@ -466,6 +466,8 @@ fn same_key(a: &AkKey, b: &AkKey) -> bool {
         (AkKey::Rsa(x), AkKey::Rsa(y)) => x == y,
         #[cfg(feature = "p256")]
         (AkKey::P256(x), AkKey::P256(y)) => x == y,
+        #[cfg(feature = "p384")]
+        (AkKey::P384(x), AkKey::P384(y)) => x == y,
         _ => false,
     }
 }

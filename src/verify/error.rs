@@ -27,7 +27,7 @@ pub enum VerifyError {
     RsaKeyUnusable { bits: usize },
     /// TPMT_PUBLIC's keyBits disagrees with the modulus it carries.
     RsaKeyBitsMismatch { declared: u16, actual: usize },
-    /// The ECC curve is not one the policy allows (P-256).
+    /// The ECC curve is not one the policy allows (NIST P-256 and P-384).
     EccCurveNotAllowed(TpmEccCurve),
     /// The ECC public point is malformed or not on the curve.
     EccPointInvalid,
@@ -174,7 +174,11 @@ impl fmt::Display for VerifyError {
                 f,
                 "RSA AK declares {declared} bits but its modulus has {actual}"
             ),
-            EccCurveNotAllowed(c) => write!(f, "ECC curve {:#06x} not allowed (P-256 only)", c.0),
+            EccCurveNotAllowed(c) => write!(
+                f,
+                "ECC curve {:#06x} not allowed (NIST P-256 and P-384 only)",
+                c.0
+            ),
             EccPointInvalid => f.write_str("AK ECC point is malformed or not on the curve"),
             AkNotRestricted => {
                 f.write_str("AK is not restricted: it could sign data that imitates a quote")

@@ -5,6 +5,8 @@
 
 mod error;
 mod key;
+#[cfg(feature = "rsa")]
+mod pss;
 mod signature;
 
 pub use error::VerifyError;
