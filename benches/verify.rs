@@ -1,14 +1,20 @@
 //! Whole quote verification against its one signature check.
 //!
 //! Inputs are real swtpm captures (`vectors/swtpm/`): an RSA-2048 RSASSA-SHA256 quote and an
-//! ECC P-256 ECDSA-SHA256 quote over sha256:14,15,16, with their AKs (TPM2B_PUBLIC) and the PCR
-//! files tpm2_quote wrote. Key decoding and PCR file reading happen once, outside the timing.
+//! ECC P-256 ECDSA-SHA256 quote over sha256:14,15,16, an RSA-2048 RSA-PSS-SHA256 quote (salt
+//! 32) and an ECC P-384 ECDSA-SHA384 quote over sha384:14,15,16, with their AKs (TPM2B_PUBLIC)
+//! and the PCR files tpm2_quote wrote. Key decoding and PCR file reading happen once, outside
+//! the timing.
 //!
 //! Read against, in the same group:
 //! - `rsa_bare`: SHA-256 of the attest bytes, then `RsaPublicKey::verify(Pkcs1v15Sign)` with
 //!   the `rsa` crate, on the same key, bytes and signature.
 //! - `p256_bare`: SHA-256 of the attest bytes, `Signature::from_scalars(r, s)`, then
 //!   `VerifyingKey::verify_prehash` with `p256`.
+//! - `rsapss_bare`: SHA-256, then `RsaPublicKey::verify(Pss::new_with_salt::<Sha256>(32))`:
+//!   the `rsa` crate's check of one fixed salt length, where baretpm recovers the salt length
+//!   from the signature (its own EMSA-PSS-VERIFY over the same modpow).
+//! - `p384_bare`: SHA-384, `Signature::from_scalars(r, s)`, `verify_prehash` with `p384`.
 //!
 //! `baretpm` is `verify_quote` with the default (strict) policy: key policy, signature parse,
 //! the same signature check, attest parse, nonce, selection, PCR digest, clock.
@@ -115,6 +121,15 @@ enum Bare {
         r: [u8; 32],
         s: [u8; 32],
     },
+    RsaPss {
+        key: rsa::RsaPublicKey,
+        sig: Vec<u8>,
+    },
+    P384 {
+        key: p384::ecdsa::VerifyingKey,
+        r: [u8; 48],
+        s: [u8; 48],
+    },
 }
 
 impl Bare {
@@ -122,6 +137,8 @@ impl Bare {
         match self {
             Bare::Rsa { .. } => "rsa_bare",
             Bare::P256 { .. } => "p256_bare",
+            Bare::RsaPss { .. } => "rsapss_bare",
+            Bare::P384 { .. } => "p384_bare",
         }
     }
 
@@ -143,6 +160,31 @@ impl Bare {
                     sig: s.sig.as_bytes().to_vec(),
                 }
             }
+            (TpmtSignature::RsaPss(s), PublicDetails::Rsa { unique, .. }) => {
+                let key = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(unique.as_bytes()),
+                    rsa::BigUint::from(65537u32),
+                )
+                .expect("RSA key");
+                Bare::RsaPss {
+                    key,
+                    sig: s.sig.as_bytes().to_vec(),
+                }
+            }
+            (TpmtSignature::Ecdsa(s), PublicDetails::Ecc { unique, .. })
+                if unique.x.as_bytes().len() == 48 =>
+            {
+                let point = p384::EncodedPoint::from_affine_coordinates(
+                    unique.x.as_bytes().into(),
+                    unique.y.as_bytes().into(),
+                    false,
+                );
+                Bare::P384 {
+                    key: p384::ecdsa::VerifyingKey::from_encoded_point(&point).expect("P-384"),
+                    r: s.signature_r.as_bytes().try_into().expect("48-byte r"),
+                    s: s.signature_s.as_bytes().try_into().expect("48-byte s"),
+                }
+            }
             (TpmtSignature::Ecdsa(s), PublicDetails::Ecc { unique, .. }) => {
                 let point = p256::EncodedPoint::from_affine_coordinates(
                     unique.x.as_bytes().into(),
@@ -161,6 +203,13 @@ impl Bare {
 
     /// One signature check over `msg`, as a verifier without our layer would write it.
     fn check(&self, msg: &[u8]) -> bool {
+        if let Bare::P384 { key, r, s } = self {
+            let digest = sha2::Sha384::digest(msg);
+            return match p384::ecdsa::Signature::from_scalars(*black_box(r), *black_box(s)) {
+                Ok(sig) => key.verify_prehash(&digest, &sig).is_ok(),
+                Err(_) => false,
+            };
+        }
         let digest = Sha256::digest(msg);
         match self {
             Bare::Rsa { key, sig } => key
@@ -172,11 +221,19 @@ impl Bare {
                     Err(_) => false,
                 }
             }
+            Bare::RsaPss { key, sig } => key
+                .verify(
+                    rsa::Pss::new_with_salt::<Sha256>(32),
+                    &digest,
+                    black_box(sig),
+                )
+                .is_ok(),
+            Bare::P384 { .. } => false,
         }
     }
 }
 
-fn cases() -> [Case; 2] {
+fn cases() -> [Case; 4] {
     [
         case(
             "verify_rsa2048",
@@ -190,14 +247,26 @@ fn cases() -> [Case; 2] {
             "swtpm/swtpm-ecdsa-sha256",
             "8239a32454a15b16d6ee0fb41e90f3b4622b0f5a8e925ceeb6dbc61af8d0ad97",
         ),
+        case(
+            "verify_rsapss2048",
+            "swtpm/rsapss.ak.pub",
+            "swtpm/swtpm-rsapss-sha256",
+            "1e4a82c1d5490edad675b4f1bf8b8cc2d7bfd1ac67e97e5318601f691e75bec7",
+        ),
+        case(
+            "verify_p384",
+            "swtpm/ecc384.ak.pub",
+            "swtpm/swtpm-ecdsa-p384-sha384",
+            "f90f29eb33d64382443aee242c778e19223b1534135772cf3abea0f9e585741f34855ea926067fe646d40569a4a5e109",
+        ),
     ]
 }
 
 fn bench(c: &mut Criterion) {
-    let [rsa_case, ecc_case] = cases();
+    let [rsa_case, ecc_case, pss_case, p384_case] = cases();
     let policy = Policy::default();
 
-    for k in [&rsa_case, &ecc_case] {
+    for k in [&rsa_case, &ecc_case, &pss_case, &p384_case] {
         let ak = Ak::from_tpm2b_public(&k.ak).expect("AK");
         let pcrs = read_serialized_pcrs(&k.pcrs);
         let expect = Expectations {
@@ -264,6 +333,16 @@ const PAIRS: &[Pair<'static>] = &[
         group: "verify_p256",
         ours: "baretpm",
         peer: "p256_bare",
+    },
+    Pair {
+        group: "verify_rsapss2048",
+        ours: "baretpm",
+        peer: "rsapss_bare",
+    },
+    Pair {
+        group: "verify_p384",
+        ours: "baretpm",
+        peer: "p384_bare",
     },
 ];
 

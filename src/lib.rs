@@ -11,12 +11,15 @@ pub mod commands;
 #[cfg(feature = "std")]
 pub mod files;
 pub mod interop;
-#[cfg(all(feature = "std", any(feature = "rsa", feature = "p256")))]
+#[cfg(all(
+    feature = "std",
+    any(feature = "rsa", feature = "p256", feature = "p384")
+))]
 pub mod proof;
 pub mod text;
 pub mod tpm;
 pub mod transport;
 pub mod types;
-#[cfg(any(feature = "rsa", feature = "p256"))]
+#[cfg(any(feature = "rsa", feature = "p256", feature = "p384"))]
 pub mod verify;
 pub mod wire;

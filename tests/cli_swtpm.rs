@@ -245,7 +245,7 @@ fn tpm2_quote_files_pass_our_checkquote() {
             ],
         );
         ok(&out, &format!("baretpm checkquote on tpm2_quote {scheme}"));
-        // Without --allow-sha1 the SHA-1 bank is refused by name.
+        // SHA-1 next to SHA-256 needs no --allow-sha1: every bank is checked.
         let out = baretpm(
             &sw,
             &[
@@ -262,12 +262,61 @@ fn tpm2_quote_files_pass_our_checkquote() {
                 "abcdef01",
             ],
         );
+        ok(
+            &out,
+            &format!("baretpm checkquote {scheme}, sha1+sha256, strict"),
+        );
+        // A SHA-1-only selection is refused by name without --allow-sha1.
+        let (m1, sg1, p1) = (
+            f(&format!("{scheme}.sha1.msg")),
+            f(&format!("{scheme}.sha1.sig")),
+            f(&format!("{scheme}.sha1.pcrs")),
+        );
+        let mut args1 = vec![
+            "-c",
+            s(&ctx),
+            "-l",
+            "sha1:0,1",
+            "-q",
+            "abcdef01",
+            "-m",
+            s(&m1),
+            "-s",
+            s(&sg1),
+            "-o",
+            s(&p1),
+            "-g",
+            "sha256",
+        ];
+        if scheme == "rsapss" {
+            args1.extend(["--scheme", "rsapss"]);
+        }
+        ok(&tpm2(&sw, "tpm2_quote", &args1), "tpm2_quote sha1:0,1");
+        let sha1_only = |extra: &[&str]| {
+            let mut a = vec![
+                "checkquote",
+                "-u",
+                s(&public),
+                "-m",
+                s(&m1),
+                "-s",
+                s(&sg1),
+                "-f",
+                s(&p1),
+                "-q",
+                "abcdef01",
+            ];
+            a.extend_from_slice(extra);
+            baretpm(&sw, &a)
+        };
+        let out = sha1_only(&[]);
         assert_eq!(out.status.code(), Some(1));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("pcr-bank-policy"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        ok(&sha1_only(&["--allow-sha1"]), "sha1-only with --allow-sha1");
         if scheme == "rsapss" {
             // tpm2_checkquote 5.4 rejects this genuine RSA-PSS quote (FACTS.md); we accept it.
             let theirs = tpm2(

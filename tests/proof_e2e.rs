@@ -493,8 +493,23 @@ fn sha1_only_quote_is_refused_unless_allowed() {
     let f = fixture();
     fails_at(&f.proof_sha1, &policy(), "pcr-selection");
     let mut p = policy();
-    p.quote.allow_sha1 = true;
+    p.quote.allow_sha1_banks = true;
     verify(&f.proof_sha1, &p).unwrap_or_else(|rej| panic!("{}", rej.report.table()));
+}
+
+/// The proof of a run on a TPM with SHA-1 and SHA-256 banks quotes both (every active bank):
+/// the strict policy accepts it, the SHA-1 bank checked like the other.
+#[test]
+fn proof_sha1_plus_sha256_selection_accepted() {
+    let f = fixture();
+    let banks: Vec<HashAlg> = f.proof.pcrs.banks.iter().map(|b| b.bank).collect();
+    assert!(
+        banks.contains(&HashAlg::Sha1) && banks.contains(&HashAlg::Sha256),
+        "{banks:?}"
+    );
+    let p = policy();
+    assert!(!p.quote.allow_sha1_banks && !p.quote.allow_sha1_signature);
+    verify(&f.proof, &p).unwrap_or_else(|rej| panic!("{}", rej.report.table()));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -587,10 +587,7 @@ fn ecc() -> &'static Ecc {
 }
 
 fn sha1_policy() -> Policy {
-    Policy {
-        allow_sha1: true,
-        ..Policy::default()
-    }
+    Policy::default().with_sha1()
 }
 
 fn ecc_verify(ak: &[u8], message: &[u8], sig: &[u8]) -> Result<HashAlg, VerifyError> {

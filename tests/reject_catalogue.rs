@@ -705,11 +705,34 @@ fn catalogue() -> Vec<Case> {
         // tpm2_checkquote 5.4 refuses genuine RSA-PSS quotes from swtpm; the TPM's salt length
         // (the digest size) must be accepted.
         accept("ok_rsapss_sha256_salt_32", || rsa().rsa_pss(HashAlg::Sha256)),
+        // TPM 2.0 Part 1 B.7: a non-FIPS TPM salts with the largest length key and hash allow.
+        accept("ok_rsapss_sha256_salt_max", || {
+            let mut f = rsa().rsa_pss(HashAlg::Sha256);
+            f.sig = SigScheme::RsaPss { hash: HashAlg::Sha256, salt: 256 - 32 - 2 };
+            f
+        }),
+        accept("ok_rsapss_sha256_salt_zero", || {
+            let mut f = rsa().rsa_pss(HashAlg::Sha256);
+            f.sig = SigScheme::RsaPss { hash: HashAlg::Sha256, salt: 0 };
+            f
+        }),
         accept("ok_ecdsa_p256_sha256", ecc),
         accept("ok_ecdsa_p256_sha384", || {
             let mut f = ecc();
             f.ak_scheme = AkScheme::Ecdsa(HashAlg::Sha384);
             f.sig = SigScheme::Ecdsa(HashAlg::Sha384);
+            f
+        }),
+        accept("ok_ecdsa_p384_sha384", || QuoteForge::new(TestKey::P384)),
+        accept("ok_ecdsa_p384_sha256", || {
+            let mut f = QuoteForge::new(TestKey::P384);
+            f.ak_scheme = AkScheme::Ecdsa(HashAlg::Sha256);
+            f.sig = SigScheme::Ecdsa(HashAlg::Sha256);
+            f
+        }),
+        accept("ok_ak_as_spki_pem_p384", || {
+            let mut f = QuoteForge::new(TestKey::P384);
+            f.ak_form = AkForm::SpkiPem;
             f
         }),
         accept("ok_ak_as_tpmt_public", || { let mut f = rsa(); f.ak_form = AkForm::TpmtPublic; f }),
@@ -727,17 +750,24 @@ fn catalogue() -> Vec<Case> {
             f.policy.allow_empty_nonce = true;
             f
         }),
-        accept("ok_sha1_bank_when_allowed", || {
+        // SHA-1 next to SHA-256 is what `tpm2_quote -l sha1:...+sha256:...` makes: every bank
+        // is checked, the SHA-256 one carries the proof, no permission is needed.
+        accept("ok_sha1_bank_next_to_sha256", || {
             let mut f = rsa();
             f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1]), (HashAlg::Sha256, &[0])]);
-            f.policy.allow_sha1 = true;
+            f
+        }),
+        accept("ok_sha1_only_bank_when_allowed", || {
+            let mut f = rsa();
+            f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1])]);
+            f.policy.allow_sha1_banks = true;
             f
         }),
         accept("ok_sha1_signature_when_allowed", || {
             let mut f = rsa();
             f.ak_scheme = AkScheme::RsaSsa(HashAlg::Sha1);
             f.sig = SigScheme::RsaSsa(HashAlg::Sha1);
-            f.policy.allow_sha1 = true;
+            f.policy.allow_sha1_signature = true;
             f
         }),
         accept("ok_qualified_signer_endorsement", || {
@@ -925,9 +955,16 @@ fn catalogue() -> Vec<Case> {
             f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1, 7])]);
             f
         }, V::Sha1BankNotAllowed),
-        reject("sha1_bank_next_to_sha256_refused", || {
+        reject("sha1_bank_with_empty_sha256_bank_refused", || {
+            // A SHA-256 bank that selects nothing does not make the selection strong.
             let mut f = rsa();
-            f.quoted = PcrSet::of(&[(HashAlg::Sha256, &[0]), (HashAlg::Sha1, &[0])]);
+            f.quoted = PcrSet::of(&[(HashAlg::Sha256, &[]), (HashAlg::Sha1, &[0])]);
+            f
+        }, V::Sha1BankNotAllowed),
+        reject("sha1_only_bank_refused_with_sha1_signatures_allowed", || {
+            let mut f = rsa();
+            f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0, 1, 7])]);
+            f.policy.allow_sha1_signature = true;
             f
         }, V::Sha1BankNotAllowed),
 
@@ -1025,6 +1062,14 @@ fn catalogue() -> Vec<Case> {
             f.sig = SigScheme::RsaSsa(HashAlg::Sha1);
             f
         }, V::Sha1SignatureNotAllowed),
+        reject("sig_sha1_refused_with_sha1_banks_allowed", || {
+            let mut f = rsa();
+            f.ak_scheme = AkScheme::RsaSsa(HashAlg::Sha1);
+            f.sig = SigScheme::RsaSsa(HashAlg::Sha1);
+            f.quoted = PcrSet::of(&[(HashAlg::Sha1, &[0]), (HashAlg::Sha256, &[0])]);
+            f.policy.allow_sha1_banks = true;
+            f
+        }, V::Sha1SignatureNotAllowed),
         reject("sig_ecdaa_unreadable", || {
             let mut f = ecc();
             f.sig_bytes_patch = Some(|s| s[..2].copy_from_slice(&[0x00, 0x1a]));
@@ -1052,14 +1097,16 @@ fn catalogue() -> Vec<Case> {
             f.sig_patch = Some(|s| if let RawSig::Rsa { sig, .. } = s { sig[100] ^= 0x04; });
             f
         }, V::BadSignature),
-        reject("rsapss_salt_max", || {
+        reject("rsapss_salt_max_flipped", || {
             let mut f = rsa().rsa_pss(HashAlg::Sha256);
             f.sig = SigScheme::RsaPss { hash: HashAlg::Sha256, salt: 256 - 32 - 2 };
+            f.sig_patch = Some(|s| if let RawSig::Rsa { sig, .. } = s { sig[7] ^= 0x01; });
             f
         }, V::BadSignature),
-        reject("rsapss_salt_zero", || {
+        reject("rsapss_signed_over_other_bytes", || {
             let mut f = rsa().rsa_pss(HashAlg::Sha256);
-            f.sig = SigScheme::RsaPss { hash: HashAlg::Sha256, salt: 0 };
+            f.sig = SigScheme::RsaPss { hash: HashAlg::Sha256, salt: 256 - 32 - 2 };
+            f.after_signing = Some(|a| { let n = a.len(); a[n - 1] ^= 0x01; });
             f
         }, V::BadSignature),
         // Keylime CVE-2023-3674: a bad signature must be an error, not a log line.
@@ -1183,13 +1230,30 @@ fn catalogue() -> Vec<Case> {
             f.ak_bytes_patch = Some(|d| { let n = d.len(); d[n - 10] ^= 0x40; });
             f
         }, V::EccPointInvalid),
-        reject("ecc_curve_p384", || QuoteForge::new(TestKey::P384),
-            V::EccCurveNotAllowed(TpmEccCurve::NIST_P384)),
-        reject("ecc_curve_p384_spki", || {
-            let mut f = QuoteForge::new(TestKey::P384);
-            f.ak_form = AkForm::SpkiPem;
+        reject("ecc_curve_p521", || {
+            let mut f = ecc();
+            f.ak_patch = Some(|a| put16(a, ecc_at::CURVE, 0x0005));
             f
-        }, V::EccCurveNotAllowed(TpmEccCurve::NIST_P384)),
+        }, V::EccCurveNotAllowed(TpmEccCurve::NIST_P521)),
+        reject("ecdsa_p384_sig_byte_flipped", || {
+            let mut f = QuoteForge::new(TestKey::P384);
+            f.sig_patch = Some(|s| if let RawSig::Ecdsa { s, .. } = s { s[20] ^= 0x01; });
+            f
+        }, V::BadSignature),
+        reject("ecdsa_p384_scalar_49_bytes", || {
+            let mut f = QuoteForge::new(TestKey::P384);
+            f.sig_patch = Some(|s| if let RawSig::Ecdsa { r, .. } = s { r.insert(0, 0); });
+            f
+        }, V::EcdsaScalarOutOfRange),
+        reject("ecdsa_p384_sha1_refused", || {
+            let mut f = QuoteForge::new(TestKey::P384);
+            // The ECDSA crate will not sign a 20-byte digest with P-384: relabel a SHA-384
+            // signature, which is refused before any arithmetic.
+            f.ak_scheme = AkScheme::Ecdsa(HashAlg::Sha1);
+            f.sig_patch = Some(|s| if let RawSig::Ecdsa { hash, .. } = s { *hash = HashAlg::Sha1; });
+            f.policy.allow_sha1_signature = true;
+            f
+        }, V::SignatureHashNotSupported(HashAlg::Sha1)),
         reject("ecc_curve_bn_p256", || {
             let mut f = ecc();
             f.ak_patch = Some(|a| put16(a, ecc_at::CURVE, 0x0010));

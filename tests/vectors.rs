@@ -88,24 +88,44 @@ fn json_values(path: &Path, selection: &TpmlPcrSelection) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Whether the selection quotes PCRs only in SHA-1 banks (no bank of SHA-256 or stronger).
+fn sha1_only(selection: &TpmlPcrSelection) -> bool {
+    selection.pcr_count() > 0
+        && !selection
+            .banks
+            .iter()
+            .any(|b| b.pcrs != 0 && Policy::bank_is_strong(b.hash))
+}
+
+/// The policy a case's `expect` is given under: SHA-1 permissions only where the case needs
+/// them (a SHA-1-only selection, a SHA-1 signature). A SHA-1 bank next to SHA-256 needs none.
 fn policy_for(c: &Case, selection: &TpmlPcrSelection) -> Policy {
     Policy {
-        allow_sha1: c.hash == "sha1" || selection.banks.iter().any(|b| b.hash == HashAlg::Sha1),
+        allow_sha1_banks: sha1_only(selection),
+        allow_sha1_signature: c.hash == "sha1",
         allow_empty_nonce: c.nonce.is_empty(),
         ..Policy::default()
     }
 }
 
+fn selection_of(c: &Case) -> TpmlPcrSelection {
+    if c.pcr_list.is_empty() {
+        TpmlPcrSelection::default()
+    } else {
+        parse_pcr_spec(&c.pcr_list).unwrap()
+    }
+}
+
 fn verify_case(c: &Case) -> Result<HashAlg, VerifyError> {
+    verify_case_with(c, &policy_for(c, &selection_of(c)))
+}
+
+fn verify_case_with(c: &Case, policy: &Policy) -> Result<HashAlg, VerifyError> {
     let ak_bytes = std::fs::read(c.ak.as_ref().unwrap()).unwrap();
     let msg = std::fs::read(&c.message).unwrap();
     let sig = std::fs::read(&c.signature).unwrap();
     let nonce = hex::decode(&c.nonce).unwrap();
-    let selection = if c.pcr_list.is_empty() {
-        TpmlPcrSelection::default()
-    } else {
-        parse_pcr_spec(&c.pcr_list).unwrap()
-    };
+    let selection = selection_of(c);
     let pcr_bytes = c
         .pcrs
         .as_ref()
@@ -135,7 +155,7 @@ fn verify_case(c: &Case) -> Result<HashAlg, VerifyError> {
         previous: None,
         ak_parent_qualified_name: None,
     };
-    verify_quote(&ak, &msg, &sig, &expect, &policy_for(c, &selection)).map(|v| v.signing_hash)
+    verify_quote(&ak, &msg, &sig, &expect, policy).map(|v| v.signing_hash)
 }
 
 #[test]
@@ -176,6 +196,39 @@ fn library_gives_each_expected_answer() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The SHA-1 rules over the whole index, under the strict default policy: a SHA-1 signature
+/// is refused first (it is checked before any parsed field), then a SHA-1-only selection;
+/// every other case, SHA-1 next to SHA-256 included, gets its `expect` unchanged.
+#[test]
+fn strict_policy_refuses_only_sha1_alone() {
+    let mut failures = Vec::new();
+    let mut sha1_next_to_strong = 0;
+    for c in cases().into_iter().filter(|c| c.ak.is_some()) {
+        let selection = selection_of(&c);
+        let strict = Policy {
+            allow_empty_nonce: c.nonce.is_empty(),
+            ..Policy::default()
+        };
+        let got = verify_case_with(&c, &strict);
+        let ok = if c.hash == "sha1" {
+            got == Err(VerifyError::Sha1SignatureNotAllowed)
+        } else if sha1_only(&selection) && c.expect == "ok" {
+            got == Err(VerifyError::Sha1BankNotAllowed)
+        } else {
+            if selection.banks.iter().any(|b| b.hash == HashAlg::Sha1) {
+                sha1_next_to_strong += 1;
+            }
+            matches_expect(&c.expect, &got)
+        };
+        if !ok {
+            failures.push(format!("{}: expected {}, got {:?}", c.id, c.expect, got));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // swtpm-rsassa-multibank in its three PCR file forms: sha1:0,1,2+sha256:14,15,16.
+    assert_eq!(sha1_next_to_strong, 3, "SHA-1 + SHA-256 cases checked");
+}
+
 #[test]
 fn cli_gives_each_expected_answer() {
     let exe = env!("CARGO_BIN_EXE_baretpm");
@@ -205,7 +258,7 @@ fn cli_gives_each_expected_answer() {
         } else {
             cmd.arg("-q").arg(&c.nonce);
         }
-        if c.hash == "sha1" || c.pcr_list.contains("sha1") {
+        if c.hash == "sha1" || sha1_only(&selection_of(&c)) {
             cmd.arg("--allow-sha1");
         }
         let out = cmd.output().unwrap();

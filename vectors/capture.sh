@@ -327,7 +327,7 @@ add_case $ID rsa.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized sha384:14,15,1
 
 ID=swtpm-rsassa-multibank; N=$(nonce $ID 16); ML=sha1:0,1,2+sha256:14,15,16
 quote $ID $H_RSA $ML sha256 "$N"
-add_forms $ID rsa $ML sha256 "$N" "two banks in one quote: sha1 PCR 0,1,2 (zero) then sha256 PCR 14,15,16; values in selection order; 16-byte nonce"
+add_forms $ID rsa $ML sha256 "$N" "two banks in one quote: sha1 PCR 0,1,2 (zero) then sha256 PCR 14,15,16; values in selection order; 16-byte nonce; ok under the default policy (the SHA-256 bank is strong, both banks are checked)"
 
 ID=swtpm-rsassa-pcr0-7-14-15; N=$(nonce $ID 8); BL=sha256:0,1,2,3,4,5,6,7,14,15
 quote $ID $H_RSA $BL sha256 "$N"
@@ -340,8 +340,8 @@ add_case $ID ecc-sha384.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized $L sha3
 
 ID=swtpm-ecdsa-p384-sha384; N=$(nonce $ID 48)
 quote $ID $H_ECC384 sha384:14,15,16 sha384 "$N"
-add_case $ID ecc384.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized sha384:14,15,16 sha384 "$N" curve_not_allowed \
-    "ECC P-384 AK, ECDSA/SHA-384, SHA-384 bank PCR 14,15,16; 48-byte nonce; cryptographically valid, but baretpm allows ECC P-256 AKs only, so its answer is curve_not_allowed"
+add_case $ID ecc384.ak.pub tpm2b $ID.msg $ID.sig $ID.pcrs serialized sha384:14,15,16 sha384 "$N" ok \
+    "ECC P-384 AK, ECDSA/SHA-384, SHA-384 bank PCR 14,15,16; 48-byte nonce (accepted since P-384 AKs are: it was curve_not_allowed before)"
 
 ID=swtpm-rsassa-sha384; N=$(nonce $ID 32)
 quote $ID $H_RSAS384 $L sha384 "$N"

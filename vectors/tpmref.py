@@ -231,7 +231,8 @@ def verify_signature(key, tpmt, sig, msg, hash_name):
         if sig["alg"] == SIG_RSASSA and isinstance(key, rsa.RSAPublicKey):
             key.verify(sig["sig"], msg, padding.PKCS1v15(), h)
         elif sig["alg"] == SIG_RSAPSS and isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig["sig"], msg, padding.PSS(padding.MGF1(h), h.digest_size), h)
+            # Any salt length (TPM 2.0 Part 1 B.7: the digest size or the maximum).
+            key.verify(sig["sig"], msg, padding.PSS(padding.MGF1(h), padding.PSS.AUTO), h)
         elif sig["alg"] == SIG_ECDSA and isinstance(key, ec.EllipticCurvePublicKey):
             der = utils.encode_dss_signature(int.from_bytes(sig["r"], "big"), int.from_bytes(sig["s"], "big"))
             key.verify(der, msg, ec.ECDSA(h))

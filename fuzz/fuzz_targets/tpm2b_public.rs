@@ -54,7 +54,8 @@ fuzz_target!(|data: &[u8]| {
             // A key that passes the strict policy passes every laxer one.
             if strict.is_ok() {
                 let lax = Policy {
-                    allow_sha1: true,
+                    allow_sha1_banks: true,
+                    allow_sha1_signature: true,
                     allow_empty_nonce: true,
                     min_rsa_bits: 1024,
                     require_ak_attributes: false,

@@ -231,7 +231,8 @@ fn bases() -> &'static [Base] {
                 let attest = TpmsAttest::from_bytes(v.msg).unwrap();
                 let sha1 = pcrs.selection.banks.iter().any(|b| b.hash == HashAlg::Sha1);
                 let policy = Policy {
-                    allow_sha1: sha1,
+                    allow_sha1_banks: sha1,
+                    allow_sha1_signature: sha1,
                     allow_empty_nonce: nonce.is_empty(),
                     ..Policy::default()
                 };
@@ -499,8 +500,9 @@ fn mutate(c: &mut Cursor<'_>, case: &mut Case, bases: &[Base]) {
         9 => case.ak = pick(c, bases.len()),
         10 => case.msg = bases[pick(c, bases.len())].v.msg.to_vec(),
         11 => case.sig = bases[pick(c, bases.len())].v.sig.to_vec(),
-        12 => match c.u8() % 5 {
-            0 => case.policy.allow_sha1 = !case.policy.allow_sha1,
+        12 => match c.u8() % 6 {
+            0 => case.policy.allow_sha1_banks = !case.policy.allow_sha1_banks,
+            5 => case.policy.allow_sha1_signature = !case.policy.allow_sha1_signature,
             1 => case.policy.allow_empty_nonce = !case.policy.allow_empty_nonce,
             2 => case.policy.require_safe_clock = !case.policy.require_safe_clock,
             3 => case.policy.require_ak_attributes = !case.policy.require_ak_attributes,
@@ -634,10 +636,21 @@ fuzz_target!(|data: &[u8]| {
             if case.nonce.is_empty() {
                 assert!(case.policy.allow_empty_nonce);
             }
-            if case.selection.banks.iter().any(|b| b.hash == HashAlg::Sha1) {
+            if !case
+                .selection
+                .banks
+                .iter()
+                .any(|b| b.pcrs != 0 && Policy::bank_is_strong(b.hash))
+            {
                 assert!(
-                    case.policy.allow_sha1,
-                    "SHA-1 bank accepted under a strict policy"
+                    case.policy.allow_sha1_banks,
+                    "SHA-1-only selection accepted under a strict policy"
+                );
+            }
+            if verified.signing_hash == HashAlg::Sha1 {
+                assert!(
+                    case.policy.allow_sha1_signature,
+                    "SHA-1 signature accepted under a strict policy"
                 );
             }
             if let Some(p) = case.previous {

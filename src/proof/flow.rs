@@ -445,7 +445,7 @@ fn quote_until_stable<T: Transport>(
         ak_public: Some(proof.ak_public.clone()),
         ..Policy::default()
     };
-    policy.quote.allow_sha1 = true;
+    policy.quote = policy.quote.with_sha1();
     let mut last = None;
     for _ in 0..QUOTE_ATTEMPTS {
         let q = tpm

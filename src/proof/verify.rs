@@ -28,8 +28,9 @@ pub struct Policy {
     pub inputs: Vec<Event>,
     /// Events the verifier measured itself that must appear in the PCR15 log.
     pub outputs: Vec<Event>,
-    /// The quote verifier's policy. SHA-1 banks are accepted alongside a stronger bank even
-    /// when `allow_sha1` is off: every bank is checked, so the stronger one carries the proof.
+    /// The quote verifier's policy, SHA-1 rules included (see `verify::Policy`): SHA-1 banks
+    /// are accepted alongside a stronger bank, since every bank is checked and the stronger
+    /// one carries the proof; SHA-1-only selections and SHA-1 signatures need the knobs.
     pub quote: qv::Policy,
 }
 
@@ -368,17 +369,9 @@ fn check_ak_and_quote<'p>(
     }
     let pin = check_ak_pin(&ak, policy, r);
 
-    // SHA-1 banks only ride along with a stronger bank; a SHA-1 signature is not let through
-    // that way (see below).
+    // The quote verifier's SHA-1 rules apply as they are (`qv::Policy`): SHA-1 banks ride
+    // along with a stronger bank, a SHA-1 signature needs its own permission.
     let selection = proof.pcrs.selection();
-    let strong_bank = selection
-        .banks
-        .iter()
-        .any(|b| b.hash != HashAlg::Sha1 && b.pcrs != 0);
-    let mut qpolicy = policy.quote;
-    if strong_bank {
-        qpolicy.allow_sha1 = true;
-    }
     let mut values = PcrValues {
         selection,
         values: heapless::Vec::new(),
@@ -396,12 +389,7 @@ fn check_ak_and_quote<'p>(
         previous: None,
         ak_parent_qualified_name: Some(&ENDORSEMENT_QN),
     };
-    let result = match qv::verify_quote(&ak, &proof.attest, &proof.signature, &expect, &qpolicy) {
-        Ok(v) if v.signing_hash == HashAlg::Sha1 && !policy.quote.allow_sha1 => {
-            Err(VerifyError::Sha1SignatureNotAllowed)
-        }
-        other => other,
-    };
+    let result = qv::verify_quote(&ak, &proof.attest, &proof.signature, &expect, &policy.quote);
     let failed_row = result.as_ref().err().map(quote_row);
     let verified = result.as_ref().ok().map(|v| &v.attest);
     let mut reached_failure = false;
@@ -570,6 +558,8 @@ fn same_key(a: &AkKey, b: &AkKey) -> bool {
         (AkKey::Rsa(x), AkKey::Rsa(y)) => x == y,
         #[cfg(feature = "p256")]
         (AkKey::P256(x), AkKey::P256(y)) => x == y,
+        #[cfg(feature = "p384")]
+        (AkKey::P384(x), AkKey::P384(y)) => x == y,
         _ => false,
     }
 }
@@ -622,7 +612,7 @@ fn check_log(
     }
     if matched.is_empty() {
         r.push(name, Status::Fail, format!("PCR{pcr} is not in the quote"));
-    } else if !strong && !policy.quote.allow_sha1 {
+    } else if !strong && !policy.quote.allow_sha1_banks {
         r.push(
             name,
             Status::Fail,

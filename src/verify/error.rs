@@ -27,7 +27,7 @@ pub enum VerifyError {
     RsaKeyUnusable { bits: usize },
     /// TPMT_PUBLIC's keyBits disagrees with the modulus it carries.
     RsaKeyBitsMismatch { declared: u16, actual: usize },
-    /// The ECC curve is not one the policy allows (P-256).
+    /// The ECC curve is not one the policy allows (NIST P-256 and P-384).
     EccCurveNotAllowed(TpmEccCurve),
     /// The ECC public point is malformed or not on the curve.
     EccPointInvalid,
@@ -60,7 +60,8 @@ pub enum VerifyError {
         key_hash: HashAlg,
         signature: HashAlg,
     },
-    /// SHA-1 signatures are refused unless the policy allows them.
+    /// The signature is over a SHA-1 digest, refused unless the policy allows SHA-1
+    /// signatures.
     Sha1SignatureNotAllowed,
     /// The signing hash is not usable with this key type, or not compiled in.
     SignatureHashNotSupported(HashAlg),
@@ -88,7 +89,8 @@ pub enum VerifyError {
     NoPcrsSelected,
     /// The quote's PCR selection differs from the selection of the values supplied.
     SelectionMismatch,
-    /// A SHA-1 PCR bank is quoted and the policy does not allow SHA-1.
+    /// The quote's PCRs are all in SHA-1 banks (no bank of SHA-256 or stronger is selected)
+    /// and the policy does not allow SHA-1-only selections.
     Sha1BankNotAllowed,
     /// The number of PCR values differs from the number of PCRs selected.
     PcrValueCount { got: usize, expected: usize },
@@ -172,7 +174,11 @@ impl fmt::Display for VerifyError {
                 f,
                 "RSA AK declares {declared} bits but its modulus has {actual}"
             ),
-            EccCurveNotAllowed(c) => write!(f, "ECC curve {:#06x} not allowed (P-256 only)", c.0),
+            EccCurveNotAllowed(c) => write!(
+                f,
+                "ECC curve {:#06x} not allowed (NIST P-256 and P-384 only)",
+                c.0
+            ),
             EccPointInvalid => f.write_str("AK ECC point is malformed or not on the curve"),
             AkNotRestricted => {
                 f.write_str("AK is not restricted: it could sign data that imitates a quote")
@@ -232,7 +238,10 @@ impl fmt::Display for VerifyError {
             SelectionMismatch => f.write_str(
                 "quoted PCR selection differs from the selection of the PCR values given",
             ),
-            Sha1BankNotAllowed => f.write_str("SHA-1 PCR bank refused by policy"),
+            Sha1BankNotAllowed => f.write_str(
+                "only SHA-1 PCR banks are quoted, refused by policy (quote a SHA-256 or \
+                 stronger bank too, or allow SHA-1)",
+            ),
             PcrValueCount { got, expected } => {
                 write!(f, "{got} PCR values for {expected} selected PCRs")
             }

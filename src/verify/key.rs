@@ -15,6 +15,8 @@ pub enum AkKey {
     Rsa(rsa::RsaPublicKey),
     #[cfg(feature = "p256")]
     P256(p256::ecdsa::VerifyingKey),
+    #[cfg(feature = "p384")]
+    P384(p384::ecdsa::VerifyingKey),
 }
 
 /// An attestation key, with its TPM public area when it was given in TPM form.
@@ -54,19 +56,9 @@ impl<'a> Ak<'a> {
                 unique.as_bytes(),
                 &parms.effective_exponent().to_be_bytes(),
             )?),
-            #[cfg(feature = "p256")]
+            #[cfg(any(feature = "p256", feature = "p384"))]
             PublicDetails::Ecc { parms, unique } => {
-                if parms.curve_id != TpmEccCurve::NIST_P256 {
-                    return Err(VerifyError::EccCurveNotAllowed(parms.curve_id));
-                }
-                let x = pad32(unique.x.as_bytes()).ok_or(VerifyError::EccPointInvalid)?;
-                let y = pad32(unique.y.as_bytes()).ok_or(VerifyError::EccPointInvalid)?;
-                let point =
-                    p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-                AkKey::P256(
-                    p256::ecdsa::VerifyingKey::from_encoded_point(&point)
-                        .map_err(|_| VerifyError::EccPointInvalid)?,
-                )
+                ecc_key(parms.curve_id, unique.x.as_bytes(), unique.y.as_bytes())?
             }
             _ => {
                 return Err(VerifyError::AkTypeUnsupported(
@@ -80,7 +72,7 @@ impl<'a> Ak<'a> {
         })
     }
 
-    /// Reads a DER SubjectPublicKeyInfo (RSA or EC P-256), via the RustCrypto decoders.
+    /// Reads a DER SubjectPublicKeyInfo (RSA, EC P-256 or P-384), via the RustCrypto decoders.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, VerifyError> {
         use spki::DecodePublicKey as _;
         #[cfg(feature = "rsa")]
@@ -94,6 +86,13 @@ impl<'a> Ak<'a> {
         if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
             return Ok(Self {
                 key: AkKey::P256(k.into()),
+                public: None,
+            });
+        }
+        #[cfg(feature = "p384")]
+        if let Ok(k) = p384::PublicKey::from_public_key_der(der) {
+            return Ok(Self {
+                key: AkKey::P384(k.into()),
                 public: None,
             });
         }
@@ -140,6 +139,8 @@ impl<'a> Ak<'a> {
             AkKey::Rsa(_) => TpmAlgId::RSA,
             #[cfg(feature = "p256")]
             AkKey::P256(_) => TpmAlgId::ECC,
+            #[cfg(feature = "p384")]
+            AkKey::P384(_) => TpmAlgId::ECC,
         }
     }
 
@@ -170,6 +171,8 @@ impl<'a> Ak<'a> {
             }
             #[cfg(feature = "p256")]
             AkKey::P256(_) => {}
+            #[cfg(feature = "p384")]
+            AkKey::P384(_) => {}
         }
         if let (Some(p), true) = (&self.public, policy.require_ak_attributes) {
             let a = p.public_area.object_attributes;
@@ -253,6 +256,30 @@ fn spki_rsa_parts(der: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((key.modulus.as_bytes(), key.public_exponent.as_bytes()))
 }
 
+/// An ECDSA key from TPMS_ECC_POINT coordinates, on a curve the policy allows (P-256, P-384).
+#[cfg(any(feature = "p256", feature = "p384"))]
+fn ecc_key(curve: TpmEccCurve, x: &[u8], y: &[u8]) -> Result<AkKey, VerifyError> {
+    #[cfg(feature = "p256")]
+    if curve == TpmEccCurve::NIST_P256 {
+        let x = pad_be::<32>(x).ok_or(VerifyError::EccPointInvalid)?;
+        let y = pad_be::<32>(y).ok_or(VerifyError::EccPointInvalid)?;
+        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+        return p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+            .map(AkKey::P256)
+            .map_err(|_| VerifyError::EccPointInvalid);
+    }
+    #[cfg(feature = "p384")]
+    if curve == TpmEccCurve::NIST_P384 {
+        let x = pad_be::<48>(x).ok_or(VerifyError::EccPointInvalid)?;
+        let y = pad_be::<48>(y).ok_or(VerifyError::EccPointInvalid)?;
+        let point = p384::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+        return p384::ecdsa::VerifyingKey::from_encoded_point(&point)
+            .map(AkKey::P384)
+            .map_err(|_| VerifyError::EccPointInvalid);
+    }
+    Err(VerifyError::EccCurveNotAllowed(curve))
+}
+
 /// Why a SubjectPublicKeyInfo we could not use was refused: an EC key on another curve gets
 /// the curve error, anything else the generic one.
 fn spki_refusal(der: &[u8]) -> VerifyError {
@@ -260,14 +287,19 @@ fn spki_refusal(der: &[u8]) -> VerifyError {
     const EC_PUBLIC_KEY: spki::ObjectIdentifier =
         spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
     const P256: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    const P384: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.34");
     let Ok(info) = spki::SubjectPublicKeyInfoRef::from_der(der) else {
         return VerifyError::AkSpkiInvalid;
     };
     if info.algorithm.oid != EC_PUBLIC_KEY {
         return VerifyError::AkSpkiInvalid;
     }
-    if info.algorithm.parameters_oid().ok() == Some(P256) {
-        // A well-formed P-256 key that p256 refused: its point is not on the curve.
+    let curve_oid = info.algorithm.parameters_oid().ok();
+    if (cfg!(feature = "p256") && curve_oid == Some(P256))
+        || (cfg!(feature = "p384") && curve_oid == Some(P384))
+    {
+        // A well-formed key on a curve we take that its crate refused: the point is not on
+        // the curve.
         return VerifyError::EccPointInvalid;
     }
     let curve = info
@@ -292,16 +324,16 @@ fn trim_ascii_start(b: &[u8]) -> &[u8] {
     &b[n..]
 }
 
-/// Left-pads a big-endian integer to 32 bytes; `None` if it is longer.
+/// Left-pads a big-endian integer to `N` bytes (the field size); `None` if it is longer.
 ///
 /// No leading zeros are stripped first: a 33-byte encoding of a 32-byte number is refused, so
 /// one signature or point has one encoding.
-pub(crate) fn pad32(b: &[u8]) -> Option<[u8; 32]> {
-    if b.len() > 32 {
+pub(crate) fn pad_be<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
+    if b.len() > N {
         return None;
     }
-    let mut out = [0u8; 32];
-    out[32 - b.len()..].copy_from_slice(b);
+    let mut out = [0u8; N];
+    out[N - b.len()..].copy_from_slice(b);
     Some(out)
 }
 
@@ -316,6 +348,10 @@ impl Ak<'_> {
             #[cfg(feature = "p256")]
             AkKey::P256(k) => {
                 p256::PublicKey::from(k).to_public_key_pem(spki::der::pem::LineEnding::LF)
+            }
+            #[cfg(feature = "p384")]
+            AkKey::P384(k) => {
+                p384::PublicKey::from(k).to_public_key_pem(spki::der::pem::LineEnding::LF)
             }
         };
         pem.map_err(|_| VerifyError::AkSpkiInvalid)

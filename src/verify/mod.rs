@@ -5,6 +5,8 @@
 
 mod error;
 mod key;
+#[cfg(feature = "rsa")]
+mod pss;
 mod signature;
 
 pub use error::VerifyError;
@@ -18,10 +20,25 @@ use crate::wire::{ErrorKind, Unmarshal};
 use subtle::ConstantTimeEq as _;
 
 /// What the verifier accepts. `Default` is the strict policy.
+///
+/// SHA-1 has two separate rules, one knob each:
+/// - **PCR banks** ([`Policy::allow_sha1_banks`]): a selection that quotes a SHA-1 bank next to
+///   a bank of SHA-256 or stronger is accepted by default (it is what `tpm2_quote -l
+///   sha1:...+sha256:...` makes); every selected bank is still checked against the values
+///   given, so the stronger bank carries the proof. A selection whose only non-empty banks are
+///   SHA-1 is refused unless the knob is on ([`Policy::check_banks`]). The same rule applies
+///   wherever a PCR value is trusted by its bank: proofs (`proof::verify` uses this policy)
+///   and event-log replay (a PCR replayed only in the SHA-1 bank proves nothing by default).
+/// - **Signature digest** ([`Policy::allow_sha1_signature`]): a quote signed over a SHA-1
+///   digest is refused unless the knob is on, whatever banks it covers (a SHA-1 collision
+///   could let one signature cover two attestations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// Accept SHA-1 PCR banks and SHA-1 signatures (old Windows AKs, GCE's SHA-1 bank).
-    pub allow_sha1: bool,
+    /// Accept a PCR selection whose only non-empty banks are SHA-1 (GCE's SHA-1 bank, old
+    /// Windows quotes). SHA-1 next to a stronger bank needs no permission.
+    pub allow_sha1_banks: bool,
+    /// Accept a signature made over a SHA-1 digest (old Windows PCP AKs).
+    pub allow_sha1_signature: bool,
     /// Accept an empty expected nonce (the quote is then replayable; the caller says so).
     pub allow_empty_nonce: bool,
     /// Smallest RSA modulus accepted, in bits.
@@ -35,12 +52,42 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            allow_sha1: false,
+            allow_sha1_banks: false,
+            allow_sha1_signature: false,
             allow_empty_nonce: false,
             min_rsa_bits: 2048,
             require_ak_attributes: true,
             require_safe_clock: false,
         }
+    }
+}
+
+impl Policy {
+    /// This policy with both SHA-1 knobs on (what `--allow-sha1` asks for).
+    pub const fn with_sha1(mut self) -> Self {
+        self.allow_sha1_banks = true;
+        self.allow_sha1_signature = true;
+        self
+    }
+
+    /// Whether a PCR bank of `hash` counts as strong: SHA-256 or stronger (every bank the
+    /// spec defines except SHA-1 has a digest of at least 32 bytes).
+    pub const fn bank_is_strong(hash: HashAlg) -> bool {
+        hash.digest_size() >= 32
+    }
+
+    /// The bank rule: at least one non-empty bank of SHA-256 or stronger, unless
+    /// `allow_sha1_banks`. (An empty selection is left to the caller's own check.)
+    pub fn check_banks(&self, selection: &TpmlPcrSelection) -> Result<(), VerifyError> {
+        let strong = selection
+            .banks
+            .iter()
+            .any(|b| b.pcrs != 0 && Self::bank_is_strong(b.hash));
+        let any = selection.banks.iter().any(|b| b.pcrs != 0);
+        if any && !strong && !self.allow_sha1_banks {
+            return Err(VerifyError::Sha1BankNotAllowed);
+        }
+        Ok(())
     }
 }
 
@@ -120,7 +167,7 @@ pub fn verify_quote<'a>(
 }
 
 /// The quote's selection must equal the selection of the values given, bank by bank and in
-/// order; nothing empty, nothing doubled, no SHA-1 unless allowed.
+/// order; nothing empty, nothing doubled, not SHA-1 alone unless allowed.
 fn check_selection(
     quoted: &TpmlPcrSelection,
     given: &TpmlPcrSelection,
@@ -141,15 +188,7 @@ fn check_selection(
     if !same {
         return Err(VerifyError::SelectionMismatch);
     }
-    if !policy.allow_sha1
-        && quoted
-            .banks
-            .iter()
-            .any(|b| b.hash == HashAlg::Sha1 && b.pcrs != 0)
-    {
-        return Err(VerifyError::Sha1BankNotAllowed);
-    }
-    Ok(())
+    policy.check_banks(quoted)
 }
 
 /// pcrDigest = H_sig(value_0 || value_1 || ...), in selection order.

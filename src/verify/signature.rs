@@ -1,6 +1,6 @@
 //! Signature checks over the exact bytes the TPM signed.
 
-use super::key::{pad32, Ak, AkKey};
+use super::key::{pad_be, Ak, AkKey};
 use super::{Policy, VerifyError};
 use crate::types::{hash, HashAlg, TpmtSignature};
 
@@ -18,6 +18,8 @@ pub fn verify_signature(
         (AkKey::Rsa(_), TpmtSignature::RsaSsa(_) | TpmtSignature::RsaPss(_)) => true,
         #[cfg(feature = "p256")]
         (AkKey::P256(_), TpmtSignature::Ecdsa(_)) => true,
+        #[cfg(feature = "p384")]
+        (AkKey::P384(_), TpmtSignature::Ecdsa(_)) => true,
         #[allow(unreachable_patterns)]
         _ => false,
     };
@@ -44,7 +46,7 @@ pub fn verify_signature(
             });
         }
     }
-    if hash_alg == HashAlg::Sha1 && !policy.allow_sha1 {
+    if hash_alg == HashAlg::Sha1 && !policy.allow_sha1_signature {
         return Err(VerifyError::Sha1SignatureNotAllowed);
     }
     let digest = hash::digest(hash_alg, &[message])
@@ -64,9 +66,31 @@ pub fn verify_signature(
             ) {
                 return Err(VerifyError::SignatureHashNotSupported(hash_alg));
             }
-            let r = pad32(s.signature_r.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
-            let s = pad32(s.signature_s.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
+            let r =
+                pad_be::<32>(s.signature_r.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
+            let s =
+                pad_be::<32>(s.signature_s.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
             let signature = p256::ecdsa::Signature::from_scalars(r, s)
+                .map_err(|_| VerifyError::EcdsaScalarOutOfRange)?;
+            k.verify_prehash(digest.as_bytes(), &signature)
+                .map_err(|_| VerifyError::BadSignature)?
+        }
+        // P-384: a digest shorter than half the field (SHA-1) is not accepted by the ECDSA
+        // crate, and no TPM pairs the two; SHA-256 and up are.
+        #[cfg(feature = "p384")]
+        (AkKey::P384(k), TpmtSignature::Ecdsa(s)) => {
+            use p384::ecdsa::signature::hazmat::PrehashVerifier as _;
+            if !matches!(
+                hash_alg,
+                HashAlg::Sha256 | HashAlg::Sha384 | HashAlg::Sha512
+            ) {
+                return Err(VerifyError::SignatureHashNotSupported(hash_alg));
+            }
+            let r =
+                pad_be::<48>(s.signature_r.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
+            let s =
+                pad_be::<48>(s.signature_s.as_bytes()).ok_or(VerifyError::EcdsaScalarOutOfRange)?;
+            let signature = p384::ecdsa::Signature::from_scalars(r, s)
                 .map_err(|_| VerifyError::EcdsaScalarOutOfRange)?;
             k.verify_prehash(digest.as_bytes(), &signature)
                 .map_err(|_| VerifyError::BadSignature)?
@@ -91,7 +115,7 @@ fn rsa_verify(
     sig: &[u8],
 ) -> Result<(), VerifyError> {
     use rsa::traits::PublicKeyParts as _;
-    use rsa::{Pkcs1v15Sign, Pss};
+    use rsa::Pkcs1v15Sign;
     let expected = key.size();
     if sig.len() != expected {
         return Err(VerifyError::RsaSignatureLength {
@@ -99,26 +123,19 @@ fn rsa_verify(
             expected,
         });
     }
-    // A TPM salts RSA-PSS with as many bytes as the digest has (TPM 2.0 Part 1, B.7).
-    let salt = hash_alg.digest_size();
-    let result = match (hash_alg, pss) {
+    // RSA-PSS: any salt length (the digest size for FIPS-mode TPMs, the maximum for others,
+    // TPM 2.0 Part 1 B.7), recovered from the encoded message.
+    // `digest` was computed with `hash_alg`, so the hash is one this build has.
+    if pss {
+        return super::pss::verify_pss_any_salt(key, hash_alg, digest, sig);
+    }
+    let result = match hash_alg {
         #[cfg(feature = "sha1")]
-        (HashAlg::Sha1, false) => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), digest, sig),
-        #[cfg(feature = "sha1")]
-        (HashAlg::Sha1, true) => key.verify(Pss::new_with_salt::<sha1::Sha1>(salt), digest, sig),
-        (HashAlg::Sha256, false) => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), digest, sig),
-        (HashAlg::Sha256, true) => {
-            key.verify(Pss::new_with_salt::<sha2::Sha256>(salt), digest, sig)
-        }
-        (HashAlg::Sha384, false) => key.verify(Pkcs1v15Sign::new::<sha2::Sha384>(), digest, sig),
-        (HashAlg::Sha384, true) => {
-            key.verify(Pss::new_with_salt::<sha2::Sha384>(salt), digest, sig)
-        }
-        (HashAlg::Sha512, false) => key.verify(Pkcs1v15Sign::new::<sha2::Sha512>(), digest, sig),
-        (HashAlg::Sha512, true) => {
-            key.verify(Pss::new_with_salt::<sha2::Sha512>(salt), digest, sig)
-        }
-        (other, _) => return Err(VerifyError::SignatureHashNotSupported(other)),
+        HashAlg::Sha1 => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), digest, sig),
+        HashAlg::Sha256 => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), digest, sig),
+        HashAlg::Sha384 => key.verify(Pkcs1v15Sign::new::<sha2::Sha384>(), digest, sig),
+        HashAlg::Sha512 => key.verify(Pkcs1v15Sign::new::<sha2::Sha512>(), digest, sig),
+        other => return Err(VerifyError::SignatureHashNotSupported(other)),
     };
     result.map_err(|_| VerifyError::BadSignature)
 }

@@ -46,7 +46,7 @@ pub enum TestKey {
     /// RSA-2048 with public exponent 3.
     Rsa2048E3,
     P256,
-    /// Public key only: no quote is ever signed with it.
+    /// ECC NIST P-384 (the curve of swtpm's and many hardware TPMs' `ecc384` AKs).
     P384,
 }
 
@@ -57,7 +57,7 @@ impl TestKey {
             Self::Rsa1024 => "rsa1024.pem",
             Self::Rsa2048E3 => "rsa2048_e3.pem",
             Self::P256 => "p256.pem",
-            Self::P384 => "p384.pub.pem",
+            Self::P384 => "p384.pem",
         }
     }
 
@@ -96,16 +96,11 @@ impl TestKey {
                 }
             }
             Self::P384 => {
-                let (_, doc) = p256::pkcs8::spki::Document::from_pem(&self.pem())
-                    .expect("P-384 SubjectPublicKeyInfo PEM");
-                // The DER ends with the uncompressed point 04 || x || y, 48 bytes each.
-                let der = doc.as_bytes();
-                let xy = &der[der.len() - 96..];
-                assert_eq!(der[der.len() - 97], 0x04, "uncompressed P-384 point");
+                let point = p384_key().verifying_key().to_encoded_point(false);
                 PublicKey::Ecc {
                     curve: TpmEccCurve::NIST_P384,
-                    x: xy[..48].to_vec(),
-                    y: xy[48..].to_vec(),
+                    x: point.x().expect("affine x").to_vec(),
+                    y: point.y().expect("affine y").to_vec(),
                 }
             }
         }
@@ -127,7 +122,12 @@ impl TestKey {
                     .to_public_key_pem(p256::pkcs8::LineEnding::LF)
                     .expect("P-256 SPKI PEM")
             }
-            Self::P384 => self.pem(),
+            Self::P384 => {
+                use p384::pkcs8::EncodePublicKey as _;
+                p384::PublicKey::from(p384_key().verifying_key())
+                    .to_public_key_pem(p384::pkcs8::LineEnding::LF)
+                    .expect("P-384 SPKI PEM")
+            }
         }
     }
 
@@ -193,6 +193,14 @@ pub fn p256_key() -> &'static p256::ecdsa::SigningKey {
     KEY.get_or_init(|| {
         use p256::pkcs8::DecodePrivateKey as _;
         p256::ecdsa::SigningKey::from_pkcs8_pem(&TestKey::P256.pem()).expect("P-256 PKCS#8 PEM")
+    })
+}
+
+pub fn p384_key() -> &'static p384::ecdsa::SigningKey {
+    static KEY: OnceLock<p384::ecdsa::SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use p384::pkcs8::DecodePrivateKey as _;
+        p384::ecdsa::SigningKey::from_pkcs8_pem(&TestKey::P384.pem()).expect("P-384 PKCS#8 PEM")
     })
 }
 
@@ -441,14 +449,26 @@ fn sign_uncached(signer: TestKey, scheme: SigScheme, message: &[u8]) -> RawSig {
             hash: h,
             sig: rsa_sign(rsa_key(signer), h, Some(salt), &hash(h, &[message])),
         },
+        // RFC 6979: deterministic nonces.
+        SigScheme::Ecdsa(h) if signer == TestKey::P384 => {
+            use p384::ecdsa::signature::hazmat::PrehashSigner as _;
+            let sig: p384::ecdsa::Signature = p384_key()
+                .sign_prehash(&hash(h, &[message]))
+                .expect("ECDSA signing");
+            let (r, s) = sig.split_bytes();
+            RawSig::Ecdsa {
+                hash: h,
+                r: r.to_vec(),
+                s: s.to_vec(),
+            }
+        }
         SigScheme::Ecdsa(h) => {
             use p256::ecdsa::signature::hazmat::PrehashSigner as _;
             assert_eq!(
                 signer,
                 TestKey::P256,
-                "ECDSA signatures come from the P-256 key"
+                "ECDSA signatures come from the P-256 or P-384 key"
             );
-            // RFC 6979: deterministic nonces.
             let sig: p256::ecdsa::Signature = p256_key()
                 .sign_prehash(&hash(h, &[message]))
                 .expect("ECDSA signing");
@@ -577,12 +597,18 @@ pub fn default_clock() -> TpmsClockInfo {
 }
 
 impl QuoteForge {
-    /// A well-formed quote over sha256:0,1,7, signed as a TPM would sign it with `key`.
+    /// A well-formed quote over sha256:0,1,7, signed as a TPM would sign it with `key`
+    /// (ECDSA with SHA-384 for the P-384 key, SHA-256 otherwise).
     pub fn new(key: TestKey) -> Self {
         let (ak_scheme, sig) = if key.is_rsa() {
             (
                 AkScheme::RsaSsa(HashAlg::Sha256),
                 SigScheme::RsaSsa(HashAlg::Sha256),
+            )
+        } else if key == TestKey::P384 {
+            (
+                AkScheme::Ecdsa(HashAlg::Sha384),
+                SigScheme::Ecdsa(HashAlg::Sha384),
             )
         } else {
             (
@@ -593,11 +619,7 @@ impl QuoteForge {
         let nonce = default_nonce();
         Self {
             key,
-            signer: if key == TestKey::P384 {
-                TestKey::P256
-            } else {
-                key
-            },
+            signer: key,
             ak_form: AkForm::Tpm2bPublic,
             ak_attributes: AK_ATTRIBUTES,
             ak_scheme,
@@ -628,6 +650,19 @@ impl QuoteForge {
     pub fn rsa_pss(mut self, hash: HashAlg) -> Self {
         self.ak_scheme = AkScheme::RsaPss(hash);
         self.sig = SigScheme::pss(hash);
+        self
+    }
+
+    /// RSA-PSS with the largest salt the key and hash allow (`emLen - hLen - 2`), as a non-FIPS
+    /// TPM signs (TPM 2.0 Part 1 B.7).
+    pub fn rsa_pss_max_salt(mut self, hash: HashAlg) -> Self {
+        use rsa::traits::PublicKeyParts as _;
+        let em_len = (rsa_key(self.signer).n().bits() - 1).div_ceil(8);
+        self.ak_scheme = AkScheme::RsaPss(hash);
+        self.sig = SigScheme::RsaPss {
+            hash,
+            salt: em_len - hash.digest_size() - 2,
+        };
         self
     }
 

@@ -4,7 +4,7 @@ use crate::util::{failed, parse_hex, read_small, refused, CliError};
 use baretpm::interop::{parse_pcr_file, parse_pcr_spec, PcrFileFormat};
 use baretpm::types::{HashAlg, PcrValues};
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,7 +24,8 @@ pub struct Args {
     /// Hash algorithm the AK signed with; must match the signature's.
     #[arg(short = 'g', long = "hash-algorithm")]
     hash_algorithm: Option<String>,
-    /// The nonce (hex) the quote must carry in extraData.
+    /// The nonce the quote must carry in extraData: a hex string or the path of a file
+    /// holding the bytes (as tpm2_checkquote 5.4 takes it). A value that is both refused.
     #[arg(short = 'q', long)]
     qualification: Option<String>,
     /// PCR selection, e.g. sha1:0,1+sha256:14,15. Required with -F values; otherwise it must
@@ -34,7 +35,8 @@ pub struct Args {
     /// PCR file form: serialized (default), values, marshaled.
     #[arg(short = 'F', long, default_value = "serialized")]
     format: String,
-    /// Accept SHA-1 PCR banks and SHA-1 signatures.
+    /// Accept a quote whose only PCR banks are SHA-1, and SHA-1 signatures. (A SHA-1 bank
+    /// next to a SHA-256 or stronger bank is accepted without it; every bank is checked.)
     #[arg(long)]
     allow_sha1: bool,
     /// Accept a quote without a nonce (it can then be replayed; only for old captures).
@@ -70,7 +72,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         None => PcrValues::default(),
     };
     let nonce = match &a.qualification {
-        Some(q) => parse_hex(q, "-q")?,
+        Some(q) => qualification(q)?,
         None => Vec::new(),
     };
     let want_hash = match &a.hash_algorithm {
@@ -81,7 +83,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         None => None,
     };
     let policy = Policy {
-        allow_sha1: a.allow_sha1,
+        allow_sha1_banks: a.allow_sha1,
+        allow_sha1_signature: a.allow_sha1,
         allow_empty_nonce: a.allow_no_nonce,
         require_ak_attributes: !a.allow_unrestricted_ak,
         ..Policy::default()
@@ -125,4 +128,42 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     );
     println!("  firmware: {:#018x}", verified.attest.firmware_version);
     Ok(())
+}
+
+/// `-q` as tpm2_checkquote 5.4 takes it: the path of a file holding the qualifying data, or
+/// the data as hex. tpm2-tools tries the file first and silently prefers it; here a value
+/// that names an existing file *and* reads as hex is refused as ambiguous (`./NAME` is the
+/// file, `0xHEX` the hex), so the nonce checked is never a surprise.
+fn qualification(q: &str) -> Result<Vec<u8>, CliError> {
+    let path = Path::new(q);
+    let hex = parse_hex(q, "-q");
+    let bytes = match (path.is_file(), hex) {
+        (true, Ok(_)) => {
+            return Err(failed(format!(
+                "-q {q:?}: names a file and is also hex; write ./{q} for the file or 0x{q} \
+                 for the hex string"
+            )))
+        }
+        (true, Err(_)) => read_small(path, "qualifying data (-q)")?,
+        (false, Ok(b)) => return Ok(b),
+        (false, Err(_)) if path.exists() => {
+            return Err(failed(format!(
+                "-q {q:?}: not a regular file, and not hex either"
+            )))
+        }
+        (false, Err(_)) => {
+            return Err(failed(format!(
+                "-q {q:?}: neither hex nor an existing file"
+            )))
+        }
+    };
+    // TPMS_ATTEST.extraData is a TPM2B_DATA: a longer nonce can never be in a quote.
+    let max = baretpm::types::tpm2b::max::DATA;
+    if bytes.len() > max {
+        return Err(failed(format!(
+            "-q {q:?}: the file holds {} bytes; qualifying data is at most {max}",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }

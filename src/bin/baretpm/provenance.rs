@@ -599,7 +599,8 @@ fn pin_policy(
         nonce: nonce.map(parse_nonce).transpose()?,
         ..Policy::default()
     };
-    policy.quote.allow_sha1 = allow_sha1;
+    policy.quote.allow_sha1_banks = allow_sha1;
+    policy.quote.allow_sha1_signature = allow_sha1;
     if let Some(p) = ak_pub {
         policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
     }

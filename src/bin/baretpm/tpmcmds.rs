@@ -433,7 +433,8 @@ fn check_own_quote(
     // What the caller asked for is the policy here: SHA-1 banks, an empty nonce or a key of
     // the caller's choosing are theirs to judge when they verify.
     let policy = Policy {
-        allow_sha1: true,
+        allow_sha1_banks: true,
+        allow_sha1_signature: true,
         allow_empty_nonce: true,
         require_ak_attributes: false,
         ..Policy::default()
