@@ -435,6 +435,9 @@ pub struct UefiImageLoadEvent<'a> {
     pub image_length_in_memory: u64,
     pub image_link_time_address: u64,
     pub device_path: DevicePath<'a>,
+    /// Bytes after the device path. Old shim (Debian 10's) logs its second-stage loader and
+    /// the kernel with all fields zero and 9 such bytes: no location, no path.
+    pub trailing: &'a [u8],
 }
 
 impl<'a> UefiImageLoadEvent<'a> {
@@ -445,13 +448,13 @@ impl<'a> UefiImageLoadEvent<'a> {
         let image_link_time_address = c.u64("UEFI_IMAGE_LOAD_EVENT.ImageLinkTimeAddress")?;
         let n = c.u64("UEFI_IMAGE_LOAD_EVENT.LengthOfDevicePath")?;
         let dp = DevicePath(c.take(n, "UEFI_IMAGE_LOAD_EVENT.DevicePath")?);
-        c.end("UEFI_IMAGE_LOAD_EVENT.DevicePath")?;
         dp.check()?;
         Ok(Self {
             image_location_in_memory,
             image_length_in_memory,
             image_link_time_address,
             device_path: dp,
+            trailing: c.rest(),
         })
     }
 }
