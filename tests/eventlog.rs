@@ -29,7 +29,9 @@ pub fn all_logs() -> Vec<String> {
         }
         for f in std::fs::read_dir(&sub).unwrap() {
             let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "json") {
+            if f.extension()
+                .is_some_and(|e| e == "json" || e == "yaml" || e == "md")
+            {
                 continue;
             }
             out.push(
@@ -300,4 +302,177 @@ fn decoders_read_the_events_of_real_logs() {
         }
     }
     assert!(seen_path && seen_cmdline && seen_gpt);
+}
+
+/// One event as tpm2-tools 5.8's expected output (`event-pretty/*.yaml`) shows it.
+#[derive(Default, Debug)]
+struct YamlEvent {
+    num: usize,
+    pcr: u32,
+    ty: String,
+    digests: Vec<(String, String)>,
+    size: usize,
+    variable_name: Option<String>,
+    unicode_name: Option<String>,
+    string: Option<String>,
+}
+
+/// A small reader for the fields above (the YAML of these fixtures is line-oriented).
+fn yaml_events(text: &str) -> Vec<YamlEvent> {
+    let mut out: Vec<YamlEvent> = Vec::new();
+    let mut alg = String::new();
+    let mut block = false;
+    let mut fresh = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if std::mem::take(&mut block) {
+            if let Some(e) = out.last_mut() {
+                e.string = Some(t.to_string());
+            }
+            continue;
+        }
+        if t == "Event: |-" {
+            block = true;
+            continue;
+        }
+        let field = |name: &str| t.strip_prefix(name).map(|v| v.trim().to_string());
+        if let Some(n) = field("- EventNum:") {
+            out.push(YamlEvent {
+                num: n.parse().unwrap(),
+                ..Default::default()
+            });
+            // TCG_PCR_EVENTs (the header, SHA-1 logs) show a bare SHA-1 Digest.
+            alg = "sha1".into();
+            fresh = true;
+            continue;
+        }
+        // SHA-1 logs come without EventNum: each event starts at its PCRIndex.
+        if t.starts_with("PCRIndex:") && !std::mem::take(&mut fresh) {
+            out.push(YamlEvent {
+                num: out.len(),
+                ..Default::default()
+            });
+            alg = "sha1".into();
+        }
+        let Some(e) = out.last_mut() else { continue };
+        if t == "pcrs:" || line.starts_with("pcrs:") {
+            break;
+        }
+        if let Some(v) = field("PCRIndex:") {
+            e.pcr = v.parse::<i64>().unwrap() as u32;
+        } else if let Some(v) = field("EventType:") {
+            e.ty = v;
+        } else if let Some(v) = field("- AlgorithmId:") {
+            alg = v;
+        } else if let Some(v) = field("Digest:") {
+            e.digests
+                .push((alg.clone(), v.trim_matches('"').to_string()));
+        } else if let Some(v) = field("EventSize:") {
+            e.size = v.parse().unwrap();
+        } else if let Some(v) = field("VariableName:") {
+            e.variable_name = Some(v);
+        } else if let Some(v) = field("UnicodeName:") {
+            e.unicode_name = Some(v);
+        } else if let Some(v) = field("String:") {
+            e.string = Some(v);
+        }
+    }
+    out
+}
+
+#[test]
+fn fields_match_tpm2_tools_5_8_expected_output() {
+    let mut compared = 0;
+    for rel in all_logs() {
+        let Some(name) = rel.strip_prefix("tpm2-tools/") else {
+            continue;
+        };
+        if NEGATIVE.contains(&rel.as_str()) {
+            continue;
+        }
+        let yaml = std::fs::read_to_string(dir().join(format!("tpm2-tools/{name}.yaml"))).unwrap();
+        let want = yaml_events(&yaml);
+        let bytes = read(&rel);
+        let log = EventLog::parse(&bytes).unwrap();
+        let got: Vec<_> = log.events().map(Result::unwrap).collect();
+        assert_eq!(got.len(), want.len(), "{rel}");
+        for (g, w) in got.iter().zip(&want) {
+            let at = format!("{rel} event {}", w.num);
+            assert_eq!(g.index, w.num, "{at}");
+            assert_eq!(g.pcr_index, w.pcr, "{at}");
+            assert_eq!(g.event_type.to_string(), w.ty, "{at}");
+            assert_eq!(g.event.len(), w.size, "{at}");
+            let digests: Vec<(String, String)> = g
+                .digests
+                .iter()
+                .map(|(a, d)| (a.name().to_string(), hex::encode(d)))
+                .collect();
+            assert_eq!(digests, w.digests, "{at}");
+            match classify(g) {
+                EventData::Variable(v) => {
+                    assert_eq!(Some(v.variable_name.to_string()), w.variable_name, "{at}");
+                    assert_eq!(Some(v.unicode_name.to_string()), w.unicode_name, "{at}");
+                }
+                EventData::Ipl(s) if s.kind != baretpm::eventlog::IplStringKind::Utf16 => {
+                    // tpm2-tools quotes the data and shows the NULs as \0.
+                    let shown = w.string.as_deref().unwrap_or_default();
+                    let inner = shown.trim_matches('"').trim_end_matches("\\0");
+                    if !inner.contains('\\') {
+                        assert_eq!(std::str::from_utf8(s.text).unwrap(), inner, "{at}");
+                    }
+                }
+                EventData::Text(t) if g.event_type.to_string() == "EV_EFI_ACTION" => {
+                    let shown = w.string.as_deref().unwrap_or_default();
+                    assert_eq!(
+                        std::str::from_utf8(t).unwrap(),
+                        shown.trim_matches('"'),
+                        "{at}"
+                    );
+                }
+                _ => {}
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 400, "{compared}");
+}
+
+#[test]
+fn the_cli_json_pcrs_are_the_replay_and_the_machines_values() {
+    for rel in all_logs() {
+        if NEGATIVE.contains(&rel.as_str()) {
+            continue;
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+            .args(["eventlog", "--json"])
+            .arg(dir().join(&rel))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{rel}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let pcrs = replayed(&read(&rel));
+        let mut n = 0;
+        for b in pcrs.banks().filter(|b| b.computable) {
+            let shown = v["pcrs"][b.alg.name()].as_object().unwrap();
+            assert_eq!(shown.len(), b.extended().count(), "{rel}");
+            for p in b.extended() {
+                assert_eq!(
+                    shown[&p.to_string()].as_str().unwrap(),
+                    hex::encode(b.value(p).unwrap()),
+                    "{rel}"
+                );
+                n += 1;
+            }
+        }
+        for (bank, pcr, value) in expected(&rel) {
+            if rel.contains("ebs_event_missing") {
+                continue;
+            }
+            if let Some(s) = v["pcrs"][bank.name()][pcr.to_string()].as_str() {
+                assert_eq!(s, hex::encode(&value), "{rel} {bank} {pcr}");
+            }
+        }
+        assert!(n > 0 || rel.contains("short_no_action"), "{rel}");
+        assert_eq!(v["events"].as_array().unwrap().len(), pcrs.events, "{rel}");
+    }
 }

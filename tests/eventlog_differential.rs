@@ -32,7 +32,9 @@ fn all_logs() -> Vec<String> {
         }
         for f in std::fs::read_dir(&sub).unwrap() {
             let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "json" || e == "md") {
+            if f.extension()
+                .is_some_and(|e| e == "json" || e == "yaml" || e == "md")
+            {
                 continue;
             }
             out.push(
