@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(e.digests.iter().count(), e.digests.len());
                 for (alg, d) in e.digests.iter() {
                     assert_eq!(d.len(), alg.digest_size());
-                    assert!(log.algorithms().any(|a| a.alg == alg));
+                    // The header is a TCG_PCR_EVENT: its one digest field is SHA-1 in any log.
+                    assert!(e.index == 0 || log.algorithms().any(|a| a.alg == alg));
                     let _ = check_digest(&e, alg);
                 }
                 let mut s = String::new();
