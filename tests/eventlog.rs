@@ -476,3 +476,105 @@ fn the_cli_json_pcrs_are_the_replay_and_the_machines_values() {
         assert_eq!(v["events"].as_array().unwrap().len(), pcrs.events, "{rel}");
     }
 }
+
+fn event_at<'a>(log: &EventLog<'a>, i: usize) -> baretpm::eventlog::TcgPcrEvent2<'a> {
+    log.events().nth(i).unwrap().unwrap()
+}
+
+#[test]
+fn decoded_text_of_known_events() {
+    use baretpm::eventlog::{
+        check_digest, DigestCheck, EfiLoadOption, IplStringKind, Quirk, SeparatorValue, Utf16Str,
+    };
+    let bytes = read("go-tpm-tools/debian-10.bin");
+    let log = EventLog::parse(&bytes).unwrap();
+    let EventData::ScrtmVersion(v) = classify(&event_at(&log, 0)) else {
+        panic!()
+    };
+    assert_eq!(v.to_string(), "GCE Virtual Firmware v1");
+    let EventData::ImageLoad(img) = classify(&event_at(&log, 21)) else {
+        panic!()
+    };
+    assert_eq!(
+        img.device_path.to_string(),
+        "PciRoot(0x0)/Pci(0x3,0x0)/Scsi(0x1,0x0)/HD(15,GPT,70f5fb2b-5c34-6c42-90b1-f8f78823537d,\
+         0x2000,0x3e000)/\\EFI\\BOOT\\BOOTX64.EFI"
+    );
+    let e = event_at(&log, 10);
+    let EventData::Variable(v) = classify(&e) else {
+        panic!()
+    };
+    let opt = EfiLoadOption::parse(v.variable_data).unwrap();
+    assert_eq!(opt.description.to_string(), "UEFI Google PersistentDisk ");
+    assert_eq!(
+        opt.file_path_list.to_string(),
+        "PciRoot(0x0)/Pci(0x3,0x0)/Scsi(0x1,0x0)"
+    );
+    assert_eq!(
+        check_digest(&e, HashAlg::Sha1),
+        DigestCheck::VerifiedQuirk(Quirk::VariableBootDataOnly)
+    );
+
+    // Old shim's authority events: one byte more than the digest covers (go-attestation #157).
+    let bytes = read("go-attestation/sb_cert_eventlog");
+    let log = EventLog::parse(&bytes).unwrap();
+    let quirks = log
+        .events()
+        .map(Result::unwrap)
+        .filter(|e| {
+            check_digest(e, HashAlg::Sha256)
+                == DigestCheck::VerifiedQuirk(Quirk::ShimAuthorityExtraByte)
+        })
+        .count();
+    assert!(quirks > 0);
+
+    // grub's PCR 8 strings: digest over the text after the prefix.
+    let bytes = read("go-tpm-tools/ubuntu-2104-no-dbx.bin");
+    let log = EventLog::parse(&bytes).unwrap();
+    let cmdline = log
+        .events()
+        .map(Result::unwrap)
+        .find(
+            |e| matches!(classify(e), EventData::Ipl(s) if s.kind == IplStringKind::KernelCmdline),
+        )
+        .unwrap();
+    assert_eq!(
+        check_digest(&cmdline, HashAlg::Sha256),
+        DigestCheck::VerifiedQuirk(Quirk::GrubIplPrefix)
+    );
+
+    // systemd-boot's UTF-16 kernel command line.
+    let bytes = read("tpm2-tools/event-sd-boot-fedora37.bin");
+    let log = EventLog::parse(&bytes).unwrap();
+    let EventData::Ipl(s) = classify(&event_at(&log, 23)) else {
+        panic!()
+    };
+    assert_eq!(s.kind, IplStringKind::Utf16);
+    assert_eq!(
+        Utf16Str(s.text).to_string(),
+        " console=ttyS0 console=tty0 efi=debug "
+    );
+
+    // Windows: WBCL separators, SIPA events, a trust point at PCR -1.
+    let bytes = read("go-attestation/windows_gcp_shielded_vm.eventlog.bin");
+    let log = EventLog::parse(&bytes).unwrap();
+    let events: Vec<_> = log.events().map(Result::unwrap).collect();
+    assert!(events
+        .iter()
+        .any(|e| classify(e) == EventData::Separator(SeparatorValue::Wbcl)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(classify(e), EventData::Wbcl(w) if w.items().count() > 0)));
+    // option_rom_eventlog: the Windows AIK trust point, an EV_NO_ACTION at PCR 0xFFFFFFFF.
+    let bytes = read("go-attestation/option_rom_eventlog");
+    let log = EventLog::parse(&bytes).unwrap();
+    let minus_one: Vec<_> = log
+        .events()
+        .map(Result::unwrap)
+        .filter(|e| e.pcr_index == u32::MAX)
+        .collect();
+    assert!(!minus_one.is_empty());
+    assert!(minus_one
+        .iter()
+        .all(|e| e.event_type == baretpm::eventlog::TcgEventType::EV_NO_ACTION));
+}

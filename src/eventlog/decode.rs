@@ -459,6 +459,43 @@ impl<'a> UefiImageLoadEvent<'a> {
     }
 }
 
+/// `EFI_LOAD_OPTION` (UEFI 2.10, 3.1.3): the data of a `Boot####` variable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EfiLoadOption<'a> {
+    pub attributes: u32,
+    pub description: Utf16Str<'a>,
+    pub file_path_list: DevicePath<'a>,
+    pub optional_data: &'a [u8],
+}
+
+impl<'a> EfiLoadOption<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut c = Cur::new(data);
+        let attributes = c.u32("EFI_LOAD_OPTION.Attributes")?;
+        let path_len = c.u16("EFI_LOAD_OPTION.FilePathListLength")?;
+        // Description: NUL-terminated UTF-16.
+        let rest = &data[c.pos..];
+        let units = rest
+            .chunks_exact(2)
+            .position(|u| u == [0, 0])
+            .ok_or(DecodeError {
+                field: "EFI_LOAD_OPTION.Description",
+                reason: "no NUL terminator",
+            })?;
+        let description = Utf16Str(c.take(units as u64 * 2, "EFI_LOAD_OPTION.Description")?);
+        c.take(2, "EFI_LOAD_OPTION.Description")?;
+        let file_path_list =
+            DevicePath(c.take(u64::from(path_len), "EFI_LOAD_OPTION.FilePathList")?);
+        file_path_list.check()?;
+        Ok(Self {
+            attributes,
+            description,
+            file_path_list,
+            optional_data: c.rest(),
+        })
+    }
+}
+
 /// One `EFI_PARTITION_ENTRY` of a GPT event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct GptEntry<'a> {

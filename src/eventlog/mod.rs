@@ -30,9 +30,9 @@ mod secureboot;
 
 pub use decode::{
     check_digest, classify, DecodeError, DevicePath, DevicePathNode, DigestCheck, EfiGuid,
-    EventData, GptEntry, IplString, IplStringKind, Quirk, SeparatorValue, UefiGptData,
-    UefiImageLoadEvent, UefiPlatformFirmwareBlob, UefiVariableData, Utf16Str, WbclTaggedEvent,
-    EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE_GUID, SHIM_LOCK_GUID,
+    EfiLoadOption, EventData, GptEntry, IplString, IplStringKind, Quirk, SeparatorValue,
+    UefiGptData, UefiImageLoadEvent, UefiPlatformFirmwareBlob, UefiVariableData, Utf16Str,
+    WbclTaggedEvent, EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE_GUID, SHIM_LOCK_GUID,
 };
 pub use parse::{
     DigestValues, EventLog, EventLogError, Events, LogFormat, ParseErrorKind, SpecIdAlgorithm,

@@ -7,9 +7,10 @@
 
 use crate::util::{failed, CliError};
 use baretpm::eventlog::{
-    check_digest, check_structure, classify, replay, EventData, EventLog, IplStringKind, LogFormat,
-    PcrStart, ReplayedPcrs, SecureBootSummary, SeparatorValue, TcgPcrEvent2, UefiVariableData,
-    Utf16Str, WbclTaggedEvent, MAX_LOG_BYTES,
+    check_digest, check_structure, classify, replay, EfiLoadOption, EventData, EventLog,
+    IplStringKind, LogFormat, PcrStart, ReplayedPcrs, SecureBootSummary, SeparatorValue,
+    TcgEventType, TcgPcrEvent2, UefiVariableData, Utf16Str, WbclTaggedEvent, EFI_GLOBAL_VARIABLE,
+    MAX_LOG_BYTES,
 };
 use serde_json::{json, Map, Value};
 use sha2::Digest as _;
@@ -150,6 +151,37 @@ fn secure_boot_json(
     })
 }
 
+/// BootOrder as `Boot0001,Boot0000`, Boot#### as its load option: the boot entries.
+fn boot_variable(v: &UefiVariableData<'_>) -> Option<Value> {
+    if v.variable_name != EFI_GLOBAL_VARIABLE {
+        return None;
+    }
+    let name = v.unicode_name.to_string();
+    if name == "BootOrder" {
+        let order: Vec<String> = v
+            .variable_data
+            .chunks_exact(2)
+            .map(|c| format!("Boot{:04X}", u16::from_le_bytes([c[0], c[1]])))
+            .collect();
+        return Some(json!({ "boot_order": order }));
+    }
+    let is_boot = name.len() == 8
+        && name.starts_with("Boot")
+        && name[4..].chars().all(|c| c.is_ascii_hexdigit());
+    if !is_boot {
+        return None;
+    }
+    Some(match EfiLoadOption::parse(v.variable_data) {
+        Ok(o) => json!({
+            "attributes": o.attributes,
+            "description": utf16(o.description),
+            "device_path": escape(&o.file_path_list.to_string()),
+            "optional_data_size": o.optional_data.len(),
+        }),
+        Err(e) => json!({ "error": e.to_string() }),
+    })
+}
+
 fn ipl_kind(k: IplStringKind) -> &'static str {
     match k {
         IplStringKind::GrubCmd => "grub_cmd",
@@ -183,6 +215,7 @@ fn decoded_json(d: &EventData<'_>) -> Value {
             "name": utf16(v.unicode_name),
             "data_size": v.variable_data.len(),
             "trailing_bytes": v.trailing.len(),
+            "boot": boot_variable(v),
         }),
         EventData::ImageLoad(i) => json!({
             "kind": "image_load",
@@ -263,6 +296,7 @@ fn document(
                 digests.insert(alg.name().into(), hex::encode(d).into());
                 let c = check_digest(&e, alg);
                 let v = match c {
+                    _ if e.event_type == TcgEventType::EV_NO_ACTION => "not-extended".to_string(),
                     baretpm::eventlog::DigestCheck::VerifiedQuirk(q) => {
                         format!("verified ({})", q.name())
                     }
@@ -319,19 +353,30 @@ fn describe(d: &EventData<'_>) -> String {
         EventData::Separator(v) => format!("separator {}", separator_name(*v)),
         EventData::Text(t) => format!("\"{}\"", lossy(t)),
         EventData::ScrtmVersion(v) => format!("S-CRTM version \"{}\"", utf16(*v)),
-        EventData::Variable(v) => format!(
-            "{}:{} ({} bytes{})",
-            v.variable_name
-                .name()
-                .unwrap_or(&v.variable_name.to_string()),
-            utf16(v.unicode_name),
-            v.variable_data.len(),
-            if v.trailing.is_empty() {
+        EventData::Variable(v) => {
+            let boot = match boot_variable(v) {
+                Some(b) if b.get("boot_order").is_some() => format!(" {}", b["boot_order"]),
+                Some(b) if b.get("description").is_some() => format!(
+                    " \"{}\" {}",
+                    b["description"].as_str().unwrap_or(""),
+                    b["device_path"].as_str().unwrap_or("")
+                ),
+                _ => String::new(),
+            };
+            let trailing = if v.trailing.is_empty() {
                 String::new()
             } else {
                 format!(", {} trailing", v.trailing.len())
-            }
-        ),
+            };
+            format!(
+                "{}:{} ({} bytes{trailing}){boot}",
+                v.variable_name
+                    .name()
+                    .unwrap_or(&v.variable_name.to_string()),
+                utf16(v.unicode_name),
+                v.variable_data.len(),
+            )
+        }
         EventData::ImageLoad(i) => format!(
             "image {} bytes: {}{}",
             i.image_length_in_memory,
@@ -402,6 +447,7 @@ fn text(
             .digests
             .iter()
             .map(|(alg, _)| match check_digest(&e, alg) {
+                _ if e.event_type == TcgEventType::EV_NO_ACTION => format!("{alg}:not-extended"),
                 baretpm::eventlog::DigestCheck::VerifiedQuirk(q) => {
                     format!("{alg}:verified({})", q.name())
                 }
