@@ -88,7 +88,8 @@ impl<'a> Cur<'a> {
 pub struct EfiGuid(pub [u8; 16]);
 
 impl EfiGuid {
-    /// Parses the canonical text form `8be4df61-93ca-11d2-aa0d-00e098032b8c`.
+    /// Parses the canonical text form `8be4df61-93ca-11d2-aa0d-00e098032b8c` (for constants:
+    /// a non-hex digit reads as 0).
     pub const fn from_text(s: &str) -> Self {
         let b = s.as_bytes();
         let mut raw = [0u8; 16];
@@ -96,7 +97,8 @@ impl EfiGuid {
         const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
         let mut i = 0;
         let mut n = 0;
-        while i < b.len() && n < 16 {
+        // Malformed text (odd digit count) stops early, leaving the rest zero.
+        while i + 1 < b.len() && n < 16 {
             if b[i] == b'-' {
                 i += 1;
                 continue;
