@@ -194,3 +194,19 @@ block = re.search(r"## 4\. The proof file.*?```json\n(.*?)```", doc, re.S)
 if block:
     open(sys.argv[2], "w").write(block.group(1))
 PY
+
+# eventlog and eventlog_replay: the smaller real logs of vectors/eventlogs/ (SHA-1 and
+# crypto-agile, StartupLocality, H-CRTM, Windows WBCL with PCR -1, shim quirks, the negative
+# ones); eventlog_replay's inputs start with two steering bytes (PCR, bank).
+clean eventlog
+clean eventlog_replay
+for f in tpm2-tools/event-sd-boot-fedora37.bin tpm2-tools/event-uefi-sha1-log.bin \
+         tpm2-tools/specid-vendordata.bin go-attestation/short_no_action_eventlog \
+         go-attestation/sb_cert_eventlog go-attestation/windows_gcp_shielded_vm.eventlog.bin \
+         go-attestation/crypto_agile_eventlog go-tpm-tools/glinux-alex.bin \
+         keylime/binary_bios_measurements-bogus tpm2-tss/binary_measurements_hcrtm.bin; do
+  name=$(echo "$f" | tr / _)
+  cp "$root/vectors/eventlogs/$f" "$seeds/eventlog/$name"
+  { printf '\x00\x00'; cat "$root/vectors/eventlogs/$f"; } > "$seeds/eventlog_replay/$name"
+done
+echo "eventlog, eventlog_replay: $(ls "$seeds/eventlog" | wc -l) seeds each"

@@ -8,6 +8,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod commands;
+pub mod eventlog;
 #[cfg(feature = "std")]
 pub mod files;
 pub mod interop;

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod checkquote;
+mod eventlog;
 mod provenance;
 mod tpmcmds;
 mod util;
@@ -45,6 +46,8 @@ enum Command {
     Createak(tpmcmds::CreateAkArgs),
     /// Quote PCRs, writing the files tpm2_quote writes.
     Quote(tpmcmds::QuoteArgs),
+    /// Parse, decode and replay a TCG PC Client event log (tpm2_eventlog's job).
+    Eventlog(eventlog::Args),
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Provenance(c) => return provenance::main(c, tcti),
         Command::Checkquote(a) => checkquote::run(&a),
+        Command::Eventlog(a) => eventlog::run(&a),
         Command::Getrandom(a) => tpmcmds::getrandom(tcti, &a),
         Command::Pcrread(a) => tpmcmds::pcrread(tcti, &a),
         Command::Pcrextend(a) => tpmcmds::pcrextend(tcti, &a),
