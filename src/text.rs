@@ -11,18 +11,17 @@ use core::fmt;
 
 /// True for a character that must not reach a terminal as it is: C0 and C1 controls (with
 /// newline, tab and ESC among them), DEL, Unicode bidi embedding, override and isolate
-/// controls, the implicit direction marks, and the line and paragraph separators.
+/// controls, the direction marks, the line and paragraph separators, and the invisible
+/// zero-width and format characters (which hide text or join what looks separate).
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{061C}'
-                | '\u{200E}'
-                | '\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
         )
 }
 

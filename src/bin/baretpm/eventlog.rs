@@ -26,22 +26,9 @@ pub struct Args {
     json: bool,
 }
 
-/// Makes untrusted text safe for a terminal: control characters (C0, DEL, C1), and Unicode
-/// bidi controls and other invisible format characters become `\u{…}`.
+/// Untrusted text made safe for a terminal (see [`baretpm::text::is_unsafe_char`]).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let u = c as u32;
-        let hide = u < 0x20
-            || (0x7F..=0x9F).contains(&u)
-            || matches!(u, 0x061C | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2069 | 0xFEFF);
-        if hide {
-            let _ = write!(out, "\\u{{{u:x}}}");
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    baretpm::text::escape(s)
 }
 
 fn lossy(b: &[u8]) -> String {
