@@ -210,50 +210,15 @@ QEMU_PID=""
 boot_s=$(elapsed "$t1")
 say "qemu exited with status $qemu_rc after ${boot_s}s"
 [ "$qemu_rc" -ne 124 ] && [ "$qemu_rc" -ne 137 ] ||
-    die "the boot did not finish within ${QEMU_TIMEOUT}s; console tail: $(tail -20 "$OUT/console.log" 2>/dev/null)"
+    die "the boot did not finish within ${QEMU_TIMEOUT}s; console tail: $(tail -20 "$OUT/console.log" 2>/dev/null | tr -cd '[:print:]\n')"
 [ "$qemu_rc" -eq 0 ] || die "qemu failed ($qemu_rc): $(tail -5 "$W/qemu.log")"
 
 # --- 5. unpack the transfer, checking it is complete ---------------------------------------
 X=$W/xfer
 mkdir -p "$X"
 cp "$W/xfer.txt" "$OUT/transfer.txt"
-tr -d '\r' <"$W/xfer.txt" >"$W/xfer.lf"
-if grep -q '^BARETPM-XFER-FAIL ' "$W/xfer.lf"; then
-    die "the guest reported: $(grep '^BARETPM-XFER-FAIL ' "$W/xfer.lf" | head -1 | tr -cd '[:alnum:] ._-'); console tail: $(tail -20 "$OUT/console.log")"
-fi
-# Firmware may write to the second UART before the kernel owns it (OVMF does): the frames start
-# at the BEGIN line. One manifest line per file ("name size sha256"), the base64 body in X/name.b64, and a last
-# line "done N". Anything out of frame is an error.
-awk -v dir="$X" '
-    function bad(m) { print "transfer: line " NR ": " m > "/dev/stderr"; failed = 1; exit 1 }
-    !begun { if ($0 == "BARETPM-XFER-BEGIN 1") begun = 1; next }
-    cur == "" && $1 == "FILE" {
-        if (NF != 4 || $2 !~ /^[a-z0-9_.-]+$/ || length($2) > 32 || $3 !~ /^[0-9]+$/ || $3 > 4194304 || $4 !~ /^[0-9a-f]+$/ || length($4) != 64) bad("malformed FILE frame")
-        if ($2 in seen) bad("file sent twice")
-        seen[$2] = 1; cur = $2; files++
-        print $2, $3, $4 >> (dir "/manifest")
-        printf "" > (dir "/" cur ".b64")
-        next
-    }
-    cur != "" && $0 == ("END " cur) { close(dir "/" cur ".b64"); cur = ""; next }
-    cur != "" { if ($0 !~ /^[A-Za-z0-9+\/=]*$/) bad("not base64"); print >> (dir "/" cur ".b64"); next }
-    cur == "" && $1 == "BARETPM-XFER-DONE" {
-        if ($2 != files) bad("DONE says " $2 " files, " files " were framed")
-        print "done", files >> (dir "/manifest"); done = 1; exit 0
-    }
-    { bad("unexpected line outside a file frame") }
-    END { if (!failed && !done) { print "transfer: " (begun ? "truncated (no DONE frame)" : "no BEGIN frame") > "/dev/stderr"; exit 1 } }
-' "$W/xfer.lf" || die "the transfer from the guest is incomplete or malformed (console tail: $(tail -5 "$OUT/console.log"))"
-
-for want in proof.json ak.pub pcr14.log boot_log.bin; do
-    line=$(grep "^$want " "$X/manifest") || die "the guest did not send $want"
-    read -r name size sha <<<"$line"
-    base64 -d <"$X/$name.b64" >"$X/$name" || die "$name: bad base64"
-    got_size=$(stat -c %s "$X/$name")
-    [ "$got_size" = "$size" ] || die "$name: $got_size bytes arrived, the guest sent $size"
-    got_sha=$(sha256sum "$X/$name" | cut -d' ' -f1)
-    [ "$got_sha" = "$sha" ] || die "$name: SHA-256 $got_sha, the guest sent $sha"
-done
+bash "$HERE/decode.sh" "$W/xfer.txt" "$X" proof.json ak.pub pcr14.log boot_log.bin ||
+    die "the transfer from the guest is incomplete (console tail: $(tail -20 "$OUT/console.log" | tr -cd '[:print:]\n'))"
 mv "$X/proof.json" "$X/pcr14.log" "$X/boot_log.bin" "$OUT/"
 mv "$X/ak.pub" "$OUT/ak.guest.pub"
 cmp -s "$OUT/ak.pub" "$OUT/ak.guest.pub" || die "the guest's AK differs from the one enrolled on the host"
