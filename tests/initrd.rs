@@ -2,7 +2,8 @@
 //! an initrd holding busybox and the static `baretpm`, a fresh swtpm as the VM's TPM (SeaBIOS
 //! with tpm-tis, then OVMF with tpm-crb on q35). The guest quotes PCR0-7,14,15 over `/dev/tpmrm0`
 //! and sends its proof back over a framed serial channel; here the host verifies it, and sees
-//! each tampering refused by the named check.
+//! each tampering refused by the named check. The guest also runs
+//! `examples/initrd_device_probe.rs` against the kernel's driver, and every check must pass.
 //!
 //! Needs qemu-system-x86, a linux-image package, busybox-static and ovmf (`.ci/run` installs
 //! them). When they are missing the tests print `SKIP ...` and pass, unless
@@ -184,6 +185,28 @@ fn check_boot(test: &str, mode: &str) {
         log.len()
     );
 
+    // What the kernel's driver did to the device transport (examples/initrd_device_probe.rs).
+    let device = std::fs::read_to_string(out.join("device.txt")).expect("OUT/device.txt");
+    for check in [
+        "rm-virtual-handle",
+        "rm-isolation",
+        "rm-flush-on-close",
+        "tpm0-ebusy",
+        "in-flight-close",
+        "tpm0-direct",
+    ] {
+        assert!(
+            device
+                .lines()
+                .any(|l| l.starts_with(&format!("device-probe: {check} pass "))),
+            "{mode}: device check {check}:\n{device}"
+        );
+    }
+    assert!(
+        device.lines().any(|l| l == "device-probe exit 0"),
+        "{mode}:\n{device}"
+    );
+
     // The proof quotes PCR0-7,14,15 in sha256, and the firmware did measure into PCR0.
     let p: Value =
         serde_json::from_slice(&std::fs::read(&proof).expect("proof.json")).expect("proof JSON");
@@ -304,7 +327,13 @@ fn check_transfer_refusals(out: &Path) {
             .arg(root().join("tests/initrd/decode.sh"))
             .arg(&input)
             .arg(&d)
-            .args(["proof.json", "ak.pub", "pcr14.log", "boot_log.bin"])
+            .args([
+                "proof.json",
+                "ak.pub",
+                "pcr14.log",
+                "boot_log.bin",
+                "device.txt",
+            ])
             .output()
             .expect("run decode.sh");
         (
@@ -359,7 +388,7 @@ fn check_transfer_refusals(out: &Path) {
         .collect();
     for l in &mut dropped {
         if l.starts_with("BARETPM-XFER-DONE ") {
-            *l = "BARETPM-XFER-DONE 3\r\n".into();
+            *l = "BARETPM-XFER-DONE 4\r\n".into();
         }
     }
     let (ok, err) = decode(&dropped.concat(), "dropped");

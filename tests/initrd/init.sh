@@ -74,6 +74,10 @@ step attest baretpm -T "$T" attest --log /out/pcr14.log --proof /out/proof.json 
     --nonce "$NONCE" --ak "$AK" --pcrs "$PCRS"
 step pcrread baretpm -T "$T" pcrread sha256:0,1,2,3,4,5,6,7,14,15
 step boot-log cp /sys/kernel/security/tpm0/binary_bios_measurements /out/boot_log.bin
+# The kernel driver's behaviour seen by the device transport; reported, judged on the host.
+timeout "$STEP_TIMEOUT" device-probe >/out/device.txt 2>&1
+echo "device-probe exit $?" >>/out/device.txt
+cat /out/device.txt
 
 send() {
     f=$1
@@ -82,7 +86,7 @@ send() {
     echo "END ${f##*/}"
 }
 
-FILES="/out/proof.json /out/ak.pub /out/pcr14.log /out/boot_log.bin"
+FILES="/out/proof.json /out/ak.pub /out/pcr14.log /out/boot_log.bin /out/device.txt"
 {
     echo "BARETPM-XFER-BEGIN 1"
     n=0

@@ -12,6 +12,7 @@
 #   nonce           the host's challenge, hex, passed on the kernel command line
 #   boot_log.bin    the firmware event log from securityfs (binary_bios_measurements)
 #   pcr14.log       the guest's PCR14 event log (also inside the proof)
+#   device.txt      what examples/initrd_device_probe.rs found about the kernel's TPM driver
 #   initrd/         the initrd's files (init, etc/baretpm/initrd.conf: what PCR14 measured)
 #   initrd.cpio.gz  the initrd itself
 #   console.log     the guest's serial console (ttyS0)
@@ -37,6 +38,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 TARGET=x86_64-unknown-linux-gnu
 BUILD_DIR=$ROOT/target/initrd
 BIN=$BUILD_DIR/$TARGET/release/baretpm
+PROBE=$BUILD_DIR/$TARGET/release/examples/initrd_device_probe
 QEMU_TIMEOUT=${BARETPM_QEMU_TIMEOUT:-240}
 
 say() { echo "initrd[$MODE]: $*" >&2; }
@@ -69,7 +71,7 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -rf "$OUT/initrd" "$OUT"/{proof.json,ak.pub,ak.guest.pub,nonce,boot_log.bin,pcr14.log,console.log,transfer.txt,timings,initrd.cpio.gz}
+rm -rf "$OUT/initrd" "$OUT"/{proof.json,ak.pub,ak.guest.pub,nonce,boot_log.bin,pcr14.log,device.txt,console.log,transfer.txt,timings,initrd.cpio.gz}
 W=$(mktemp -d /tmp/baretpm-initrd.XXXXXX)
 
 SWTPM_PID=""
@@ -110,9 +112,14 @@ wait_socket() {
 # --- 1. the static CLI -------------------------------------------------------------------
 t0=$(now)
 say "building the static CLI (CARGO_TARGET_DIR=target/initrd)"
-(cd "$ROOT" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$BUILD_DIR" \
-    timeout 1800 cargo build --quiet --release --target "$TARGET" --bin baretpm) ||
-    die "static build failed"
+# Two invocations: an example pulls in the dev-dependencies, whose features would otherwise
+# be unified into (and change) the CLI binary measured here.
+for what in "--bin baretpm" "--example initrd_device_probe"; do
+    # shellcheck disable=SC2086
+    (cd "$ROOT" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$BUILD_DIR" \
+        timeout 1800 cargo build --quiet --release --target "$TARGET" $what) ||
+        die "static build ($what) failed"
+done
 build_s=$(elapsed "$t0")
 file -b "$BIN" | grep -Eq 'static(-pie)? linked|statically linked' || die "$BIN is not statically linked"
 
@@ -121,8 +128,9 @@ R=$OUT/initrd
 mkdir -p "$R/bin" "$R/etc/baretpm" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/out"
 cp "$BUSYBOX" "$R/bin/busybox"
 cp "$BIN" "$R/bin/baretpm"
+cp "$PROBE" "$R/bin/device-probe"
 cp "$HERE/init.sh" "$R/init"
-chmod 755 "$R/init" "$R/bin/busybox" "$R/bin/baretpm"
+chmod 755 "$R/init" "$R/bin/busybox" "$R/bin/baretpm" "$R/bin/device-probe"
 cat >"$R/etc/baretpm/initrd.conf" <<'EOF'
 # baretpm initrd configuration, measured into PCR14 together with /init.
 ak=ecc
@@ -217,9 +225,9 @@ say "qemu exited with status $qemu_rc after ${boot_s}s"
 X=$W/xfer
 mkdir -p "$X"
 cp "$W/xfer.txt" "$OUT/transfer.txt"
-bash "$HERE/decode.sh" "$W/xfer.txt" "$X" proof.json ak.pub pcr14.log boot_log.bin ||
+bash "$HERE/decode.sh" "$W/xfer.txt" "$X" proof.json ak.pub pcr14.log boot_log.bin device.txt ||
     die "the transfer from the guest is incomplete (console tail: $(tail -20 "$OUT/console.log" | tr -cd '[:print:]\n'))"
-mv "$X/proof.json" "$X/pcr14.log" "$X/boot_log.bin" "$OUT/"
+mv "$X/proof.json" "$X/pcr14.log" "$X/boot_log.bin" "$X/device.txt" "$OUT/"
 mv "$X/ak.pub" "$OUT/ak.guest.pub"
 cmp -s "$OUT/ak.pub" "$OUT/ak.guest.pub" || die "the guest's AK differs from the one enrolled on the host"
 
