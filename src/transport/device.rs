@@ -43,6 +43,11 @@ pub const DEFAULT_DEVICE: &str = "/dev/tpmrm0";
 const MIN_READ: usize = 4096;
 /// The largest buffer the helper reads into, however large the caller's buffer is.
 const MAX_READ: usize = 64 * 1024;
+/// How long dropping a transport waits for its helper thread to close the device. The Linux
+/// driver lets one process at a time open `/dev/tpm0` (EBUSY for the next) and flushes a
+/// `/dev/tpmrm0` connection's objects only on close, so the close must have happened when the
+/// drop returns; only a helper stuck in a hung device is left behind after this bound.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// A TPM reached through a kernel character device.
 #[derive(Debug)]
@@ -162,7 +167,12 @@ impl Transport for DeviceTransport {
             cmd: cmd.to_vec(),
             cap,
         };
-        if self.worker.jobs.send(job).is_err() {
+        if self
+            .worker
+            .jobs
+            .as_ref()
+            .map_or(true, |j| j.send(job).is_err())
+        {
             return Err(self.worker_gone());
         }
         let per_attempt = self.timeouts.write.saturating_add(self.timeouts.read);
@@ -252,8 +262,19 @@ type Answer = Result<Vec<u8>, WorkerError>;
 
 /// The helper thread's end of the two channels.
 struct Worker {
-    jobs: Sender<Job>,
+    /// `None` once the transport is being dropped.
+    jobs: Option<Sender<Job>>,
     answers: Receiver<Answer>,
+    /// Disconnected when the helper thread has closed the device and ended.
+    closed: Receiver<()>,
+}
+
+impl Drop for Worker {
+    /// Ends the helper thread and waits (bounded) until it has closed the device.
+    fn drop(&mut self) {
+        self.jobs = None;
+        let _ = self.closed.recv_timeout(CLOSE_WAIT);
+    }
 }
 
 impl core::fmt::Debug for Worker {
@@ -272,9 +293,13 @@ impl Worker {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let (ans_tx, ans_rx) = mpsc::channel::<Answer>();
         let (ready_tx, ready_rx) = mpsc::sync_channel::<io::Result<()>>(1);
+        let (closed_tx, closed_rx) = mpsc::channel::<()>();
         thread::Builder::new()
             .name("baretpm-device".into())
             .spawn(move || {
+                // Dropped after `dev` (locals drop in reverse order): the transport's drop
+                // waits for this, so the device is closed by then.
+                let _closed = closed_tx;
                 let mut dev = match open() {
                     Ok(d) => {
                         let _ = ready_tx.send(Ok(()));
@@ -300,8 +325,9 @@ impl Worker {
             })?;
         match ready_rx.recv_timeout(frame::nonzero(timeout)) {
             Ok(Ok(())) => Ok(Worker {
-                jobs: job_tx,
+                jobs: Some(job_tx),
                 answers: ans_rx,
+                closed: closed_rx,
             }),
             Ok(Err(e)) => Err(open_error(name, e)),
             Err(RecvTimeoutError::Timeout) => Err(TransportError::Timeout {
@@ -580,6 +606,65 @@ mod tests {
         );
         let e = t.transact(&GET_RANDOM, &mut buf).unwrap_err();
         assert!(matches!(e, TransportError::Poisoned { .. }), "{e}");
+        drop(guard);
+    }
+
+    /// A fake device that takes a while to close and records that it did.
+    struct SlowClose(Arc<std::sync::atomic::AtomicBool>);
+
+    impl Read for SlowClose {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Ok(0)
+        }
+    }
+
+    impl Write for SlowClose {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Drop for SlowClose {
+        fn drop(&mut self) {
+            thread::sleep(Duration::from_millis(100));
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Seen under qemu with the real driver: /dev/tpm0 answers EBUSY to an open while the
+    /// previous user's file is still open, and /dev/tpmrm0 flushes a connection's objects only
+    /// on close. So when a transport's drop returns, the device must be closed.
+    #[test]
+    fn drop_returns_after_the_device_is_closed() {
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let t = DeviceTransport::with_io(SlowClose(closed.clone()), Timeouts::DEFAULT).unwrap();
+        drop(t);
+        assert!(closed.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    /// A helper stuck in a hung device does not hold the drop for longer than CLOSE_WAIT.
+    #[test]
+    fn drop_of_a_stuck_transport_is_bounded() {
+        let lock = Arc::new(Mutex::new(()));
+        let guard = lock.lock().unwrap();
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(5),
+            read: Duration::from_millis(100),
+            write: Duration::from_millis(100),
+        };
+        let mut t = DeviceTransport::with_io(Stall(lock.clone()), timeouts).unwrap();
+        let mut buf = [0u8; 64];
+        assert!(t.transact(&GET_RANDOM, &mut buf).unwrap_err().is_timeout());
+        let start = Instant::now();
+        drop(t);
+        let took = start.elapsed();
+        assert!(
+            took >= CLOSE_WAIT && took < CLOSE_WAIT + Duration::from_secs(2),
+            "{took:?}"
+        );
         drop(guard);
     }
 }
