@@ -3,6 +3,7 @@
 
 mod checkquote;
 mod provenance;
+mod run_guard;
 mod tpmcmds;
 mod util;
 
