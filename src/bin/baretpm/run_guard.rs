@@ -113,16 +113,21 @@ pub fn after_failure(
     );
     lines.push("next: reboot (or reset the TPM) and run again".into());
     if command_ran {
-        let l14 = log_path(proof, INPUT_PCR);
-        let l15 = log_path(proof, OUTPUT_PCR);
-        lines.push(format!(
-            "or, in this boot, finish by hand from the saved logs: baretpm measure --pcr 15 \
-             --log {} OUTPUTS... (the outputs not yet measured), then baretpm attest --log {} \
-             --log {} --proof {} (that proof records no command line)",
-            l15.display(),
-            l14.display(),
-            l15.display(),
+        let l14 = log_path(proof, INPUT_PCR).display().to_string();
+        let l15 = log_path(proof, OUTPUT_PCR).display().to_string();
+        let attest = format!(
+            "baretpm attest --log {l14} --log {l15} --proof {}",
             proof.display()
+        );
+        let steps = if extended.pcr15.events.is_empty() {
+            // The outputs were not measured (one was missing or unreadable).
+            format!("baretpm measure --pcr 15 --log {l15} OUTPUTS..., then {attest}")
+        } else {
+            attest
+        };
+        lines.push(format!(
+            "or, in this boot, finish from the saved logs: {steps} (that proof has no command \
+             record: the verifier skips the command check)"
         ));
     }
     lines.join(NEXT_LINE)
