@@ -316,10 +316,14 @@ fn swtpm_stop_then_commands_fail_until_init() {
     check_get_random(t.transact(&get_random(8), &mut buf).unwrap(), 8);
 }
 
+// After swtpm is gone the tests below connect again; over TCP another test's swtpm or fake
+// server could have taken the freed port by then (issue 8 item 19). A Unix socket in the
+// instance's private directory cannot be taken: they use one.
+
 #[test]
 fn swtpm_shutdown_ends_the_process() {
-    let mut tpm = quick_swtpm(Family::Tcp);
-    let mut t = swtpm_tcp(&tpm);
+    let mut tpm = quick_swtpm(Family::Unix);
+    let mut t = SwtpmTransport::unix(tpm.socket_path(), Timeouts::DEFAULT).unwrap();
     t.shutdown().unwrap();
     assert!(
         tpm.wait_exit(Duration::from_secs(5)),
@@ -327,18 +331,22 @@ fn swtpm_shutdown_ends_the_process() {
     );
     let mut buf = [0u8; 64];
     let e = t.transact(&get_random(8), &mut buf).unwrap_err();
-    assert!(matches!(e, TransportError::ConnectRefused { .. }), "{e}");
-    assert_eq!(
-        e.to_string(),
-        format!("swtpm 127.0.0.1:{}: connection refused", tpm.port())
-    );
+    let name = format!("swtpm unix:{}", tpm.socket_path().display());
+    match &e {
+        // swtpm removes its socket file on a clean shutdown.
+        TransportError::NotFound { .. } => assert_eq!(e.to_string(), format!("{name}: not found")),
+        TransportError::ConnectRefused { .. } => {
+            assert_eq!(e.to_string(), format!("{name}: connection refused"))
+        }
+        _ => panic!("{e}"),
+    }
 }
 
 #[test]
 fn swtpm_killed_mid_command() {
-    let mut tpm = quick_swtpm(Family::Tcp);
-    let port = tpm.port();
-    let mut t = swtpm_tcp(&tpm);
+    let mut tpm = quick_swtpm(Family::Unix);
+    let mut t = SwtpmTransport::unix(tpm.socket_path(), Timeouts::DEFAULT).unwrap();
+    let name = format!("swtpm unix:{}", tpm.socket_path().display());
     let (tx, rx) = mpsc::channel();
     let (killed_tx, killed_rx) = mpsc::channel::<()>();
     let worker = thread::spawn(move || {
@@ -361,7 +369,6 @@ fn swtpm_killed_mid_command() {
         .recv_timeout(Duration::from_secs(10))
         .expect("transact hung after swtpm was killed");
     worker.join().unwrap();
-    let name = format!("swtpm 127.0.0.1:{port}");
     match &first {
         // The usual case: the kill lands while the TPM generates the RSA key.
         Err(e) => {
@@ -617,12 +624,24 @@ fn fake_peer_sends_garbage() {
     );
 }
 
+/// A TCP port on 127.0.0.1 that refuses connections for as long as the socket lives: bound,
+/// not listening. No other socket can bind the port meanwhile (this one has no SO_REUSEADDR),
+/// and no outgoing connection picks it as its local port (it is bound), so nothing in this test
+/// binary, or elsewhere, can make it accept.
+fn refusing_port() -> (rustix::fd::OwnedFd, u16) {
+    use rustix::net::{AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    rustix::net::bind(&fd, &std::net::SocketAddrV4::new([127, 0, 0, 1].into(), 0)).unwrap();
+    let addr = rustix::net::getsockname(&fd).unwrap();
+    let port = std::net::SocketAddrV4::try_from(addr).unwrap().port();
+    (fd, port)
+}
+
 #[test]
 fn nothing_listening_is_connection_refused() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    }; // listener dropped: nothing listens there now
+    // Not a port freed just before connecting: another test's swtpm could take that one
+    // (issue 8 item 19, seen in CI).
+    let (_held, port) = refusing_port();
     let start = Instant::now();
     let e = SwtpmTransport::tcp("127.0.0.1", port, short(2000)).unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(5));
@@ -631,6 +650,40 @@ fn nothing_listening_is_connection_refused() {
         e.to_string(),
         format!("swtpm 127.0.0.1:{port}: connection refused")
     );
+}
+
+#[test]
+fn refusing_port_cannot_be_taken_by_another_test() {
+    let (_held, port) = refusing_port();
+    // What swtpm and the fake servers do to listen (std sets SO_REUSEADDR): refused.
+    assert!(TcpListener::bind(("127.0.0.1", port)).is_err());
+    assert!(TcpListener::bind(("0.0.0.0", port)).is_err());
+    // Outgoing connections (fewer than the listen backlog): none gets the port as its own, so none can self-connect.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = server.local_addr().unwrap();
+    let clients: Vec<TcpStream> = (0..64).map(|_| TcpStream::connect(to).unwrap()).collect();
+    assert!(clients
+        .iter()
+        .all(|c| c.local_addr().unwrap().port() != port));
+    // Still refusing, every time.
+    for _ in 0..20 {
+        let e = SwtpmTransport::tcp("127.0.0.1", port, short(2000)).unwrap_err();
+        assert!(matches!(e, TransportError::ConnectRefused { .. }), "{e}");
+    }
+}
+
+#[test]
+fn swtpm_harness_waits_for_its_own_listener_not_anyones() {
+    // The harness decides swtpm is ready by asking the kernel which process listens on the
+    // port, never by connecting: a listener of this test process on a port is not swtpm.
+    let mine = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mine.local_addr().unwrap().port();
+    assert!(common::swtpm::listens_on(std::process::id(), port));
+    let tpm = quick_swtpm(Family::Tcp);
+    assert!(!common::swtpm::listens_on(tpm.pid(), port));
+    assert!(common::swtpm::listens_on(tpm.pid(), tpm.port()));
+    assert!(common::swtpm::listens_on(tpm.pid(), tpm.port() + 1));
+    assert!(!common::swtpm::listens_on(std::process::id(), tpm.port()));
 }
 
 #[test]

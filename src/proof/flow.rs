@@ -2,6 +2,7 @@
 //! proof; and `run`, which does it all around a command.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt as _;
 use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
@@ -12,6 +13,7 @@ use super::file::{
     ProofFileError, TpmInfo, MAX_EK_CERT, MAX_NONCE,
 };
 use super::hash::{self, HashError, HashOptions, Progress, Target};
+use super::preflight::{self, PreflightError};
 use super::verify::{self, Policy, Status};
 use crate::commands::{self, templates};
 use crate::tpm::{Tpm, TpmError};
@@ -56,6 +58,9 @@ pub enum FlowError {
     Invalid(String),
     #[error("the proof just made does not verify: {0}")]
     SelfCheck(verify::Rejected),
+    /// Refused before anything was extended.
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
 }
 
 fn tpm_err<E: core::fmt::Display>(step: &'static str) -> impl FnOnce(TpmError<E>) -> FlowError {
@@ -483,17 +488,56 @@ pub struct RunSpec {
     pub hash: HashOptions,
 }
 
+/// What a run has extended so far: the banks, and the events of PCR14 and PCR15 that are in
+/// the TPM. After a failure these logs replay to the TPM's PCR14/15.
+#[derive(Clone, Debug)]
+pub struct Extended {
+    pub banks: Vec<HashAlg>,
+    pub pcr14: EventLog,
+    pub pcr15: EventLog,
+}
+
+impl Default for Extended {
+    fn default() -> Self {
+        Self {
+            banks: vec![],
+            pcr14: EventLog::new(INPUT_PCR),
+            pcr15: EventLog::new(OUTPUT_PCR),
+        }
+    }
+}
+
+impl Extended {
+    /// Whether nothing was extended.
+    pub fn is_empty(&self) -> bool {
+        self.pcr14.events.is_empty() && self.pcr15.events.is_empty()
+    }
+}
+
 /// The whole flow: check PCR14/15 are fresh; measure the inputs into PCR14, then the command
 /// line; run the command (a failure stops here); measure its exit status, then the outputs,
 /// into PCR15; quote; return the proof.
+///
+/// The command is checked first ([`preflight::check_command`]): a command line too long for
+/// an event, or a program that cannot be found or run, is refused before anything is
+/// extended.
 pub fn run<T: Transport>(
     tpm: &mut Tpm<T>,
     spec: &RunSpec,
     observer: &mut dyn Observer,
 ) -> Result<Proof, FlowError> {
-    let Some(program) = spec.argv.first() else {
-        return Err(FlowError::Invalid("no command to run".into()));
-    };
+    run_tracked(tpm, spec, observer, &mut Extended::default())
+}
+
+/// [`run`], recording in `extended` each event as it is extended, so that a caller can say
+/// what is in the PCRs when a later step fails.
+pub fn run_tracked<T: Transport>(
+    tpm: &mut Tpm<T>,
+    spec: &RunSpec,
+    observer: &mut dyn Observer,
+    extended: &mut Extended,
+) -> Result<Proof, FlowError> {
+    let command = preflight::check_command(&spec.argv)?;
     let banks = active_banks(tpm)?;
     check_pcr_state(tpm, INPUT_PCR, &banks, &[])?;
     check_pcr_state(tpm, OUTPUT_PCR, &banks, &[])?;
@@ -504,12 +548,15 @@ pub fn run<T: Transport>(
     let mut inputs = hash::measure(&spec.inputs, &spec.hash, &mut |p| {
         observer.progress("inputs", p)
     })?;
-    inputs.push(Event::command_line(&spec.argv).map_err(invalid)?);
-    let mut log14 = EventLog::new(INPUT_PCR);
-    measure_into(tpm, &banks, &mut log14, inputs)?;
+    inputs.push(command.event);
+    *extended = Extended {
+        banks: banks.clone(),
+        ..Extended::default()
+    };
+    measure_into(tpm, &banks, &mut extended.pcr14, inputs)?;
     observer.note(&format!(
         "extended {} event(s) into PCR14 ({})",
-        log14.events.len(),
+        extended.pcr14.events.len(),
         banks
             .iter()
             .map(|b| b.name())
@@ -518,7 +565,8 @@ pub fn run<T: Transport>(
     ));
 
     observer.note(&format!("running {shown}"));
-    let status = std::process::Command::new(program)
+    let status = std::process::Command::new(&command.program)
+        .arg0(&spec.argv[0])
         .args(&spec.argv[1..])
         .status()
         .map_err(|e| FlowError::CommandStart {
@@ -540,19 +588,18 @@ pub fn run<T: Transport>(
     outputs.extend(hash::measure(&spec.outputs, &spec.hash, &mut |p| {
         observer.progress("outputs", p)
     })?);
-    let mut log15 = EventLog::new(OUTPUT_PCR);
-    measure_into(tpm, &banks, &mut log15, outputs)?;
+    measure_into(tpm, &banks, &mut extended.pcr15, outputs)?;
     observer.note(&format!(
         "extended {} event(s) into PCR15",
-        log15.events.len()
+        extended.pcr15.events.len()
     ));
 
     observer.note("quoting");
     attest(
         tpm,
         &spec.attest,
-        log14.events,
-        log15.events,
+        extended.pcr14.events.clone(),
+        extended.pcr15.events.clone(),
         Some(CommandRecord {
             argv: spec.argv.clone(),
             exit_status: code,

@@ -7,6 +7,7 @@
 //! - [`file`](mod@file): the proof, event log and reference files (strict JSON).
 //! - [`verify()`]: every check a verifier makes, as a [`Report`].
 //! - [`flow`]: measure, attest and run against a [`Tpm`](crate::tpm::Tpm).
+//! - [`preflight`]: what `run` checks before it extends anything.
 //! - [`swtpm`]: a private swtpm for demos and for machines without a TPM.
 //!
 //! The byte formats are specified in `docs/proof-format.md`.
@@ -15,6 +16,7 @@ pub mod event;
 pub mod file;
 pub mod flow;
 pub mod hash;
+pub mod preflight;
 pub mod swtpm;
 pub mod verify;
 

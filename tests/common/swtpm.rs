@@ -17,7 +17,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -278,7 +278,8 @@ fn spawn_swtpm(dir: &Path, state: &Path, server: &str, ctrl: &str) -> Result<Chi
 }
 
 /// A data port P from the kernel with P+1 free too, both on 127.0.0.1. The ports are released
-/// before swtpm binds them, so another process may take one first; the caller retries.
+/// before swtpm binds them, so another process may take one first: swtpm then exits ("Address
+/// already in use") and the caller tries another pair.
 fn free_port_pair() -> Result<u16, String> {
     for _ in 0..64 {
         let data = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
@@ -304,10 +305,12 @@ fn start_tcp(dir: tempfile::TempDir, state: &Path) -> Result<SwtpmInstance, Stri
         let server = format!("type=tcp,port={port},bindaddr=127.0.0.1");
         let ctrl = format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1);
         let mut child = spawn_swtpm(dir.path(), state, &server, &ctrl)?;
+        let pid = child.id();
+        // Ready once *this* process listens on both ports. Connecting to test readiness could
+        // reach a listener another test opened on a port just released for ours (taking that
+        // test's connection, and mistaking it for our swtpm).
         let ready = wait_ready(&mut child, &log_path, || {
-            TcpStream::connect(("127.0.0.1", port + 1))
-                .and_then(|_| TcpStream::connect(("127.0.0.1", port)))
-                .is_ok()
+            listens_on(pid, port) && listens_on(pid, port + 1)
         });
         match ready {
             Ok(()) => {
@@ -318,7 +321,7 @@ fn start_tcp(dir: tempfile::TempDir, state: &Path) -> Result<SwtpmInstance, Stri
                 })
             }
             Err(e) => {
-                // Most likely a port was taken between our check and swtpm's bind: retry.
+                // A port was taken between our check and swtpm's bind: try another pair.
                 let _ = child.kill();
                 let _ = child.wait();
                 last = e;
@@ -328,6 +331,36 @@ fn start_tcp(dir: tempfile::TempDir, state: &Path) -> Result<SwtpmInstance, Stri
     Err(format!(
         "swtpm did not start after {PORT_ATTEMPTS} port pairs; last: {last}"
     ))
+}
+
+/// Whether process `pid` holds a TCP socket listening on 127.0.0.1:`port` (or on every IPv4
+/// address), read from `/proc/net/tcp` and `/proc/PID/fd`: no connection is made.
+pub fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let wanted = [
+        format!("0100007F:{port:04X}"),
+        format!("00000000:{port:04X}"),
+    ];
+    // local_address is field 1, st field 3 (0A: LISTEN), inode field 9.
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<&str>>())
+        .filter(|f| f.len() > 9 && f[3] == "0A" && wanted.iter().any(|w| w == f[1]))
+        .map(|f| format!("socket:[{}]", f[9]))
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok).any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+    })
 }
 
 fn start_unix(dir: tempfile::TempDir, state: &Path) -> Result<SwtpmInstance, String> {
@@ -354,13 +387,8 @@ fn start_unix(dir: tempfile::TempDir, state: &Path) -> Result<SwtpmInstance, Str
     })
 }
 
-/// Polls `accepting` until it holds, the process exits, or READY_WAIT passes. The probes
-/// connect and close at once; swtpm goes straight back to accepting.
-fn wait_ready(
-    child: &mut Child,
-    log_path: &Path,
-    accepting: impl Fn() -> bool,
-) -> Result<(), String> {
+/// Polls `ready` until it holds, the process exits, or READY_WAIT passes.
+fn wait_ready(child: &mut Child, log_path: &Path, ready: impl Fn() -> bool) -> Result<(), String> {
     let start = Instant::now();
     loop {
         if !matches!(child.try_wait(), Ok(None)) {
@@ -369,7 +397,7 @@ fn wait_ready(
                 read_log(log_path)
             ));
         }
-        if accepting() {
+        if ready() {
             return Ok(());
         }
         if start.elapsed() > READY_WAIT {

@@ -4,6 +4,7 @@
 mod checkquote;
 mod eventlog;
 mod provenance;
+mod run_guard;
 mod tpmcmds;
 mod util;
 

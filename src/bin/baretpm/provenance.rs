@@ -21,6 +21,8 @@ use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::types::HashAlg;
 
+use crate::run_guard;
+
 /// `println!` that ignores a closed standard output (e.g. `| head`) instead of panicking.
 macro_rules! say {
     ($($t:tt)*) => {{
@@ -473,6 +475,9 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         attest: attest_options(&a.quote)?,
         hash: hash_options(a.threads)?,
     };
+    // Before the TPM is touched: a run that fails after its first extend cannot be repeated
+    // until a reboot.
+    run_guard::preflight(&spec.inputs, &spec.outputs, &a.proof, &spec.argv).map_err(usage)?;
     let mut s = open_tpm(tcti_arg, true)?;
     if s.private.is_some() {
         eprintln!(
@@ -480,8 +485,21 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         );
     }
     let mut term = Term::new();
-    let proof = flow::run(&mut s.tpm, &spec, &mut term).map_err(flow_err)?;
-    proof.write(&a.proof).map_err(flow_err)?;
+    let mut extended = flow::Extended::default();
+    let proof = match flow::run_tracked(&mut s.tpm, &spec, &mut term, &mut extended) {
+        Ok(p) => p,
+        Err(e) => {
+            term.clear();
+            let message = run_guard::after_failure(&e, &extended, &a.proof, s.private.is_some());
+            return Err(match e {
+                flow::FlowError::Preflight(_) => usage(message),
+                _ => flow_err(message),
+            });
+        }
+    };
+    if let Err(e) = proof.write(&a.proof) {
+        return Err(flow_err(run_guard::proof_not_written(&proof, &a.proof, &e)));
+    }
     term.note(&format!(
         "wrote {} ({} input events, {} output events, nonce {})",
         a.proof.display(),
@@ -768,10 +786,11 @@ fn step(n: u32, title: &str) {
 
 fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     let temp;
+    let kept_dir;
     let dir: &Path = match &a.keep {
         Some(d) => {
-            fs::create_dir_all(d).map_err(|e| usage(format!("{}: {e}", d.display())))?;
-            d
+            kept_dir = keep_dir(d)?;
+            &kept_dir
         }
         None => {
             temp = TempDir::new("baretpm-demo")
@@ -853,8 +872,19 @@ fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         hash: HashOptions::default(),
     };
     let mut term = Term::new();
-    let proof = flow::run(&mut s.tpm, &spec, &mut term).map_err(flow_err)?;
-    proof.write(&proof_path).map_err(flow_err)?;
+    let mut extended = flow::Extended::default();
+    let proof = flow::run_tracked(&mut s.tpm, &spec, &mut term, &mut extended).map_err(|e| {
+        term.clear();
+        flow_err(run_guard::after_failure(
+            &e,
+            &extended,
+            &dir.join(&proof_path),
+            s.private.is_some(),
+        ))
+    })?;
+    proof
+        .write(&proof_path)
+        .map_err(|e| flow_err(run_guard::proof_not_written(&proof, &proof_path, &e)))?;
     let size = fs::metadata(&proof_path).map(|m| m.len()).unwrap_or(0);
     say!(
         "proof.json: {size} bytes; PCR14 log: {}; PCR15 log: {}",
@@ -948,6 +978,28 @@ fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     } else {
         Err(flow_err("the demo did not behave as expected"))
     }
+}
+
+/// The `demo --keep` directory: created when missing, refused when it holds anything (the
+/// demo would overwrite its files), and made absolute, since the demo changes into it.
+fn keep_dir(d: &Path) -> Result<PathBuf, Failure> {
+    let shown = || d.display().to_string();
+    match fs::read_dir(d) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(usage(format!(
+                    "--keep {}: the directory is not empty; the demo writes data/, train.sh, \
+                     model.txt, proof.json and ak.pub there: give a new or empty directory",
+                    shown()
+                )));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(d).map_err(|e| usage(format!("--keep {}: {e}", shown())))?;
+        }
+        Err(e) => return Err(usage(format!("--keep {}: {e}", shown()))),
+    }
+    fs::canonicalize(d).map_err(|e| usage(format!("--keep {}: {e}", shown())))
 }
 
 fn report_of(proof: &Proof, policy: &Policy) -> Report {
