@@ -436,7 +436,14 @@ fn check_quote(
     let values = match &pcr_bytes {
         Some(b) => match parse_pcr_file(format, b, selection.as_ref()) {
             Ok(v) => v,
-            Err(e) => return Ok(refused("pcr-file", format!("pcr-file: {e}"))),
+            Err(e) => {
+                // Worded as the CLI words it, with the file's name when there is one.
+                let name = match pcrs {
+                    Some(Source::Path(p)) => format!("{}: ", p.display()),
+                    _ => String::new(),
+                };
+                return Ok(refused("pcr-file", format!("pcr-file: {name}{e}")));
+            }
         },
         None => PcrValues::default(),
     };
