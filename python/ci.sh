@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # CI for the Python package (called by .ci/run after `cargo test`, which built the CLI the
-# tests compare against): lint the extension crate, `pip install ./python` into a venv under
-# target/ (nothing installed system-wide), run pytest.
+# tests compare against; .ci/run's clippy step lints the extension crate with --workspace):
+# `pip install ./python` into a venv under target/ (nothing installed system-wide), run pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${BARETPM_PY_VENV:-target/python-venv}
 py=${PYTHON:-python3}
-
-cargo clippy -p baretpm-python -- -D warnings
 
 if ! "$py" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   echo "installing python3-venv with apt-get"
@@ -24,7 +22,9 @@ pip install -q --disable-pip-version-check --no-build-isolation ./python
 python -c 'import baretpm, sys; print("baretpm", baretpm.__file__, "on Python", sys.version.split()[0])'
 
 set +e
-(cd python && python -m pytest -q -p no:cacheprovider tests)
+# The `pytest` script, from the repository root: `python -m pytest` inside python/ would put
+# the source tree (which has no compiled extension) ahead of the installed package.
+pytest -q -p no:cacheprovider python/tests
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
