@@ -12,7 +12,7 @@ import string
 import pytest
 
 import baretpm
-from conftest import cli_verify_json, run_cli
+from conftest import VECTORS, cli_verify_json, run_cli
 
 CLI_STATUS = {"pass": "pass", "fail": "fail", "skip": "skip", "not run": "not-run"}
 
@@ -110,6 +110,19 @@ def test_another_ak_is_refused_by_the_pin(cli, demo_ecc, demo_rsa):
     report, code, parsed, raw = verify_both(cli, demo_ecc.proof, demo_ecc, ak_pub=demo_rsa.ak_pub)
     assert report.failed == ["ak-pin"]
     assert_same_as_cli(report, code, parsed, raw)
+
+
+def test_a_pem_pin_is_read_and_compared(cli, demo_ecc):
+    # A PEM public key of another ECC AK: read as a key (not "unreadable"), and refused.
+    pem = VECTORS / "swtpm" / "ecc.ak.pem"
+    assert pem.read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
+    report, code, parsed, raw = verify_both(cli, demo_ecc.proof, demo_ecc, ak_pub=pem)
+    assert report.failed == ["ak-pin"]
+    assert report.check("ak-pin").detail == "the proof's AK is not the pinned AK"
+    assert_same_as_cli(report, code, parsed, raw)
+    as_bytes = baretpm.verify(demo_ecc.proof, **dict(demo_ecc.policy_kwargs(),
+                                                      ak_pub=pem.read_bytes()))
+    assert as_bytes.to_dict() == report.to_dict()
 
 
 def test_changed_output_is_refused(cli, demo_ecc, tmp_path):
