@@ -51,6 +51,8 @@ __all__ = [
     "RESULTS",
 ]
 
+__version__ = "0.1.0"
+
 #: The values :attr:`Check.result` takes.
 RESULTS = ("pass", "fail", "skip", "not run")
 

@@ -52,3 +52,9 @@ def test_verify_signature_is_the_documented_one():
     q = inspect.signature(baretpm.checkquote).parameters
     assert list(q)[:4] == ["ak", "attest", "signature", "pcrs"]
     assert q["nonce"].default is inspect.Parameter.empty
+
+
+def test_version_is_the_packages():
+    from importlib.metadata import version
+
+    assert baretpm.__version__ == version("baretpm")
