@@ -225,7 +225,8 @@ fn verify(
             nonce: nonce_of(nonce_data, nonce_hex)?,
             ..Policy::default()
         };
-        policy.quote.allow_sha1 = allow_sha1;
+        policy.quote.allow_sha1_banks = allow_sha1;
+        policy.quote.allow_sha1_signature = allow_sha1;
         if let Some(s) = &ak_src {
             policy.ak_public = Some(s.read(MAX_AK_FILE, "AK public key")?);
         }
@@ -525,7 +526,8 @@ fn checkquote<'py>(
         pcr_list,
         hash_algorithm,
         policy: qv::Policy {
-            allow_sha1,
+            allow_sha1_banks: allow_sha1,
+            allow_sha1_signature: allow_sha1,
             allow_empty_nonce: allow_no_nonce,
             require_ak_attributes: !allow_unrestricted_ak,
             ..qv::Policy::default()
