@@ -8,6 +8,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod commands;
+#[cfg(feature = "credential")]
+pub mod credential;
 #[cfg(feature = "std")]
 pub mod files;
 pub mod interop;
