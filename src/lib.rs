@@ -7,6 +7,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod activation;
 pub mod commands;
 #[cfg(feature = "credential")]
 pub mod credential;

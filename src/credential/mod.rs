@@ -482,6 +482,7 @@ impl rand_core::RngCore for SliceRng<'_> {
 #[cfg(feature = "rsa")]
 impl rand_core::CryptoRng for SliceRng<'_> {}
 
+#[cfg_attr(not(any(feature = "p256", feature = "p384")), allow(dead_code))]
 /// Left-pads a big-endian coordinate to `N` bytes; `None` if it is longer.
 fn pad<const N: usize>(v: &[u8]) -> Option<[u8; N]> {
     let mut out = [0u8; N];
@@ -490,6 +491,7 @@ fn pad<const N: usize>(v: &[u8]) -> Option<[u8; N]> {
     Some(out)
 }
 
+#[allow(unused_macros)]
 macro_rules! ecc_encapsulate_on {
     ($curve:ident, $size:expr, $name_alg:expr, $x:expr, $y:expr, $label:expr, $randomness:expr) => {{
         use $curve::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};

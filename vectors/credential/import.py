@@ -18,6 +18,6 @@ for f in ["rsa_labeled_encaps.json", "ecc_labeled_encaps.json"]:
 gen = src / "generated/credential-kat"
 (dst / "swtpm").mkdir(exist_ok=True)
 for p in sorted(gen.iterdir()):
-    if p.name.endswith((".kat.json", ".credential-file.bin", ".activated.bin", ".tpm2b_public.bin", ".ak.name")) or p.name in ("negative-results.txt", "versions.txt"):
+    if p.name.endswith((".kat.json", ".credential-file.bin", ".activated.bin", ".tpm2b_public.bin", ".ak.name")) or p.name in ("negative-results.txt", "versions.txt", "wire-transcript.json"):
         shutil.copyfile(p, dst / "swtpm" / p.name)
 print("ok")
