@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod checkquote;
+mod credential;
 mod provenance;
 mod tpmcmds;
 mod util;
@@ -41,6 +42,10 @@ enum Command {
     Createak(tpmcmds::CreateAkArgs),
     /// Quote PCRs, writing the files tpm2_quote writes.
     Quote(tpmcmds::QuoteArgs),
+    /// Encrypt a secret to an EK, bound to an AK's Name (no TPM; tpm2_makecredential's file).
+    Makecredential(credential::MakeCredentialArgs),
+    /// Recover a credential's secret with the TPM holding the EK and the AK.
+    Activatecredential(credential::ActivateCredentialArgs),
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -57,6 +62,8 @@ fn main() -> ExitCode {
         Command::Readpublic(a) => tpmcmds::readpublic(tcti, &a),
         Command::Createak(a) => tpmcmds::createak(tcti, &a),
         Command::Quote(a) => tpmcmds::quote(tcti, &a),
+        Command::Makecredential(a) => credential::makecredential(&a),
+        Command::Activatecredential(a) => credential::activatecredential(tcti, &a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
