@@ -3,6 +3,13 @@
 //! tpm2_activatecredential, tpm2_makecredential's file activated by us; and the refusals with
 //! their exit codes.
 
+#![cfg(all(
+    feature = "std",
+    feature = "credential",
+    feature = "rsa",
+    feature = "p256"
+))]
+
 mod common;
 
 use common::swtpm::{Ek, Family, Options, SwtpmInstance};

@@ -2,6 +2,13 @@
 //! KDFa and KDFe (TCG-validated vectors), RSA and ECC seed encapsulation under "IDENTITY",
 //! the go-tpm legacy RSA credential, and the six swtpm-activated credentials byte for byte.
 
+#![cfg(all(
+    feature = "std",
+    feature = "credential",
+    feature = "rsa",
+    feature = "p256"
+))]
+
 use baretpm::credential::{
     self, check_ak, ek_params, encapsulate_seed_fixed, kdf, make_credential_fixed, CredentialError,
     EkKey, EkParams, FixedInputs,

@@ -2,6 +2,13 @@
 //! accepted inputs re-emit unchanged; a credential made with fixed inputs is a function of
 //! them (same inputs, same bytes) and changes with the AK Name.
 
+#![cfg(all(
+    feature = "std",
+    feature = "credential",
+    feature = "rsa",
+    feature = "p256"
+))]
+
 use baretpm::credential::{self, make_credential_fixed, FixedInputs};
 use baretpm::interop::CredentialFile;
 use baretpm::types::{Tpm2bEncryptedSecret, Tpm2bIdObject, Tpm2bPublic, TpmtPublic};

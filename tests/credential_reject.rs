@@ -1,6 +1,13 @@
 //! MakeCredential refuses AKs that are not attestation keys, EKs that are not restricted
 //! decryption keys, malformed Names and credentials, each with its own error. No TPM needed.
 
+#![cfg(all(
+    feature = "std",
+    feature = "credential",
+    feature = "rsa",
+    feature = "p256"
+))]
+
 use baretpm::credential::{
     check_ak, make_credential, make_credential_fixed, make_credential_for_name, CredentialError,
     FixedInputs,

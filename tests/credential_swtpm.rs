@@ -4,6 +4,14 @@
 //! RSA and ECC AKs; and the refusals: another AK's Name, a tampered HMAC or encIdentity, the
 //! wrong EK, a password where the EK wants its policy. No session is left open.
 
+#![cfg(all(
+    feature = "std",
+    feature = "credential",
+    feature = "rsa",
+    feature = "p256",
+    feature = "p384"
+))]
+
 mod common;
 
 use baretpm::activation::{is_integrity_failure, ActivationKeys, EkAuth};

@@ -2,6 +2,13 @@
 //! ones swtpm accepted in the research transcript (vectors/credential/swtpm/wire-transcript.json),
 //! and its responses parse, including the TPM_RC_RETRY the first ActivateCredential got.
 
+#![cfg(all(
+    feature = "std",
+    feature = "credential",
+    feature = "rsa",
+    feature = "p256"
+))]
+
 use baretpm::commands::{
     build, parse_response, ActivateCredential, AuthSession, PolicySecret, ResponseError,
     StartAuthSession, MAX_COMMAND_SIZE,

@@ -125,7 +125,7 @@ pub fn build<C: Command>(cmd: &C, buf: &mut [u8]) -> Result<usize, Error> {
     w.patch_u32(2, n as u32)?;
     if !sessions.is_empty() {
         let (head, parameters) = buf[..n].split_at_mut(area_at + area);
-        session::write_area(&mut head[area_at..], &sessions, parameters)?;
+        session::write_area(&mut head[area_at..], &sessions, C::CC, parameters)?;
     }
     Ok(n)
 }

@@ -50,9 +50,10 @@ impl AuthSession<'_> {
             }
     }
 
-    /// Writes this TPMS_AUTH_COMMAND. `_parameters` are the command's parameter bytes, which
-    /// an HMAC session would fold into its cpHash.
-    fn write(&self, w: &mut Writer<'_>, _parameters: &[u8]) -> Result<(), Error> {
+    /// Writes this TPMS_AUTH_COMMAND. `_cc` and `_parameters` are the command code and
+    /// parameter bytes, which an HMAC session folds into its cpHash (with the Names of the
+    /// entities it authorizes, which such a variant would carry).
+    fn write(&self, w: &mut Writer<'_>, _cc: TpmCc, _parameters: &[u8]) -> Result<(), Error> {
         match *self {
             Self::Password(p) => {
                 w.u32(RS_PW)?;
@@ -84,13 +85,14 @@ pub(super) fn area_len(sessions: &[AuthSession<'_>]) -> usize {
 pub(super) fn write_area(
     area: &mut [u8],
     sessions: &[AuthSession<'_>],
+    cc: TpmCc,
     parameters: &[u8],
 ) -> Result<(), Error> {
     let mut w = Writer::new(area);
     let size = area_len(sessions).saturating_sub(4);
     w.u32(size as u32)?;
     for s in sessions {
-        s.write(&mut w, parameters)?;
+        s.write(&mut w, cc, parameters)?;
     }
     Ok(())
 }

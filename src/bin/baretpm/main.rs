@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod checkquote;
+#[cfg(feature = "credential")]
 mod credential;
 mod provenance;
 mod tpmcmds;
@@ -43,8 +44,10 @@ enum Command {
     /// Quote PCRs, writing the files tpm2_quote writes.
     Quote(tpmcmds::QuoteArgs),
     /// Encrypt a secret to an EK, bound to an AK's Name (no TPM; tpm2_makecredential's file).
+    #[cfg(feature = "credential")]
     Makecredential(credential::MakeCredentialArgs),
     /// Recover a credential's secret with the TPM holding the EK and the AK.
+    #[cfg(feature = "credential")]
     Activatecredential(credential::ActivateCredentialArgs),
     #[command(flatten)]
     Provenance(provenance::Command),
@@ -62,7 +65,9 @@ fn main() -> ExitCode {
         Command::Readpublic(a) => tpmcmds::readpublic(tcti, &a),
         Command::Createak(a) => tpmcmds::createak(tcti, &a),
         Command::Quote(a) => tpmcmds::quote(tcti, &a),
+        #[cfg(feature = "credential")]
         Command::Makecredential(a) => credential::makecredential(&a),
+        #[cfg(feature = "credential")]
         Command::Activatecredential(a) => credential::activatecredential(tcti, &a),
     };
     match result {
