@@ -392,4 +392,50 @@ fn tpm2_tools_makes_baretpm_activates_and_refusals() {
         "baretpm activatecredential (RSA)",
     );
     assert_eq!(std::fs::read(p("outr")).unwrap(), secret);
+
+    // The high-range P-384 EK: its PEM (as an EK certificate would give it) to makecredential,
+    // and --ek ecc384 (template H-3, SHA-384, AES-256, password session) to activate.
+    ok(
+        &tpm2(
+            &sw,
+            "tpm2_readpublic",
+            &["-c", "0x81010016", "-f", "pem", "-o", s(&p("ek384.pem"))],
+        ),
+        "tpm2_readpublic 0x81010016",
+    );
+    ok(
+        &baretpm(
+            &sw,
+            &[
+                "makecredential",
+                "-u",
+                s(&p("ek384.pem")),
+                "-s",
+                s(&p("secret")),
+                "--ak-public",
+                s(&p("akr.pub")),
+                "-o",
+                s(&p("cred384")),
+            ],
+        ),
+        "baretpm makecredential (P-384 PEM EK)",
+    );
+    ok(
+        &baretpm(
+            &sw,
+            &[
+                "activatecredential",
+                "--ek",
+                "ecc384",
+                "--ak",
+                "rsa",
+                "-i",
+                s(&p("cred384")),
+                "-o",
+                s(&p("out384")),
+            ],
+        ),
+        "baretpm activatecredential --ek ecc384",
+    );
+    assert_eq!(std::fs::read(p("out384")).unwrap(), secret);
 }

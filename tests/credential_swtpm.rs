@@ -233,3 +233,51 @@ fn persistent_eks_from_swtpm_setup() {
     assert_eq!(open_sessions(&mut tpm), 0);
     tpm.flush_quietly(ak);
 }
+
+/// Template H-3 recreates the P-384 EK swtpm_setup persisted (same key, same public area),
+/// and a credential made for the persisted EK activates with the recreated one.
+#[test]
+fn high_range_p384_template_recreates_the_persisted_ek() {
+    let sw = SwtpmInstance::start().expect("swtpm must be installed (.ci/run installs it)");
+    let mut tpm = connect(&sw);
+    let persisted = tpm
+        .execute(&ReadPublic {
+            object_handle: 0x8101_0016,
+        })
+        .expect("swtpm_setup --createek persists the P-384 EK at 0x81010016")
+        .out_public
+        .raw
+        .to_vec();
+    let (ek, ek_bytes) = primary(&mut tpm, templates::ek_ecc_p384_high());
+    assert_eq!(&ek_bytes[2..], &persisted[..]);
+    // The EK rebuilt from its SubjectPublicKeyInfo alone (as from an EK certificate) is the
+    // same public area: the H-3 parameters are inferred from the P-384 key.
+    let p = TpmtPublic::from_bytes(&persisted).unwrap();
+    let baretpm::types::PublicDetails::Ecc { unique, .. } = p.details else {
+        panic!("P-384 EK is ECC")
+    };
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(unique.x.as_bytes());
+    sec1.extend_from_slice(unique.y.as_bytes());
+    let der = {
+        use p384::pkcs8::EncodePublicKey as _;
+        p384::PublicKey::from_sec1_bytes(&sec1)
+            .unwrap()
+            .to_public_key_der()
+            .unwrap()
+    };
+    assert_eq!(
+        credential::ek_public_from_spki(der.as_bytes()).unwrap(),
+        persisted
+    );
+    let (ak, ak_bytes) = primary(&mut tpm, templates::ak_rsa());
+    let ek_public = TpmtPublic::from_bytes(&persisted).unwrap();
+    let ak_public = Tpm2bPublic::from_bytes(&ak_bytes).unwrap();
+    let made = make_credential(&mut rand_core::OsRng, &ek_public, &ak_public, &[0xa5; 48]).unwrap();
+    assert_eq!(
+        activate(&mut tpm, ak, ek, &ek_public, &made).unwrap(),
+        [0xa5; 48]
+    );
+    tpm.flush_quietly(ak);
+    tpm.flush_quietly(ek);
+}

@@ -127,3 +127,33 @@ pub fn ek_ecc() -> TpmtPublic<'static> {
         },
     }
 }
+
+/// Attributes of the high-range EK templates (H-1 to H-7): EK_ATTRIBUTES and userWithAuth, so
+/// the EK's USER role takes a password session as well as PolicyB.
+pub const EK_HIGH_ATTRIBUTES: u32 = EK_ATTRIBUTES | TpmaObject::USER_WITH_AUTH;
+
+/// EK template H-3 (TCG EK Credential Profile 2.x): ECC P-384, SHA-384, AES-256-CFB, PolicyB,
+/// empty unique. swtpm_setup persists this EK at 0x81010016.
+pub fn ek_ecc_p384_high() -> TpmtPublic<'static> {
+    TpmtPublic {
+        name_alg: Some(HashAlg::Sha384),
+        object_attributes: TpmaObject(EK_HIGH_ATTRIBUTES),
+        auth_policy: Tpm2b(&EK_AUTH_POLICY_B_SHA384),
+        details: PublicDetails::Ecc {
+            parms: TpmsEccParms {
+                symmetric: TpmtSymDefObject::Cipher {
+                    algorithm: TpmAlgId::AES,
+                    key_bits: 256,
+                    mode: TpmAlgId::CFB,
+                },
+                scheme: TpmtEccScheme::Null,
+                curve_id: TpmEccCurve::NIST_P384,
+                kdf: TpmtKdfScheme::Null,
+            },
+            unique: TpmsEccPoint {
+                x: Tpm2b(&[]),
+                y: Tpm2b(&[]),
+            },
+        },
+    }
+}

@@ -4,10 +4,13 @@
 //! The TPM-specific parameters MakeCredential needs are not in the SPKI; they are taken from
 //! the TCG EK Credential Profile template that matches the key: RSA-2048 and P-256 get
 //! SHA-256 / AES-128-CFB (templates L-1, L-2, H-1, H-2), RSA-3072 and P-384 get SHA-384 /
-//! AES-256-CFB (H-6, H-3). The authPolicy is the template's (it does not enter the credential).
+//! AES-256-CFB (H-6, H-3), with those templates' attributes (userWithAuth set). The authPolicy
+//! is the template's (it does not enter the credential).
 
 use super::CredentialError;
-use crate::commands::templates::{EK_ATTRIBUTES, EK_AUTH_POLICY, EK_AUTH_POLICY_B_SHA384};
+use crate::commands::templates::{
+    EK_ATTRIBUTES, EK_AUTH_POLICY, EK_AUTH_POLICY_B_SHA384, EK_HIGH_ATTRIBUTES,
+};
 use crate::types::{
     HashAlg, PublicDetails, Tpm2b, TpmAlgId, TpmEccCurve, TpmaObject, TpmsEccParms, TpmsEccPoint,
     TpmsRsaParms, TpmtEccScheme, TpmtKdfScheme, TpmtPublic, TpmtRsaScheme, TpmtSymDefObject,
@@ -28,12 +31,17 @@ fn sym(bits: u16) -> TpmtSymDefObject {
     }
 }
 
-/// `(nameAlg, AES bits, authPolicy)` of the EK template for a key strength.
-fn template(strong: bool) -> (HashAlg, u16, &'static [u8]) {
+/// `(nameAlg, AES bits, authPolicy, attributes)` of the EK template for a key strength.
+fn template(strong: bool) -> (HashAlg, u16, &'static [u8], u32) {
     if strong {
-        (HashAlg::Sha384, 256, &EK_AUTH_POLICY_B_SHA384)
+        (
+            HashAlg::Sha384,
+            256,
+            &EK_AUTH_POLICY_B_SHA384,
+            EK_HIGH_ATTRIBUTES,
+        )
     } else {
-        (HashAlg::Sha256, 128, &EK_AUTH_POLICY)
+        (HashAlg::Sha256, 128, &EK_AUTH_POLICY, EK_ATTRIBUTES)
     }
 }
 
@@ -77,10 +85,10 @@ pub fn ek_public_from_spki(input: &[u8]) -> Result<Vec<u8>, CredentialError> {
             return Err(CredentialError::EkKeyInvalid);
         }
         buf[..key_bits.len()].copy_from_slice(key_bits);
-        let (name_alg, bits, policy) = template(size == 48);
+        let (name_alg, bits, policy, attributes) = template(size == 48);
         TpmtPublic {
             name_alg: Some(name_alg),
-            object_attributes: TpmaObject(EK_ATTRIBUTES),
+            object_attributes: TpmaObject(attributes),
             auth_policy: Tpm2b(policy),
             details: PublicDetails::Ecc {
                 parms: TpmsEccParms {
@@ -124,10 +132,10 @@ fn rsa_public<'a>(der: &[u8], modulus: &'a mut Vec<u8>) -> Result<TpmtPublic<'a>
     let mut eb = [0u8; 4];
     eb[4 - e.len()..].copy_from_slice(&e);
     let e = u32::from_be_bytes(eb);
-    let (name_alg, sym_bits, policy) = template(bits == 3072);
+    let (name_alg, sym_bits, policy, attributes) = template(bits == 3072);
     Ok(TpmtPublic {
         name_alg: Some(name_alg),
-        object_attributes: TpmaObject(EK_ATTRIBUTES),
+        object_attributes: TpmaObject(attributes),
         auth_policy: Tpm2b(policy),
         details: PublicDetails::Rsa {
             parms: TpmsRsaParms {

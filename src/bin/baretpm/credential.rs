@@ -116,8 +116,8 @@ pub fn makecredential(a: &MakeCredentialArgs) -> Result<(), CliError> {
 
 #[derive(clap::Args)]
 pub struct ActivateCredentialArgs {
-    /// The EK: rsa or ecc (created from the TCG template L-1 / L-2) or a handle such as
-    /// 0x81010001 (a persistent EK; userWithAuth EKs get a password session).
+    /// The EK: rsa, ecc or ecc384 (created from the TCG template L-1, L-2 or H-3) or a handle
+    /// such as 0x81010001 (a persistent EK). userWithAuth EKs (H-3) get a password session.
     #[arg(long)]
     ek: String,
     /// The AK: rsa or ecc (baretpm's standard AK, as `baretpm createak`) or a loaded or
@@ -159,6 +159,7 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
     let template = match spec {
         "rsa" => templates::ek_rsa(),
         "ecc" => templates::ek_ecc(),
+        "ecc384" => templates::ek_ecc_p384_high(),
         other => {
             let handle = parse_handle(other, "ek")?;
             let public = tpm
