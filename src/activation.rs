@@ -52,9 +52,10 @@ pub struct ActivationKeys<'a> {
 }
 
 /// Whether `rc` is TPM_RC_INTEGRITY (any parameter): what a TPM answers to a credential made
-/// for another AK Name or EK, or altered on the way.
+/// for another AK Name or EK, or altered on the way. Format one (bit 7 set), error number
+/// 0x1F, whatever parameter, handle or session it names; codes from other layers are not.
 pub fn is_integrity_failure(rc: TpmRc) -> bool {
-    rc.0 & 0x0000_00BF == 0x0000_009F
+    rc.0 & 0xFFFF_F000 == 0 && rc.0 & 0x0000_00BF == 0x0000_009F
 }
 
 impl<T: Transport> Tpm<T> {
@@ -148,5 +149,20 @@ impl<T: Transport> Tpm<T> {
         let _ = self.execute(&FlushContext {
             flush_handle: handle,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integrity_codes() {
+        for rc in [0x09F, 0x19F, 0x1DF, 0x2DF, 0x99F] {
+            assert!(is_integrity_failure(TpmRc(rc)), "{rc:#x}");
+        }
+        for rc in [0x000, 0x01F, 0x11F, 0x91F, 0x922, 0x12F, 0x9A2, 0x000B_01DF] {
+            assert!(!is_integrity_failure(TpmRc(rc)), "{rc:#x}");
+        }
     }
 }

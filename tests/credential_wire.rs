@@ -97,3 +97,66 @@ fn commands_match_the_transcript() {
     }
     assert_eq!(activations, 2);
 }
+
+/// ActivateCredential responses that are not what a TPM may send are refused, and an error
+/// code comes back as the code.
+#[test]
+fn activate_credential_responses_are_checked() {
+    let hmac = [0u8; 32];
+    let enc = [0u8; 34];
+    let secret = [0u8; 70];
+    let cmd = ActivateCredential {
+        activate_handle: 0x8000_0001,
+        activate_auth: AuthSession::Password(&[]),
+        key_handle: 0x8000_0000,
+        key_auth: AuthSession::Policy {
+            handle: 0x0300_0000,
+            attributes: 0,
+        },
+        credential_blob: Tpm2bIdObject {
+            integrity_hmac: baretpm::types::Tpm2b(&hmac),
+            enc_identity: &enc,
+        },
+        secret: baretpm::types::Tpm2b(&secret),
+    };
+    // tag, size, rc, parameterSize, certInfo, two session acks (nonce, attrs, hmac).
+    let frame = |cert: &[u8], param_extra: u32, acks: usize| {
+        let mut p = (cert.len() as u16).to_be_bytes().to_vec();
+        p.extend_from_slice(cert);
+        let mut r = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+        r.extend_from_slice(&(p.len() as u32 + param_extra).to_be_bytes());
+        r.extend_from_slice(&p);
+        for _ in 0..acks {
+            r.extend_from_slice(&[0, 0, 1, 0, 0]);
+        }
+        let n = r.len() as u32;
+        r[2..6].copy_from_slice(&n.to_be_bytes());
+        r
+    };
+    let good = frame(&[7; 32], 0, 2);
+    assert_eq!(parse_response(&cmd, &good).unwrap().as_bytes(), &[7; 32]);
+    // certInfo above sizeof(TPMU_HA), parameterSize beyond the parameters, one ack missing,
+    // a byte after the acks.
+    for bad in [
+        frame(&[7; 65], 0, 2),
+        frame(&[7; 32], 1, 2),
+        frame(&[7; 32], 0, 1),
+        {
+            let mut b = frame(&[7; 32], 0, 2);
+            b.push(0);
+            let n = b.len() as u32;
+            b[2..6].copy_from_slice(&n.to_be_bytes());
+            b
+        },
+    ] {
+        assert!(matches!(
+            parse_response(&cmd, &bad),
+            Err(ResponseError::Malformed(_))
+        ));
+    }
+    let integrity = [0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0xdf];
+    assert!(matches!(
+        parse_response(&cmd, &integrity),
+        Err(ResponseError::Tpm(rc)) if rc.0 == 0x1df && baretpm::activation::is_integrity_failure(rc)
+    ));
+}
