@@ -130,6 +130,9 @@ pub struct ActivateCredentialArgs {
     /// The endorsement hierarchy's password (for the EK's PolicySecret).
     #[arg(long, default_value = "")]
     endorsement_auth: String,
+    /// The EK's own password, for EKs with userWithAuth (high range); usually empty.
+    #[arg(long, default_value = "")]
+    ek_auth: String,
     /// The credential file (tpm2_makecredential -o / baretpm makecredential -o).
     #[arg(short = 'i', long = "credential-blob")]
     input: PathBuf,
@@ -254,7 +257,7 @@ fn activate(
             endorsement_auth: a.endorsement_auth.as_bytes(),
             policy_hash,
         },
-        password => password,
+        EkAuth::Password(_) => EkAuth::Password(a.ek_auth.as_bytes()),
     };
     let keys = ActivationKeys {
         ak: ak.handle,
