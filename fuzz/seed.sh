@@ -210,3 +210,23 @@ for f in tpm2-tools/event-sd-boot-fedora37.bin tpm2-tools/event-uefi-sha1-log.bi
   { printf '\x00\x00'; cat "$root/vectors/eventlogs/$f"; } > "$seeds/eventlog_replay/$name"
 done
 echo "eventlog, eventlog_replay: $(ls "$seeds/eventlog" | wc -l) seeds each"
+
+# credential: tpm2-tools credential files, EK/AK publics, ID objects, a PEM EK, and EK
+# TPMT_PUBLICs behind their KAT's fixed inputs (layout in fuzz_targets/credential.rs).
+clean credential
+python3 - "$root/vectors/credential" "$seeds/credential" <<'PY'
+import json, shutil, sys
+from pathlib import Path
+src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+for f in sorted((src / "swtpm").glob("*.bin")):
+    if f.name.endswith((".credential-file.bin", ".tpm2b_public.bin")):
+        shutil.copyfile(f, dst / f"vectors_credential_{f.name}")
+for f in sorted((src / "swtpm").glob("*.kat.json")):
+    v, b = json.loads(f.read_text()), f.name.removesuffix(".kat.json")
+    (dst / f"vectors_{b}.id_object.bin").write_bytes(bytes.fromhex(v["tpm2b_id_object"]))
+    fx = bytes.fromhex(v["ephemeral_private"] or v["seed"] + v["oaep_salt"])
+    (dst / f"vectors_{b}.fixed_then_ek.bin").write_bytes(bytes([len(fx)]) + fx + bytes.fromhex(v["ek_tpmt_public"]))
+k = json.loads((src / "go-tpm-legacy-rsa-kat.json").read_text())
+(dst / "vectors_go-tpm-legacy.ek.pem").write_text(k["ek_rsa_spki_pem"] + "\n")
+PY
+echo "credential: $(ls "$seeds/credential" | wc -l) seeds"

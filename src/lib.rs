@@ -7,7 +7,10 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod activation;
 pub mod commands;
+#[cfg(feature = "credential")]
+pub mod credential;
 pub mod eventlog;
 #[cfg(feature = "std")]
 pub mod files;

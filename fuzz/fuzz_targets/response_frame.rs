@@ -201,4 +201,41 @@ fuzz_target!(|data: &[u8]| {
         data,
         &header,
     );
+    // Credential activation (issue 11): a policy session, PolicySecret, ActivateCredential.
+    check(
+        &StartAuthSession::policy(&[0; 16], HashAlg::Sha256),
+        data,
+        &header,
+    );
+    check(
+        &PolicySecret {
+            auth_handle: 0x4000_000B,
+            auth: &[],
+            policy_session: 0x0300_0000,
+            nonce_tpm: &[],
+            cp_hash_a: &[],
+            policy_ref: &[],
+            expiration: 0,
+        },
+        data,
+        &header,
+    );
+    check(
+        &ActivateCredential {
+            activate_handle: 0x8000_0001,
+            activate_auth: AuthSession::Password(&[]),
+            key_handle: 0x8000_0000,
+            key_auth: AuthSession::Policy {
+                handle: 0x0300_0000,
+                attributes: 0,
+            },
+            credential_blob: baretpm::types::Tpm2bIdObject {
+                integrity_hmac: baretpm::types::Tpm2b(&[0; 32]),
+                enc_identity: &[0; 34],
+            },
+            secret: baretpm::types::Tpm2b(&[0; 70]),
+        },
+        data,
+        &header,
+    );
 });

@@ -1,11 +1,13 @@
 //! TPM 2.0 command framing and the commands this crate sends, each declared once.
 //!
-//! A command is a struct implementing [`Command`]: its code, its handle area, the passwords
-//! of the handles that need authorization, its parameters, and how to read its response.
+//! A command is a struct implementing [`Command`]: its code, its handle area, the sessions
+//! (passwords or policy sessions) of the handles that need authorization, its parameters, and
+//! how to read its response.
 //! [`build`] and [`parse_response`] do the framing for all of them.
 
 mod attest;
 mod capability;
+mod credential;
 mod nv;
 mod object;
 mod pcr;
@@ -17,12 +19,16 @@ pub use capability::{
     GetCapability, GetCapabilityResponse, GetRandom, SelfTest, Shutdown, Startup, SU_CLEAR,
     SU_STATE,
 };
+pub use credential::{ActivateCredential, PolicySecret, PolicySecretResponse};
 pub use nv::{NvPublic, NvRead, NvReadPublic, NvReadPublicResponse};
 pub use object::{
     CreatePrimary, CreatePrimaryResponse, EvictControl, FlushContext, ReadPublic,
     ReadPublicResponse,
 };
 pub use pcr::{PcrEvent, PcrExtend, PcrRead, PcrReadResponse, PcrReset};
+pub use session::{
+    AuthSession, StartAuthSession, StartAuthSessionResponse, TpmSe, CONTINUE_SESSION,
+};
 
 use crate::types::{rc::TpmRc, TpmCc, TpmSt};
 use crate::wire::{Error, ErrorKind, Reader, Writer};
@@ -40,6 +46,8 @@ pub const MAX_HANDLES: usize = 3;
 pub type Handles = heapless::Vec<u32, MAX_HANDLES>;
 /// Passwords for a command's authorized handles.
 pub type Passwords<'a> = heapless::Vec<&'a [u8], MAX_HANDLES>;
+/// Sessions for a command's authorized handles, in handle order.
+pub type Sessions<'a> = heapless::Vec<AuthSession<'a>, MAX_HANDLES>;
 
 /// The handle area from a slice of at most [`MAX_HANDLES`] handles (extra ones are a bug in the
 /// command's declaration, caught by the tests that send every command).
@@ -72,6 +80,16 @@ pub trait Command {
         Passwords::new()
     }
 
+    /// One session per handle that needs authorization, in handle order. By default a
+    /// password session for each of [`Command::passwords`]; commands that take policy
+    /// sessions declare them here instead.
+    fn sessions(&self) -> Sessions<'_> {
+        self.passwords()
+            .iter()
+            .map(|p| AuthSession::Password(p))
+            .collect()
+    }
+
     /// Writes the parameter area.
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error>;
 
@@ -89,9 +107,10 @@ pub trait Command {
 
 /// Builds the command bytes into `buf`; returns their length.
 pub fn build<C: Command>(cmd: &C, buf: &mut [u8]) -> Result<usize, Error> {
-    let passwords = cmd.passwords();
+    let sessions = cmd.sessions();
+    let area = session::area_len(&sessions);
     let mut w = Writer::new(buf);
-    let tag = if passwords.is_empty() {
+    let tag = if sessions.is_empty() {
         TpmSt::NO_SESSIONS
     } else {
         TpmSt::SESSIONS
@@ -102,12 +121,19 @@ pub fn build<C: Command>(cmd: &C, buf: &mut [u8]) -> Result<usize, Error> {
     for h in cmd.handles() {
         w.u32(h)?;
     }
-    if !passwords.is_empty() {
-        session::write_password_sessions(&mut w, &passwords)?;
+    // The authorization area is reserved here and written once the parameters it may cover
+    // are in place.
+    let area_at = w.len();
+    for _ in 0..area {
+        w.u8(0)?;
     }
     cmd.parameters(&mut w)?;
     let n = w.len();
     w.patch_u32(2, n as u32)?;
+    if !sessions.is_empty() {
+        let (head, parameters) = buf[..n].split_at_mut(area_at + area);
+        session::write_area(&mut head[area_at..], &sessions, C::CC, parameters)?;
+    }
     Ok(n)
 }
 
@@ -190,7 +216,7 @@ pub fn parse_response<'r, C: Command>(
         r.finish()?;
         return Err(ResponseError::Tpm(rc));
     }
-    let sessions = cmd.passwords().len();
+    let sessions = cmd.sessions().len();
     let expected_tag = if sessions == 0 {
         TpmSt::NO_SESSIONS
     } else {
@@ -243,7 +269,7 @@ pub fn parse_response<'r, C: Command>(
             )
             .into());
         }
-        session::read_password_acks(&mut r, sessions)?;
+        session::read_acks(&mut r, sessions)?;
         r.finish()?;
         v
     };

@@ -28,6 +28,15 @@ pub const EK_AUTH_POLICY: [u8; 32] = [
     0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 ];
 
+/// PolicyB for SHA-384 EKs (high-range templates H-3, H-6, H-7; TCG EK Credential Profile
+/// 2.x): PolicyOR of PolicySecret(TPM_RH_ENDORSEMENT) and the NV-index branch. Read from the
+/// P-384 EK swtpm_setup persists at 0x81010016.
+pub const EK_AUTH_POLICY_B_SHA384: [u8; 48] = [
+    0xb2, 0x6e, 0x7d, 0x28, 0xd1, 0x1a, 0x50, 0xbc, 0x53, 0xd8, 0x82, 0xbc, 0xf5, 0xfd, 0x3a, 0x1a,
+    0x07, 0x41, 0x48, 0xbb, 0x35, 0xd3, 0xb4, 0xe4, 0xcb, 0x1c, 0x0a, 0xd9, 0xbd, 0xe4, 0x19, 0xca,
+    0xcb, 0x47, 0xba, 0x09, 0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3, 0xf8, 0x0e, 0x12,
+];
+
 /// NV index of the RSA-2048 EK certificate (TCG EK Credential Profile).
 pub const EK_CERT_RSA_NV_INDEX: u32 = 0x01C0_0002;
 /// NV index of the ECC P-256 EK certificate.
@@ -114,6 +123,36 @@ pub fn ek_ecc() -> TpmtPublic<'static> {
             unique: TpmsEccPoint {
                 x: Tpm2b(&ZEROS[..32]),
                 y: Tpm2b(&ZEROS[..32]),
+            },
+        },
+    }
+}
+
+/// Attributes of the high-range EK templates (H-1 to H-7): EK_ATTRIBUTES and userWithAuth, so
+/// the EK's USER role takes a password session as well as PolicyB.
+pub const EK_HIGH_ATTRIBUTES: u32 = EK_ATTRIBUTES | TpmaObject::USER_WITH_AUTH;
+
+/// EK template H-3 (TCG EK Credential Profile 2.x): ECC P-384, SHA-384, AES-256-CFB, PolicyB,
+/// empty unique. swtpm_setup persists this EK at 0x81010016.
+pub fn ek_ecc_p384_high() -> TpmtPublic<'static> {
+    TpmtPublic {
+        name_alg: Some(HashAlg::Sha384),
+        object_attributes: TpmaObject(EK_HIGH_ATTRIBUTES),
+        auth_policy: Tpm2b(&EK_AUTH_POLICY_B_SHA384),
+        details: PublicDetails::Ecc {
+            parms: TpmsEccParms {
+                symmetric: TpmtSymDefObject::Cipher {
+                    algorithm: TpmAlgId::AES,
+                    key_bits: 256,
+                    mode: TpmAlgId::CFB,
+                },
+                scheme: TpmtEccScheme::Null,
+                curve_id: TpmEccCurve::NIST_P384,
+                kdf: TpmtKdfScheme::Null,
+            },
+            unique: TpmsEccPoint {
+                x: Tpm2b(&[]),
+                y: Tpm2b(&[]),
             },
         },
     }

@@ -288,7 +288,9 @@ impl TpmCc {
     pub const SELF_TEST: Self = Self(0x0143);
     pub const STARTUP: Self = Self(0x0144);
     pub const SHUTDOWN: Self = Self(0x0145);
+    pub const ACTIVATE_CREDENTIAL: Self = Self(0x0147);
     pub const CERTIFY: Self = Self(0x0148);
+    pub const POLICY_SECRET: Self = Self(0x0151);
     pub const NV_READ: Self = Self(0x014E);
     pub const CREATE: Self = Self(0x0153);
     pub const LOAD: Self = Self(0x0157);
@@ -320,7 +322,9 @@ impl TpmCc {
             Self::SELF_TEST => "TPM2_SelfTest",
             Self::STARTUP => "TPM2_Startup",
             Self::SHUTDOWN => "TPM2_Shutdown",
+            Self::ACTIVATE_CREDENTIAL => "TPM2_ActivateCredential",
             Self::CERTIFY => "TPM2_Certify",
+            Self::POLICY_SECRET => "TPM2_PolicySecret",
             Self::NV_READ => "TPM2_NV_Read",
             Self::CREATE => "TPM2_Create",
             Self::LOAD => "TPM2_Load",

@@ -3,6 +3,7 @@
 pub mod alg;
 pub mod attest;
 pub mod capability;
+pub mod credential;
 pub mod hash;
 pub mod pcr;
 pub mod public;
@@ -17,6 +18,7 @@ pub use attest::{
     TpmsTimeAttestInfo, TpmuAttest,
 };
 pub use capability::TpmsCapabilityData;
+pub use credential::{Tpm2bEncryptedSecret, Tpm2bIdObject};
 pub use pcr::{PcrValues, TpmlDigest, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection};
 pub use public::{
     Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,

@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod checkquote;
+#[cfg(feature = "credential")]
+mod credential;
 mod eventlog;
 mod provenance;
 mod run_guard;
@@ -49,6 +51,12 @@ enum Command {
     Quote(tpmcmds::QuoteArgs),
     /// Parse, decode and replay a TCG PC Client event log (tpm2_eventlog's job).
     Eventlog(eventlog::Args),
+    /// Encrypt a secret to an EK, bound to an AK's Name (no TPM; tpm2_makecredential's file).
+    #[cfg(feature = "credential")]
+    Makecredential(credential::MakeCredentialArgs),
+    /// Recover a credential's secret with the TPM holding the EK and the AK.
+    #[cfg(feature = "credential")]
+    Activatecredential(credential::ActivateCredentialArgs),
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -67,6 +75,10 @@ fn main() -> ExitCode {
         Command::Readpublic(a) => tpmcmds::readpublic(tcti, &a),
         Command::Createak(a) => tpmcmds::createak(tcti, &a),
         Command::Quote(a) => tpmcmds::quote(tcti, &a),
+        #[cfg(feature = "credential")]
+        Command::Makecredential(a) => credential::makecredential(&a),
+        #[cfg(feature = "credential")]
+        Command::Activatecredential(a) => credential::activatecredential(tcti, &a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
