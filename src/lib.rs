@@ -7,6 +7,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "cert")]
+pub mod cert;
 pub mod commands;
 #[cfg(feature = "std")]
 pub mod files;

@@ -1,6 +1,7 @@
 //! baretpm: TPM 2.0 attestation from the command line, with no TSS installed.
 #![forbid(unsafe_code)]
 
+mod certcmds;
 mod checkquote;
 mod provenance;
 mod tpmcmds;
@@ -40,6 +41,14 @@ enum Command {
     Createak(tpmcmds::CreateAkArgs),
     /// Quote PCRs, writing the files tpm2_quote writes.
     Quote(tpmcmds::QuoteArgs),
+    /// Read an NV index (tpm2_nvread), in chunks of the TPM's NV buffer size.
+    Nvread(certcmds::NvReadArgs),
+    /// Read the EK certificate(s) from NV, wrapper and padding removed.
+    Getekcertificate(certcmds::GetEkCertArgs),
+    /// Create the EK from the TCG EK Credential Profile template (or the one in NV).
+    Createek(certcmds::CreateEkArgs),
+    /// Validate an EK/AK certificate up to trusted roots (no TPM needed).
+    Checkcert(certcmds::CheckCertArgs),
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -56,6 +65,10 @@ fn main() -> ExitCode {
         Command::Readpublic(a) => tpmcmds::readpublic(tcti, &a),
         Command::Createak(a) => tpmcmds::createak(tcti, &a),
         Command::Quote(a) => tpmcmds::quote(tcti, &a),
+        Command::Nvread(a) => certcmds::nvread(tcti, &a),
+        Command::Getekcertificate(a) => certcmds::getekcertificate(tcti, &a),
+        Command::Createek(a) => certcmds::createek(tcti, &a),
+        Command::Checkcert(a) => certcmds::checkcert(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
