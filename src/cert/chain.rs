@@ -3,7 +3,7 @@
 
 use super::error::CertError;
 use super::oid;
-use super::parse::{time_text, Certificate};
+use super::parse::{names_equal, time_text, Certificate};
 use super::sig::{verify_signature, IssuerKey};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -178,7 +178,7 @@ fn check_leaf_role(c: &Certificate, role: Role) -> Result<(), CertError> {
 
 /// Whether `issuer` may have issued `child` by name and key identifier.
 fn names_match(child: &Certificate, issuer: &Certificate) -> bool {
-    if child.issuer() != issuer.subject() {
+    if !names_equal(child.issuer(), issuer.subject()) {
         return false;
     }
     match (

@@ -602,3 +602,46 @@ fn gce_security(v: &[u8]) -> der::Result<GceSecurityProperties> {
     })?;
     r.finish(props)
 }
+
+/// A directory string made comparable: trimmed, whitespace runs collapsed, ASCII lowercase
+/// (the comparison RFC 5280 section 7.1 asks for, as OpenSSL does it). Non-string values are
+/// compared by tag and bytes.
+fn normalized(a: &x509_cert::der::Any) -> (Option<String>, &[u8]) {
+    let text = any_text(a).map(|s| {
+        let mut out = String::with_capacity(s.len());
+        for word in s.split_ascii_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&word.to_ascii_lowercase());
+        }
+        out
+    });
+    (text, a.value())
+}
+
+fn atv_equal(
+    a: &x509_cert::attr::AttributeTypeAndValue,
+    b: &x509_cert::attr::AttributeTypeAndValue,
+) -> bool {
+    if a.oid != b.oid {
+        return false;
+    }
+    match (normalized(&a.value), normalized(&b.value)) {
+        ((Some(x), _), (Some(y), _)) => x == y,
+        ((None, x), (None, y)) => a.value.tag() == b.value.tag() && x == y,
+        _ => false,
+    }
+}
+
+/// Whether two names are the same name: equal RDN by RDN, attribute values compared after
+/// normalization (so a PrintableString issuer matches a UTF8String subject).
+pub fn names_equal(a: &Name, b: &Name) -> bool {
+    if a == b {
+        return true;
+    }
+    a.0.len() == b.0.len()
+        && a.0.iter().zip(b.0.iter()).all(|(ra, rb)| {
+            ra.0.len() == rb.0.len() && ra.0.iter().all(|x| rb.0.iter().any(|y| atv_equal(x, y)))
+        })
+}
