@@ -242,7 +242,13 @@ fn swtpm_ek_certificates_validate_end_to_end() {
     );
     // swtpm 0.7.1 persists its P-384 EK (template H-3, empty unique) at 0x81010016.
     ok(
-        &tpm.baretpm(&["readpublic", "-c", "0x81010016", "-o", &p("persisted-p384.pub")]),
+        &tpm.baretpm(&[
+            "readpublic",
+            "-c",
+            "0x81010016",
+            "-o",
+            &p("persisted-p384.pub"),
+        ]),
         "readpublic",
     );
     assert_eq!(

@@ -9,6 +9,7 @@
 #   twin-root (P-256, "CN=Twin CA") and twin-leaf signed by an RSA key of the same name
 #   crit-leaf: an unknown critical extension 1.2.3.4
 #   ak-leaf: EKU 2.23.133.8.3, digitalSignature
+#   esc-leaf: control characters and a bidi override in the subject
 set -eu
 cd "$(dirname "$0")"
 D="-days 36500"
@@ -89,4 +90,8 @@ cp leaf2.key crit-leaf.key; issue crit-leaf "/CN=Critical unknown" pss-root sha2
 cp leaf2.key ak-leaf.key; issue ak-leaf "/CN=AK leaf" pss-root sha256 "basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=2.23.133.8.3"
+# esc-leaf: ESC and a right-to-left override in the subject CN (output must escape them).
+cp leaf2.key esc-leaf.key; ext "basicConstraints=critical,CA:FALSE"
+openssl req -new -utf8 -key esc-leaf.key -subj "/CN=$(printf 'evil\033[31m\342\200\256gnp.exe')" -out esc-leaf.csr
+openssl x509 -req -in esc-leaf.csr -CA pss-root.pem -CAkey pss-root.key -set_serial 0xe5c $D -sha256 -extfile ext.cnf -out esc-leaf.pem
 rm -f *.csr *.key ext.cnf *.srl loop-a-self.pem loop-b-self.pem twin-rsa.pem
