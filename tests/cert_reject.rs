@@ -9,7 +9,7 @@ use baretpm::cert::{
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use x509_cert::der::{Decode, Reader, SliceReader};
+use x509_cert::der::{Reader, SliceReader};
 
 fn vec_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/certs")
@@ -201,7 +201,13 @@ fn a_tampered_signature_or_tbs_is_refused() {
     let mut t = leaf_der.clone();
     t[300] ^= 1;
     let leaf = Certificate::from_der(&t).unwrap();
-    let e = validate(&leaf, &[issuer.clone()], &[root.clone()], &policy()).unwrap_err();
+    let e = validate(
+        &leaf,
+        std::slice::from_ref(&issuer),
+        std::slice::from_ref(&root),
+        &policy(),
+    )
+    .unwrap_err();
     assert!(matches!(e, CertError::BadSignature { .. }), "{e}");
     // One bit of the signature.
     let mut t = leaf_der.clone();
@@ -263,7 +269,12 @@ fn mutated_certificates_never_panic() {
                 let mut m = der.clone();
                 m[pos] = v;
                 if let Ok(c) = Certificate::from_nv_bytes(&m) {
-                    let _ = validate(&c, &[issuer.clone()], &[root.clone()], &policy());
+                    let _ = validate(
+                        &c,
+                        std::slice::from_ref(&issuer),
+                        std::slice::from_ref(&root),
+                        &policy(),
+                    );
                 }
                 let _ = Certificate::from_der(&m[..pos]);
             }
