@@ -240,3 +240,12 @@ impl EkType {
         }
     }
 }
+
+/// NV indices where cloud vTPMs keep an AK certificate: GCE RSA (0x01C10000) and ECC
+/// (0x01C10002), Azure (0x01C101D0).
+pub const AK_CERT_NV_INDICES: [u32; 3] = [0x01C1_0000, 0x01C1_0002, 0x01C1_01D0];
+
+/// Whether an NV index is one of [`AK_CERT_NV_INDICES`].
+pub fn is_ak_cert_nv_index(nv_index: u32) -> bool {
+    AK_CERT_NV_INDICES.contains(&nv_index)
+}
