@@ -308,4 +308,46 @@ fn swtpm_ek_certificates_validate_end_to_end() {
     let o = checkcert(&p("ek-rsa.der"), &root, &p("ek-p384.pub"));
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the given key"));
+
+    // The same through a proof: `run` carries the EK certificates, `verify --ek-ca` checks them.
+    let proof = p("proof.json");
+    ok(
+        &tpm.baretpm(&["run", "--proof", &proof, "--", "true"]),
+        "run",
+    );
+    let verify = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_baretpm"))
+            .args(["verify", &proof])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let row = |out: &str, name: &str| -> String {
+        out.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no {name} row in:\n{out}"))
+            .to_string()
+    };
+    let o = verify(&[]);
+    let out = ok(&o, "verify without --ek-ca");
+    assert!(row(&out, "ek-certificate").contains("skip"), "{out}");
+    assert!(row(&out, "ak-certificate").contains("skip"), "{out}");
+    let o = verify(&["--ek-ca", &root, "--ek-chain", &issuer]);
+    let out = ok(&o, "verify --ek-ca");
+    let r = row(&out, "ek-certificate");
+    assert!(r.contains("pass") && r.contains("IBM (swtpm)"), "{out}");
+    let o = verify(&[
+        "--ek-ca",
+        &other_root.display().to_string(),
+        "--ek-chain",
+        &issuer,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(row(&out, "ek-certificate").contains("FAIL"), "{out}");
+    // swtpm has no cloud AK certificate: asking for one fails the row.
+    let o = verify(&["--ak-ca", &root]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(row(&out, "ak-certificate").contains("FAIL"), "{out}");
 }

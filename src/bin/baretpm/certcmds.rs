@@ -475,7 +475,7 @@ fn cert_failed(path: &Path, e: CertError) -> CliError {
 
 /// Reads every certificate of the files (directories: each regular file in name order),
 /// at most `MAX_POOL` in all.
-fn read_pool(paths: &[PathBuf], what: &'static str) -> Result<Vec<Certificate>, CliError> {
+pub fn read_pool(paths: &[PathBuf], what: &'static str) -> Result<Vec<Certificate>, CliError> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
