@@ -50,7 +50,7 @@ fn check(
 }
 
 fn tpm_text(c: &Certificate) -> String {
-    match &c.extensions.tpm {
+    let mut out = match &c.extensions.tpm {
         Some(t) => format!(
             "TPM manufacturer {} ({}), model {}, firmware {}",
             t.manufacturer_name().unwrap_or("not in the TCG registry"),
@@ -58,14 +58,15 @@ fn tpm_text(c: &Certificate) -> String {
             t.model.as_deref().unwrap_or("absent"),
             t.version.as_deref().unwrap_or("absent"),
         ),
-        None => match &c.extensions.gce {
-            Some(g) => format!(
-                "GCE instance {} (id {}) in project {}, zone {}",
-                g.instance_name, g.instance_id, g.project_id, g.zone
-            ),
-            None => String::from("no TPM attributes in the certificate"),
-        },
+        None => String::from("no TPM attributes in the certificate"),
+    };
+    if let Some(g) = &c.extensions.gce {
+        out.push_str(&format!(
+            "; GCE instance {} (id {}) in project {}, zone {}",
+            g.instance_name, g.instance_id, g.project_id, g.zone
+        ));
     }
+    out
 }
 
 /// The `ek-certificate` row.
@@ -121,8 +122,15 @@ pub(super) fn ek_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, Strin
 /// The `ak-certificate` row: a cloud AK certificate (GCE 0x01C10000/0x01C10002, Azure
 /// 0x01C101D0) must validate and certify exactly the quote's AK.
 pub(super) fn ak_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, String) {
-    let certs: Vec<&EkCertificate> = proof
-        .ek_certificates
+    ak_row_of(&proof.ek_certificates, &proof.ak_public, trust)
+}
+
+fn ak_row_of(
+    nv_certs: &[EkCertificate],
+    ak_public: &[u8],
+    trust: Option<&CertTrust>,
+) -> (Status, String) {
+    let certs: Vec<&EkCertificate> = nv_certs
         .iter()
         .filter(|c| is_ak_cert_nv_index(c.nv_index))
         .collect();
@@ -145,7 +153,7 @@ pub(super) fn ak_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, Strin
             String::from("--ak-ca given, but the proof carries no AK certificate"),
         );
     }
-    let ak = match SubjectKey::from_key_bytes(&proof.ak_public) {
+    let ak = match SubjectKey::from_key_bytes(ak_public) {
         Ok(k) => k,
         Err(e) => return (Status::Fail, format!("the proof's AK: {e}")),
     };
@@ -174,4 +182,66 @@ pub(super) fn ak_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, Strin
         }
     }
     (Status::Fail, errors.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::{certificates_from_bytes, MAX_POOL};
+
+    macro_rules! material {
+        ($f:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/vectors/certs/material/",
+                $f
+            ))
+        };
+    }
+
+    fn gce_old_pki() -> CertTrust {
+        let pool = |b: &[u8]| certificates_from_bytes(b, MAX_POOL).unwrap();
+        let mut intermediates = pool(material!("tpm_ek_intermediate_2.crt"));
+        intermediates.extend(pool(material!("tpm_ek_intermediate_3.crt")));
+        CertTrust {
+            roots: pool(material!("tpm_ek_root_1.cer")),
+            intermediates,
+            at: 1_811_808_000,
+            allow_sha1: false,
+        }
+    }
+
+    fn gce_ak_cert() -> Vec<EkCertificate> {
+        vec![EkCertificate {
+            nv_index: 0x01C1_0000,
+            der: material!("gce-cos-85-nonce9009.akcert.der").to_vec(),
+        }]
+    }
+
+    #[test]
+    fn a_gce_ak_certificate_certifies_the_quote_ak() {
+        let ak = material!("gce-cos-85-nonce9009.akpub.bin");
+        let (status, detail) = ak_row_of(&gce_ak_cert(), ak, Some(&gce_old_pki()));
+        assert_eq!(status, Status::Pass, "{detail}");
+        assert!(detail.contains("cos-test"), "{detail}");
+        // Without roots: skip, saying the certificate is there.
+        let (status, detail) = ak_row_of(&gce_ak_cert(), ak, None);
+        assert_eq!(status, Status::Skip);
+        assert!(detail.contains("0x01c10000"), "{detail}");
+    }
+
+    #[test]
+    fn a_gce_ak_certificate_for_another_key_fails() {
+        let other = material!("ek-rsa2048.persistent-0x81010001.tpm2b_public.bin");
+        let (status, detail) = ak_row_of(&gce_ak_cert(), other, Some(&gce_old_pki()));
+        assert_eq!(status, Status::Fail);
+        assert!(detail.contains("another key"), "{detail}");
+        // The wrong roots: fail with the chain's reason.
+        let mut wrong = gce_old_pki();
+        wrong.roots = certificates_from_bytes(material!("gcp_ek_ak_ca_root.crt"), 4).unwrap();
+        let ak = material!("gce-cos-85-nonce9009.akpub.bin");
+        let (status, detail) = ak_row_of(&gce_ak_cert(), ak, Some(&wrong));
+        assert_eq!(status, Status::Fail);
+        assert!(detail.contains("no issuer"), "{detail}");
+    }
 }
