@@ -227,7 +227,12 @@ impl Certificate {
     }
 
     pub fn serial_hex(&self) -> String {
-        hex::encode(self.tbs.serial_number.as_bytes())
+        use core::fmt::Write as _;
+        let mut s = String::new();
+        for b in self.tbs.serial_number.as_bytes() {
+            let _ = write!(s, "{b:02x}");
+        }
+        s
     }
 
     /// Whether basicConstraints says cA TRUE.
