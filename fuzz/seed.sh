@@ -230,3 +230,34 @@ k = json.loads((src / "go-tpm-legacy-rsa-kat.json").read_text())
 (dst / "vectors_go-tpm-legacy.ek.pem").write_text(k["ek_rsa_spki_pem"] + "\n")
 PY
 echo "credential: $(ls "$seeds/credential" | wc -l) seeds"
+
+# cert_chain: certificate chains from vectors/certs as concatenated DER (leaf first, root last).
+clean cert_chain
+python3 - "$root/vectors/certs" "$seeds/cert_chain" <<'EOF2'
+import base64, re, sys
+from pathlib import Path
+base, out = Path(sys.argv[1]), Path(sys.argv[2])
+def ders(name):
+    b = (base / name).read_bytes()
+    if b"-----BEGIN" in b:
+        return [base64.b64decode(m) for m in re.findall(rb"-----BEGIN CERTIFICATE-----(.*?)-----END", b, re.S)]
+    return [b]
+chains = {
+    "swtpm-rsa": ["material/ek-rsa2048.crt", "material/swtpm-localca-issuercert.pem", "material/swtpm-localca-rootca-cert.pem"],
+    "swtpm-p384": ["material/ek-secp384r1.crt", "material/swtpm-localca-issuercert.pem", "material/swtpm-localca-rootca-cert.pem"],
+    "infineon": ["material/slb9670_ek_rsa2048.der", "material/OptigaRsaMfrCA035.pem", "material/OptigaRsaRootCA.pem"],
+    "tpm12-oaep": ["material/tpm12_ek_rsaes_oaep.pem", "material/IFX_RSA_20I.pem", "material/IFX_RSA_RT.pem"],
+    "gce-new": ["material/pca_tpm_ecc_enc_cert.pem", "material/gcp_ek_ak_ca_intermediate_v3.crt", "material/gcp_ek_ak_ca_root.crt"],
+    "gce-old-ak": ["material/uca_tpm_rsa_sign_cert.pem", "material/tpm_ek_intermediate_3.crt", "material/tpm_ek_root_1.cer"],
+    "intel": ["material/INTEL_I.pem", "material/INTEL_RT.pem"],
+    "nuvoton": ["material/NTC1.pem"],
+    "pss-p384": ["gen/ek-p256.pem", "gen/p384-ica.pem", "gen/pss-root.pem"],
+    "loop": ["gen/loop-leaf.pem", "gen/loop-a.pem", "gen/loop-b.pem", "gen/pss-root.pem"],
+    "pathlen": ["gen/pl0-leaf.pem", "gen/pl0-ica.pem", "gen/pl0-root.pem"],
+}
+for name, files in chains.items():
+    (out / f"chain-{name}.der").write_bytes(b"".join(d for f in files for d in ders(f)))
+leaf = ders("material/ek-rsa2048.crt")[0]
+(out / "nv-wrapped-padded.bin").write_bytes(b"\x10\x01\x00" + len(leaf).to_bytes(2, "big") + leaf + b"\xff" * 200)
+(out / "pem-chain.pem").write_bytes((base / "gen/ek-p256.pem").read_bytes() + (base / "gen/p384-ica.pem").read_bytes() + (base / "gen/pss-root.pem").read_bytes())
+EOF2

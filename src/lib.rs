@@ -8,6 +8,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+#[cfg(feature = "cert")]
+pub mod cert;
 pub mod commands;
 #[cfg(feature = "credential")]
 pub mod credential;

@@ -128,32 +128,132 @@ pub fn ek_ecc() -> TpmtPublic<'static> {
     }
 }
 
-/// Attributes of the high-range EK templates (H-1 to H-7): EK_ATTRIBUTES and userWithAuth, so
-/// the EK's USER role takes a password session as well as PolicyB.
+/// PolicyB for SHA-256: PolicyOR(PolicyA, PolicyC), the authPolicy of high-range EKs whose
+/// nameAlg is SHA-256 (TCG EK Credential Profile 2.5, templates H-1 and H-2).
+pub const EK_POLICY_B_SHA256: [u8; 32] = [
+    0xca, 0x3d, 0x0a, 0x99, 0xa2, 0xb9, 0x39, 0x06, 0xf7, 0xa3, 0x34, 0x24, 0x14, 0xef, 0xcf, 0xb3,
+    0xa3, 0x85, 0xd4, 0x4c, 0xd1, 0xfd, 0x45, 0x90, 0x89, 0xd1, 0x9b, 0x50, 0x71, 0xc0, 0xb7, 0xa0,
+];
+
+/// High-range EK attributes: the low-range ones plus userWithAuth.
 pub const EK_HIGH_ATTRIBUTES: u32 = EK_ATTRIBUTES | TpmaObject::USER_WITH_AUTH;
+
+const AES256_CFB: TpmtSymDefObject = TpmtSymDefObject::Cipher {
+    algorithm: TpmAlgId::AES,
+    key_bits: 256,
+    mode: TpmAlgId::CFB,
+};
+
+/// The EK key types of the TCG EK Credential Profile this crate can create (P-521 and SM2
+/// are not included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EkType {
+    Rsa2048,
+    EccP256,
+    EccP384,
+    Rsa3072,
+    Rsa4096,
+}
+
+impl EkType {
+    /// Whether only the high range has a template for this type.
+    pub fn high_only(self) -> bool {
+        !matches!(self, Self::Rsa2048 | Self::EccP256)
+    }
+
+    /// NV index of the EK certificate (low range for RSA-2048 and P-256 unless `high`).
+    pub fn cert_index(self, high: bool) -> u32 {
+        match (self, high && !self.high_only()) {
+            (Self::Rsa2048, false) => EK_CERT_RSA_NV_INDEX,
+            (Self::EccP256, false) => EK_CERT_ECC_NV_INDEX,
+            (Self::Rsa2048, true) => 0x01C0_0012,
+            (Self::EccP256, true) => 0x01C0_0014,
+            (Self::EccP384, _) => 0x01C0_0016,
+            (Self::Rsa3072, _) => 0x01C0_001C,
+            (Self::Rsa4096, _) => 0x01C0_001E,
+        }
+    }
+
+    /// NV index where a platform may store a template that replaces the default one: cert+2
+    /// in the low range, cert+1 in the high range.
+    pub fn template_index(self, high: bool) -> u32 {
+        if high || self.high_only() {
+            self.cert_index(true) + 1
+        } else {
+            self.cert_index(false) + 2
+        }
+    }
+
+    /// NV index of the EK nonce (low range only; "EK Nonces SHALL NOT be populated" in the
+    /// high range).
+    pub fn nonce_index(self, high: bool) -> Option<u32> {
+        (!high && !self.high_only()).then(|| self.cert_index(false) + 1)
+    }
+
+    /// The default template: L-1/L-2 (low) or H-1, H-2, H-3, H-6, H-7 (high). High-range
+    /// templates have an empty `unique`.
+    pub fn template(self, high: bool) -> TpmtPublic<'static> {
+        if !high && !self.high_only() {
+            return match self {
+                Self::EccP256 => ek_ecc(),
+                _ => ek_rsa(),
+            };
+        }
+        let (name_alg, policy, sym): (HashAlg, &'static [u8], TpmtSymDefObject) = match self {
+            Self::Rsa2048 | Self::EccP256 => (HashAlg::Sha256, &EK_POLICY_B_SHA256, AES128_CFB),
+            _ => (HashAlg::Sha384, &EK_AUTH_POLICY_B_SHA384, AES256_CFB),
+        };
+        let details = match self {
+            Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => PublicDetails::Rsa {
+                parms: TpmsRsaParms {
+                    symmetric: sym,
+                    scheme: TpmtRsaScheme::Null,
+                    key_bits: match self {
+                        Self::Rsa3072 => 3072,
+                        Self::Rsa4096 => 4096,
+                        _ => 2048,
+                    },
+                    exponent: 0,
+                },
+                unique: Tpm2b(&[]),
+            },
+            Self::EccP256 | Self::EccP384 => PublicDetails::Ecc {
+                parms: TpmsEccParms {
+                    symmetric: sym,
+                    scheme: TpmtEccScheme::Null,
+                    curve_id: if self == Self::EccP384 {
+                        TpmEccCurve::NIST_P384
+                    } else {
+                        TpmEccCurve::NIST_P256
+                    },
+                    kdf: TpmtKdfScheme::Null,
+                },
+                unique: TpmsEccPoint {
+                    x: Tpm2b(&[]),
+                    y: Tpm2b(&[]),
+                },
+            },
+        };
+        TpmtPublic {
+            name_alg: Some(name_alg),
+            object_attributes: TpmaObject(EK_HIGH_ATTRIBUTES),
+            auth_policy: Tpm2b(policy),
+            details,
+        }
+    }
+}
+
+/// NV indices where cloud vTPMs keep an AK certificate: GCE RSA (0x01C10000) and ECC
+/// (0x01C10002), Azure (0x01C101D0).
+pub const AK_CERT_NV_INDICES: [u32; 3] = [0x01C1_0000, 0x01C1_0002, 0x01C1_01D0];
+
+/// Whether an NV index is one of [`AK_CERT_NV_INDICES`].
+pub fn is_ak_cert_nv_index(nv_index: u32) -> bool {
+    AK_CERT_NV_INDICES.contains(&nv_index)
+}
 
 /// EK template H-3 (TCG EK Credential Profile 2.x): ECC P-384, SHA-384, AES-256-CFB, PolicyB,
 /// empty unique. swtpm_setup persists this EK at 0x81010016.
 pub fn ek_ecc_p384_high() -> TpmtPublic<'static> {
-    TpmtPublic {
-        name_alg: Some(HashAlg::Sha384),
-        object_attributes: TpmaObject(EK_HIGH_ATTRIBUTES),
-        auth_policy: Tpm2b(&EK_AUTH_POLICY_B_SHA384),
-        details: PublicDetails::Ecc {
-            parms: TpmsEccParms {
-                symmetric: TpmtSymDefObject::Cipher {
-                    algorithm: TpmAlgId::AES,
-                    key_bits: 256,
-                    mode: TpmAlgId::CFB,
-                },
-                scheme: TpmtEccScheme::Null,
-                curve_id: TpmEccCurve::NIST_P384,
-                kdf: TpmtKdfScheme::Null,
-            },
-            unique: TpmsEccPoint {
-                x: Tpm2b(&[]),
-                y: Tpm2b(&[]),
-            },
-        },
-    }
+    EkType::EccP384.template(true)
 }

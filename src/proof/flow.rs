@@ -340,7 +340,14 @@ pub const EK_CERT_NV_INDICES: [u32; 8] = [
 fn ek_certificates<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<EkCertificate>, FlowError> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; MAX_EK_CERT];
-    for nv_index in EK_CERT_NV_INDICES {
+    // Cloud AK certificates travel in the same list (their indices say what they are).
+    let indices = EK_CERT_NV_INDICES
+        .into_iter()
+        .chain(templates::AK_CERT_NV_INDICES);
+    for nv_index in indices {
+        if out.len() >= super::file::MAX_EK_CERTS {
+            break;
+        }
         match tpm.nv_read_all(nv_index, 1024, &mut buf) {
             Ok(n) if n > 0 => out.push(EkCertificate {
                 nv_index,

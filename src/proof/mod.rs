@@ -12,6 +12,8 @@
 //!
 //! The byte formats are specified in `docs/proof-format.md`.
 
+#[cfg(feature = "cert")]
+pub mod certs;
 pub mod event;
 pub mod file;
 pub mod flow;

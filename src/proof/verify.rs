@@ -32,6 +32,14 @@ pub struct Policy {
     /// are accepted alongside a stronger bank, since every bank is checked and the stronger
     /// one carries the proof; SHA-1-only selections and SHA-1 signatures need the knobs.
     pub quote: qv::Policy,
+    /// Roots (and intermediates) for the EK certificates: the `ek-certificate` row passes only
+    /// when one of the proof's EK certificates validates. `None`: the row says `skip`.
+    #[cfg(feature = "cert")]
+    pub ek_ca: Option<super::certs::CertTrust>,
+    /// Roots for cloud AK certificates: the `ak-certificate` row passes only when one
+    /// validates and certifies the quote's AK. `None`: the row says `skip`.
+    #[cfg(feature = "cert")]
+    pub ak_ca: Option<super::certs::CertTrust>,
 }
 
 /// The result of one check.
@@ -290,27 +298,37 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         }
     }
     check_reference(proof, policy, quoted, &mut r);
-    if proof.ek_certificates.is_empty() {
-        r.push(
-            "ek-certificate",
-            Status::Skip,
-            "the TPM had no EK certificate in NV",
-        );
-    } else {
-        let list: Vec<String> = proof
-            .ek_certificates
-            .iter()
-            .map(|c| format!("NV {:#010x} ({} bytes)", c.nv_index, c.der.len()))
-            .collect();
-        r.push(
-            "ek-certificate",
-            Status::Skip,
-            format!(
-                "present: {}; not validated here (no CA chain check, and the AK is not bound \
+    #[cfg(feature = "cert")]
+    {
+        let (status, detail) = super::certs::ek_row(proof, policy.ek_ca.as_ref());
+        r.push("ek-certificate", status, detail);
+        let (status, detail) = super::certs::ak_row(proof, policy.ak_ca.as_ref());
+        r.push("ak-certificate", status, detail);
+    }
+    #[cfg(not(feature = "cert"))]
+    {
+        if proof.ek_certificates.is_empty() {
+            r.push(
+                "ek-certificate",
+                Status::Skip,
+                "the TPM had no EK certificate in NV",
+            );
+        } else {
+            let list: Vec<String> = proof
+                .ek_certificates
+                .iter()
+                .map(|c| format!("NV {:#010x} ({} bytes)", c.nv_index, c.der.len()))
+                .collect();
+            r.push(
+                "ek-certificate",
+                Status::Skip,
+                format!(
+                    "present: {}; not validated here (no CA chain check, and the AK is not bound \
                  to the EK by this proof)",
-                list.join(", ")
-            ),
-        );
+                    list.join(", ")
+                ),
+            );
+        }
     }
 
     if r.passed() {

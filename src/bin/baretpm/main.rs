@@ -1,6 +1,7 @@
 //! baretpm: TPM 2.0 attestation from the command line, with no TSS installed.
 #![forbid(unsafe_code)]
 
+mod certcmds;
 mod checkquote;
 #[cfg(feature = "credential")]
 mod credential;
@@ -57,6 +58,14 @@ enum Command {
     /// Recover a credential's secret with the TPM holding the EK and the AK.
     #[cfg(feature = "credential")]
     Activatecredential(credential::ActivateCredentialArgs),
+    /// Read an NV index (tpm2_nvread), in chunks of the TPM's NV buffer size.
+    Nvread(certcmds::NvReadArgs),
+    /// Read the EK certificate(s) from NV, wrapper and padding removed.
+    Getekcertificate(certcmds::GetEkCertArgs),
+    /// Create the EK from the TCG EK Credential Profile template (or the one in NV).
+    Createek(certcmds::CreateEkArgs),
+    /// Validate an EK/AK certificate up to trusted roots (no TPM needed).
+    Checkcert(certcmds::CheckCertArgs),
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -79,6 +88,10 @@ fn main() -> ExitCode {
         Command::Makecredential(a) => credential::makecredential(&a),
         #[cfg(feature = "credential")]
         Command::Activatecredential(a) => credential::activatecredential(tcti, &a),
+        Command::Nvread(a) => certcmds::nvread(tcti, &a),
+        Command::Getekcertificate(a) => certcmds::getekcertificate(tcti, &a),
+        Command::Createek(a) => certcmds::createek(tcti, &a),
+        Command::Checkcert(a) => certcmds::checkcert(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
