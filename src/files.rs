@@ -17,7 +17,7 @@ pub enum FileError {
         path: std::string::String,
         source: std::io::Error,
     },
-    #[error("{what} {path}: {size} bytes is more than the {max} allowed")]
+    #[error("cannot read {what} {path}: {size} bytes is more than the {max} allowed")]
     TooLarge {
         what: &'static str,
         path: std::string::String,

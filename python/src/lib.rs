@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use baretpm::files::read_bounded;
 use baretpm::interop::{display_pcr_spec, parse_pcr_file, parse_pcr_spec, PcrFileFormat};
-use baretpm::proof::file::{ProofFileError, MAX_NONCE};
+use baretpm::proof::file::MAX_NONCE;
 use baretpm::proof::hash::{self, HashOptions, Target};
 use baretpm::proof::{verify as verify_proof, Event, Policy, Proof, Reference, Report, Status};
 use baretpm::types::{HashAlg, PcrValues, TpmlPcrSelection, TpmsAttest, TpmuAttest};
@@ -139,10 +139,7 @@ fn read_proof(src: &Source<'_>) -> Result<Proof, InputError> {
         Source::Data(d) => Proof::from_json(d),
         Source::Path(p) => Proof::read(p),
     };
-    r.map_err(|e| match e {
-        ProofFileError::Read(_) => input("proof-unreadable", format!("cannot read {e}")),
-        _ => input("proof-malformed", format!("malformed {e}")),
-    })
+    r.map_err(|e| input(e.kind(), e.message()))
 }
 
 fn read_reference(src: &Source<'_>) -> Result<Reference, InputError> {

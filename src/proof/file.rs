@@ -64,6 +64,27 @@ pub enum ProofFileError {
     Write { path: String, source: io::Error },
 }
 
+impl ProofFileError {
+    /// The kind of input error, as `verify --json` and the Python package name it:
+    /// `proof-unreadable` (the file could not be read), `proof-malformed` (it is not a valid
+    /// proof), `write-failed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Read(_) => "proof-unreadable",
+            Self::Json { .. } => "proof-malformed",
+            Self::Write { .. } => "write-failed",
+        }
+    }
+
+    /// The one-line message for a person: `cannot read …` or `malformed …`.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Json { .. } => format!("malformed {self}"),
+            _ => self.to_string(),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validated types
 

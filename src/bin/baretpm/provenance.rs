@@ -729,15 +729,7 @@ fn print_report(report: &Report, json: bool) {
 /// proof is an input error (exit 2), with a kind for `--json`; refusing a well-formed proof is
 /// the report's job (exit 1).
 fn read_proof(path: &Path) -> Result<Proof, (&'static str, String)> {
-    use baretpm::files::FileError;
-    use baretpm::proof::file::ProofFileError;
-    Proof::read(path).map_err(|e| match e {
-        ProofFileError::Read(FileError::TooLarge { .. }) => {
-            ("proof-unreadable", format!("cannot read {e}"))
-        }
-        ProofFileError::Read(_) => ("proof-unreadable", e.to_string()),
-        _ => ("proof-malformed", format!("malformed {e}")),
-    })
+    Proof::read(path).map_err(|e| (e.kind(), e.message()))
 }
 
 fn reference(a: ReferenceArgs) -> Result<(), Failure> {
