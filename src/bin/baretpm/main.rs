@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod checkquote;
+mod cleanup;
 #[cfg(feature = "credential")]
 mod credential;
 mod eventlog;
