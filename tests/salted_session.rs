@@ -323,3 +323,116 @@ fn responses_rewritten_in_flight_are_refused_before_use() {
         .unwrap_err();
     assert!(e.to_string().contains("TPMS_AUTH_RESPONSE.hmac"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The CLI: `createak` and `quote` use the session by default.
+
+fn cli(tcti: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .current_dir(dir)
+        .env_remove("TPM2TOOLS_TCTI")
+        .arg("-T")
+        .arg(tcti)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn err(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const QUOTE: [&str; 13] = [
+    "quote",
+    "--ak",
+    "ecc",
+    "-l",
+    "sha256:0,16",
+    "-q",
+    "c0ffee",
+    "-m",
+    "m.bin",
+    "-s",
+    "s.bin",
+    "-o",
+    "pcrs.bin",
+];
+
+#[test]
+fn cli_createak_and_quote_refuse_rewrites_under_the_default_session() {
+    let sw = SwtpmInstance::start_with(common::swtpm::Options {
+        ek: common::swtpm::Ek::None,
+        family: common::swtpm::Family::Unix,
+    })
+    .expect("swtpm");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Honest: no warning, files written.
+    let o = cli(
+        &sw.tcti_string(),
+        d,
+        &["createak", "--alg", "ecc", "-u", "ak.pub"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(!err(&o).contains("warning"), "{}", err(&o));
+    let o = cli(&sw.tcti_string(), d, &QUOTE);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(d.join("m.bin").exists());
+    // Opting out says what it gives up.
+    let o = cli(
+        &sw.tcti_string(),
+        d,
+        &["createak", "--alg", "ecc", "-u", "ak2.pub", "--no-session"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(err(&o).contains("warning: --no-session"), "{}", err(&o));
+
+    // An interposer clears `restricted` in the AK template (item 1) and flips a nonce byte in
+    // the Quote: the TPM refuses both commands' HMACs.
+    let attrs = AkKind::Ecc.template().object_attributes.0;
+    let proxy = common::proxy::start(
+        sw.socket_path(),
+        Box::new(move |cmd: &mut Vec<u8>| {
+            let cc = common::proxy::command_code(cmd);
+            if cc == TpmCc::CREATE_PRIMARY.0 {
+                if let Some(at) =
+                    (27..cmd.len() - 4).find(|&i| cmd[i..i + 4] == attrs.to_be_bytes())
+                {
+                    let cleared = attrs & !(1 << 16);
+                    cmd[at..at + 4].copy_from_slice(&cleared.to_be_bytes());
+                }
+            }
+        }),
+        Box::new(|_: &[u8], _: &mut Vec<u8>| {}),
+    );
+    let o = cli(
+        &proxy.tcti(),
+        d,
+        &["createak", "--alg", "ecc", "-u", "ak3.pub"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("session HMAC"), "{}", err(&o));
+    assert!(!d.join("ak3.pub").exists());
+    let proxy = common::proxy::start(
+        sw.socket_path(),
+        Box::new(|cmd: &mut Vec<u8>| {
+            if common::proxy::command_code(cmd) == TpmCc::QUOTE.0 {
+                let at = (14..cmd.len() - 3)
+                    .find(|&i| cmd[i..i + 3] == [0xc0, 0xff, 0xee])
+                    .expect("the nonce in the Quote command");
+                cmd[at] ^= 0x01;
+            }
+        }),
+        Box::new(|_: &[u8], _: &mut Vec<u8>| {}),
+    );
+    let mut quote = QUOTE;
+    quote[8] = "m2.bin";
+    let o = cli(&proxy.tcti(), d, &quote);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("Quote: the TPM refused the command's session HMAC"),
+        "{}",
+        err(&o)
+    );
+    assert!(!d.join("m2.bin").exists());
+}

@@ -5,6 +5,7 @@ mod checkquote;
 mod cleanup;
 #[cfg(feature = "credential")]
 mod credential;
+mod ek_session;
 mod eventlog;
 mod provenance;
 mod run_guard;
