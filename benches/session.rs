@@ -71,9 +71,8 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);
-    let mut tpm = Tpm::new(
-        SwtpmTransport::tcp("127.0.0.1", sw.port(), Timeouts::DEFAULT).expect("connect"),
-    );
+    let mut tpm =
+        Tpm::new(SwtpmTransport::tcp("127.0.0.1", sw.port(), Timeouts::DEFAULT).expect("connect"));
     let digest = [0x5a; 32];
     let (ecc_ek, ecc_pub) = make_ek(&mut tpm, templates::ek_ecc());
     let (rsa_ek, rsa_pub) = make_ek(&mut tpm, templates::ek_rsa());
