@@ -16,6 +16,8 @@ pub mod credential;
 pub mod eventlog;
 #[cfg(feature = "std")]
 pub mod files;
+#[cfg(all(feature = "std", feature = "credential"))]
+pub mod hmac_session;
 pub mod interop;
 #[cfg(all(
     feature = "std",

@@ -117,6 +117,17 @@ impl<T: Transport> Tpm<T> {
     /// Sends `cmd` and parses its response. The response borrows this `Tpm`'s buffer, so copy
     /// what you need before the next command.
     pub fn execute<C: Command>(&mut self, cmd: &C) -> Result<C::Response<'_>, TpmError<T::Error>> {
+        self.execute_checked(cmd, |_| Ok(()))
+    }
+
+    /// [`Tpm::execute`], running `check` over the raw response before anything in it is
+    /// parsed or used (a session's response HMAC). A refusal counts as a malformed answer: an
+    /// object a success header names is flushed.
+    pub fn execute_checked<C: Command>(
+        &mut self,
+        cmd: &C,
+        check: impl FnOnce(&[u8]) -> Result<(), wire::Error>,
+    ) -> Result<C::Response<'_>, TpmError<T::Error>> {
         let n = commands::build(cmd, &mut self.cmd)
             .map_err(|error| TpmError::Build { cc: C::CC, error })?;
         // One deadline for the command and all its retries.
@@ -133,7 +144,11 @@ impl<T: Transport> Tpm<T> {
         } else {
             None
         };
-        match commands::parse_response(cmd, &self.rsp[..len]) {
+        let parsed = match check(&self.rsp[..len]) {
+            Ok(()) => commands::parse_response(cmd, &self.rsp[..len]),
+            Err(e) => Err(ResponseError::Malformed(e)),
+        };
+        match parsed {
             Ok(r) => Ok(r),
             Err(ResponseError::Tpm(rc)) => Err(TpmError::Tpm { cc: C::CC, rc }),
             Err(ResponseError::Malformed(error)) => {

@@ -215,6 +215,10 @@ fn cli_quote(tcti: &str, dir: &std::path::Path) -> std::process::Output {
         .env_remove("TPM2TOOLS_TCTI")
         .args(["-T", tcti, "quote", "--ak", "ecc", "-l", "sha256:0,14"])
         .args(["-q", "c0ffee00"])
+        // The answer's own check (item 4) is what is tested here: without the salted session,
+        // which would have the TPM refuse the changed command first
+        // (tests/salted_session.rs).
+        .arg("--no-session")
         .arg("-m")
         .arg(dir.join("quote.msg"))
         .arg("-s")

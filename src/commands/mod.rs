@@ -26,6 +26,8 @@ pub use object::{
     ReadPublicResponse,
 };
 pub use pcr::{PcrEvent, PcrExtend, PcrRead, PcrReadResponse, PcrReset};
+#[cfg(feature = "credential")]
+pub use session::{check_response_hmac, HmacAuth, SessionNonce};
 pub use session::{
     AuthSession, StartAuthSession, StartAuthSessionResponse, TpmSe, CONTINUE_SESSION,
 };

@@ -36,6 +36,183 @@ pub enum AuthSession<'a> {
         /// `TPMA_SESSION` bits; without continueSession the TPM closes the session on success.
         attributes: u8,
     },
+    /// An HMAC session: its HMAC over the command's cpHash and the nonces is computed when
+    /// the parameters are in place.
+    #[cfg(feature = "credential")]
+    Hmac(HmacAuth<'a>),
+}
+
+/// What an HMAC session needs to authorize one command (TPM 2.0 Part 1, 19.6): the HMAC key
+/// (sessionKey ‖ authValue of the entity, or sessionKey alone), the Names of the command's
+/// handles for the cpHash, and this command's nonces.
+#[cfg(feature = "credential")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HmacAuth<'a> {
+    pub handle: u32,
+    /// The session's authHash.
+    pub hash: HashAlg,
+    pub key: &'a [u8],
+    /// The Names of the command's handles, in handle order.
+    pub names: &'a [&'a [u8]],
+    /// The caller's fresh nonce for this command (nonceNewer).
+    pub nonce_caller: &'a [u8],
+    /// The TPM's last nonce (nonceOlder).
+    pub nonce_tpm: &'a [u8],
+    /// `TPMA_SESSION` bits.
+    pub attributes: u8,
+}
+
+#[cfg(feature = "credential")]
+fn hash_unavailable(h: HashAlg) -> Error {
+    Error::new(
+        crate::wire::ErrorKind::Unsupported {
+            value: u32::from(h.alg_id().0),
+        },
+        "session authHash",
+        0,
+    )
+}
+
+/// `H(parts...)` into `out`; returns the digest size.
+#[cfg(feature = "credential")]
+fn digest_of(
+    h: HashAlg,
+    parts: &[&[u8]],
+    out: &mut [u8; crate::types::hash::MAX_DIGEST],
+) -> Result<usize, Error> {
+    let mut hasher = crate::types::hash::Hasher::new(h).map_err(|_| hash_unavailable(h))?;
+    for p in parts {
+        hasher.update(p);
+    }
+    let d = hasher.finish();
+    let d = d.as_bytes();
+    out[..d.len()].copy_from_slice(d);
+    Ok(d.len())
+}
+
+#[cfg(feature = "credential")]
+impl HmacAuth<'_> {
+    /// `HMAC(key, cpHash ‖ nonceCaller ‖ nonceTPM ‖ sessionAttributes)`, cpHash = H(commandCode
+    /// ‖ Names ‖ parameters).
+    fn command_hmac(
+        &self,
+        cc: TpmCc,
+        parameters: &[u8],
+        out: &mut [u8; crate::types::hash::MAX_DIGEST],
+    ) -> Result<usize, Error> {
+        let mut cp = [0u8; crate::types::hash::MAX_DIGEST];
+        let cc_bytes = cc.0.to_be_bytes();
+        let mut hasher =
+            crate::types::hash::Hasher::new(self.hash).map_err(|_| hash_unavailable(self.hash))?;
+        hasher.update(&cc_bytes);
+        for n in self.names {
+            hasher.update(n);
+        }
+        hasher.update(parameters);
+        let d = hasher.finish();
+        let n = d.as_bytes().len();
+        cp[..n].copy_from_slice(d.as_bytes());
+        crate::credential::kdf::hmac_parts(
+            self.hash,
+            self.key,
+            &[
+                &cp[..n],
+                self.nonce_caller,
+                self.nonce_tpm,
+                &[self.attributes],
+            ],
+            out,
+        )
+        .map_err(|_| hash_unavailable(self.hash))
+    }
+}
+
+/// A nonce the TPM returned, at most one digest long.
+#[cfg(feature = "credential")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionNonce {
+    pub len: usize,
+    pub bytes: [u8; crate::types::hash::MAX_DIGEST],
+}
+
+#[cfg(feature = "credential")]
+impl SessionNonce {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Checks the HMAC of a response to a command sent with one HMAC session, before anything in
+/// the response is used: `HMAC(key, rpHash ‖ nonceTPM ‖ nonceCaller ‖ sessionAttributes)`,
+/// rpHash = H(responseCode ‖ commandCode ‖ parameters). Returns the TPM's new nonce, or None
+/// for an error response (a header alone, which carries no session).
+#[cfg(feature = "credential")]
+pub fn check_response_hmac(
+    rsp: &[u8],
+    cc: TpmCc,
+    response_handles: usize,
+    hash: HashAlg,
+    key: &[u8],
+    nonce_caller: &[u8],
+) -> Result<Option<SessionNonce>, Error> {
+    let mut r = Reader::new(rsp);
+    let tag = r.u16("response tag")?;
+    r.u32("response size")?;
+    let rc = r.u32("response code")?;
+    if rc != 0 {
+        return Ok(None);
+    }
+    if tag != crate::types::TpmSt::SESSIONS.0 {
+        return Err(Error::new(
+            crate::wire::ErrorKind::InvalidValue {
+                value: u32::from(tag),
+            },
+            "response tag (a session was sent: the answer must carry its HMAC)",
+            0,
+        ));
+    }
+    for _ in 0..response_handles {
+        r.u32("response handle")?;
+    }
+    let size = r.u32("parameterSize")? as usize;
+    let parameters = r.bytes(size, "response parameters")?;
+    let nonce = r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.nonce")?;
+    let attributes = r.u8("TPMS_AUTH_RESPONSE.sessionAttributes")?;
+    let at = r.offset();
+    let hmac = r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.hmac")?;
+    r.finish()?;
+    let mut rp = [0u8; crate::types::hash::MAX_DIGEST];
+    let n = digest_of(
+        hash,
+        &[&rc.to_be_bytes(), &cc.0.to_be_bytes(), parameters],
+        &mut rp,
+    )?;
+    let mut expected = [0u8; crate::types::hash::MAX_DIGEST];
+    let m = crate::credential::kdf::hmac_parts(
+        hash,
+        key,
+        &[&rp[..n], nonce, nonce_caller, &[attributes]],
+        &mut expected,
+    )
+    .map_err(|_| hash_unavailable(hash))?;
+    use subtle::ConstantTimeEq as _;
+    if hmac.len() != m || !bool::from(hmac.ct_eq(&expected[..m])) {
+        return Err(Error::new(
+            crate::wire::ErrorKind::Inconsistent {
+                expected: "the HMAC of the response under the session key (the answer was \
+                           changed on the way, or does not come from the TPM the session was \
+                           salted for)",
+            },
+            "TPMS_AUTH_RESPONSE.hmac",
+            at,
+        ));
+    }
+    let mut bytes = [0u8; crate::types::hash::MAX_DIGEST];
+    bytes[..nonce.len()].copy_from_slice(nonce);
+    Ok(Some(SessionNonce {
+        len: nonce.len(),
+        bytes,
+    }))
 }
 
 impl AuthSession<'_> {
@@ -47,14 +224,24 @@ impl AuthSession<'_> {
             + match self {
                 Self::Password(p) => p.len(),
                 Self::Policy { .. } => 0,
+                #[cfg(feature = "credential")]
+                Self::Hmac(a) => a.nonce_caller.len() + a.hash.digest_size(),
             }
     }
 
     /// Writes this TPMS_AUTH_COMMAND. `_cc` and `_parameters` are the command code and
-    /// parameter bytes, which an HMAC session folds into its cpHash (with the Names of the
-    /// entities it authorizes, which such a variant would carry).
+    /// parameter bytes, which an HMAC session folds into its cpHash.
     fn write(&self, w: &mut Writer<'_>, _cc: TpmCc, _parameters: &[u8]) -> Result<(), Error> {
         match *self {
+            #[cfg(feature = "credential")]
+            Self::Hmac(a) => {
+                let mut hmac = [0u8; crate::types::hash::MAX_DIGEST];
+                let n = a.command_hmac(_cc, _parameters, &mut hmac)?;
+                w.u32(a.handle)?;
+                w.tpm2b(a.nonce_caller, max::DIGEST, "TPMS_AUTH_COMMAND.nonce")?;
+                w.u8(a.attributes)?;
+                w.tpm2b(&hmac[..n], max::DIGEST, "TPMS_AUTH_COMMAND.hmac")
+            }
             Self::Password(p) => {
                 w.u32(RS_PW)?;
                 w.tpm2b(&[], max::DIGEST, "TPMS_AUTH_COMMAND.nonce")?;

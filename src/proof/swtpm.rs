@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::{format, vec::Vec};
@@ -37,10 +38,53 @@ pub enum SwtpmError {
     Failed(String),
 }
 
+/// What a private swtpm leaves behind until it is stopped: the swtpm process and its
+/// directory. Clones share one state, so a signal-handling thread can stop the TPM while its
+/// owner is blocked in a command; stopping twice does nothing the second time.
+#[derive(Clone, Debug)]
+pub struct Reaper(Arc<Mutex<ReaperState>>);
+
+#[derive(Debug)]
+struct ReaperState {
+    child: Option<Child>,
+    dir: Option<PathBuf>,
+}
+
+impl Reaper {
+    fn new(dir: PathBuf) -> Reaper {
+        Reaper(Arc::new(Mutex::new(ReaperState {
+            child: None,
+            dir: Some(dir),
+        })))
+    }
+
+    fn set_child(&self, child: Child) {
+        let mut st = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        st.child = Some(child);
+    }
+
+    fn with_child<R>(&self, f: impl FnOnce(Option<&mut Child>) -> R) -> R {
+        let mut st = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(st.child.as_mut())
+    }
+
+    /// Kills swtpm (and waits for it) and removes the directory with the TPM state.
+    pub fn reap(&self) {
+        let mut st = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(mut c) = st.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(d) = st.dir.take() {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
+}
+
 /// A running private swtpm.
 #[derive(Debug)]
 pub struct PrivateSwtpm {
-    child: Option<Child>,
+    reaper: Reaper,
     dir: PathBuf,
     socket: PathBuf,
     ek_certificate: bool,
@@ -50,14 +94,23 @@ impl PrivateSwtpm {
     /// Creates a fresh TPM state (with EKs, and EK certificates when swtpm's local CA works)
     /// and starts swtpm on it.
     pub fn start() -> Result<PrivateSwtpm, SwtpmError> {
+        PrivateSwtpm::start_with(|_| {})
+    }
+
+    /// [`PrivateSwtpm::start`], handing `register` the [`Reaper`] as soon as the directory
+    /// exists (before swtpm_setup and swtpm run), so that a signal arriving during the start
+    /// can clean up too.
+    pub fn start_with(register: impl FnOnce(Reaper)) -> Result<PrivateSwtpm, SwtpmError> {
         for tool in ["swtpm", "swtpm_setup"] {
             check_installed(tool)?;
         }
         let dir = make_temp_dir("baretpm-swtpm")
             .map_err(|e| SwtpmError::Failed(format!("cannot create a directory for swtpm: {e}")))?;
         // From here the directory is removed on every error path by Drop.
+        let reaper = Reaper::new(dir.clone());
+        register(reaper.clone());
         let mut me = PrivateSwtpm {
-            child: None,
+            reaper,
             socket: dir.join("swtpm.sock"),
             dir,
             ek_certificate: false,
@@ -133,16 +186,18 @@ impl PrivateSwtpm {
             .stderr(log2)
             .spawn()
             .map_err(|e| SwtpmError::Failed(format!("cannot start swtpm: {e}")))?;
-        self.child = Some(child);
+        self.reaper.set_child(child);
         let start = Instant::now();
         loop {
-            if let Some(c) = self.child.as_mut() {
-                if !matches!(c.try_wait(), Ok(None)) {
-                    return Err(SwtpmError::Failed(format!(
-                        "swtpm exited at once:\n{}",
-                        read_log(&log_path)
-                    )));
-                }
+            // No child: reaped meanwhile (a signal), which counts as exited.
+            let exited = self
+                .reaper
+                .with_child(|c| c.map_or(true, |c| !matches!(c.try_wait(), Ok(None))));
+            if exited {
+                return Err(SwtpmError::Failed(format!(
+                    "swtpm exited at once:\n{}",
+                    read_log(&log_path)
+                )));
             }
             if UnixStream::connect(&ctrl).is_ok() && UnixStream::connect(&self.socket).is_ok() {
                 return Ok(());
@@ -174,11 +229,12 @@ impl PrivateSwtpm {
 
     /// Kills swtpm and removes its directory (also done on drop).
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_dir_all(&self.dir);
+        self.reaper.reap();
+    }
+
+    /// A handle that stops this swtpm from another thread (see [`Reaper`]).
+    pub fn reaper(&self) -> Reaper {
+        self.reaper.clone()
     }
 }
 

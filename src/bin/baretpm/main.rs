@@ -3,8 +3,10 @@
 
 mod certcmds;
 mod checkquote;
+mod cleanup;
 #[cfg(feature = "credential")]
 mod credential;
+mod ek_session;
 mod eventlog;
 mod provenance;
 mod run_guard;

@@ -110,6 +110,11 @@ pub struct RunArgs {
     /// Hashing threads (default: the number of cores, at most 8).
     #[arg(long)]
     threads: Option<usize>,
+    /// Run on a throw-away swtpm started for this run. Its proof shows the flow works and
+    /// proves nothing about this machine; without this flag `run` needs a TPM (-T,
+    /// TPM2TOOLS_TCTI or /dev/tpmrm0).
+    #[arg(long)]
+    private_swtpm: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -363,20 +368,67 @@ fn backoff(attempt: u32) {
     std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
 }
 
-/// Whether the user configured no TPM at all: no -T, no TPM2TOOLS_TCTI, no /dev/tpmrm0.
-fn no_tpm_configured(tcti_arg: Option<&str>) -> bool {
-    tcti_arg.is_none()
-        && std::env::var_os(tcti::ENV_VAR).map_or(true, |v| v.is_empty())
-        && !Path::new("/dev/tpmrm0").exists()
+/// Whether the user named a TPM: -T or a non-empty TPM2TOOLS_TCTI.
+fn tpm_named(tcti_arg: Option<&str>) -> bool {
+    tcti_arg.is_some() || std::env::var_os(tcti::ENV_VAR).is_some_and(|v| !v.is_empty())
 }
 
-fn open_tpm(tcti_arg: Option<&str>, allow_private: bool) -> Result<Session, Failure> {
-    if allow_private && no_tpm_configured(tcti_arg) {
-        eprintln!(
-            "baretpm: no TPM configured (no -T, no {}, no /dev/tpmrm0): starting a private swtpm",
+/// Whether the user configured no TPM at all: no -T, no TPM2TOOLS_TCTI, no /dev/tpmrm0.
+fn no_tpm_configured(tcti_arg: Option<&str>) -> bool {
+    !tpm_named(tcti_arg) && !Path::new("/dev/tpmrm0").exists()
+}
+
+/// Which TPM a subcommand talks to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    /// -T, else TPM2TOOLS_TCTI, else /dev/tpmrm0.
+    Configured,
+    /// A throw-away swtpm started here.
+    Private,
+}
+
+/// `run`'s TPM: never a private swtpm unless asked for, since its proof says nothing about
+/// the machine.
+fn run_tpm(private_swtpm: bool, tcti_arg: Option<&str>) -> Result<Which, Failure> {
+    if private_swtpm {
+        if tcti_arg.is_some() {
+            return Err(usage(
+                "--private-swtpm and -T both name a TPM: give one of them",
+            ));
+        }
+        return Ok(Which::Private);
+    }
+    if no_tpm_configured(tcti_arg) {
+        return Err(usage(format!(
+            "no TPM configured (no -T, no {}, no /dev/tpmrm0): name the TPM with -T, or give \
+             --private-swtpm for a proof from a throw-away software TPM, which shows the flow \
+             but proves nothing about this machine",
             tcti::ENV_VAR
-        );
-        let sw = PrivateSwtpm::start().map_err(flow_err)?;
+        )));
+    }
+    Ok(Which::Configured)
+}
+
+/// `demo`'s TPM: its private swtpm unless a TPM is named explicitly (-T or TPM2TOOLS_TCTI);
+/// a TPM device merely present is not used, since the demo extends PCR14 and PCR15.
+fn demo_tpm(tcti_arg: Option<&str>) -> Which {
+    if tpm_named(tcti_arg) {
+        Which::Configured
+    } else {
+        Which::Private
+    }
+}
+
+/// Starts a private swtpm that a SIGINT, SIGTERM or SIGHUP also stops.
+fn start_private() -> Result<PrivateSwtpm, Failure> {
+    crate::cleanup::install().map_err(flow_err)?;
+    PrivateSwtpm::start_with(crate::cleanup::swtpm).map_err(flow_err)
+}
+
+fn open_tpm(tcti_arg: Option<&str>, which: Which) -> Result<Session, Failure> {
+    if which == Which::Private {
+        eprintln!("baretpm: starting a private swtpm");
+        let sw = start_private()?;
         let transport = tcti::open(&sw.tcti(), crate::util::timeouts()).map_err(flow_err)?;
         let mut tpm = Tpm::new(transport);
         tpm.backoff = Some(backoff);
@@ -492,7 +544,9 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     // Before the TPM is touched: a run that fails after its first extend cannot be repeated
     // until a reboot.
     run_guard::preflight(&spec.inputs, &spec.outputs, &a.proof, &spec.argv).map_err(usage)?;
-    let mut s = open_tpm(tcti_arg, true)?;
+    let which = run_tpm(a.private_swtpm, tcti_arg)?;
+    let mut s = open_tpm(tcti_arg, which)?;
+    check_banks_first(&mut s.tpm, &spec.attest)?;
     if s.private.is_some() {
         eprintln!(
             "baretpm: note: a proof from a private swtpm shows the flow, not the machine it ran on"
@@ -521,6 +575,39 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         proof.pcr15.len(),
         proof.nonce_source.name()
     ));
+    term.note(&unsigned_tpm_info(&proof));
+    Ok(())
+}
+
+/// What the proof records from GetCapability, said to be unsigned: an interposer or a fake
+/// TPM can answer anything there, and no signature covers it.
+fn unsigned_tpm_info(proof: &Proof) -> String {
+    format!(
+        "TPM manufacturer {:?}, vendor {:?}: recorded unsigned, as GetCapability answered; no \
+         signature covers them (the quote signs only the firmware version)",
+        proof.tpm.manufacturer_text(),
+        proof.tpm.vendor
+    )
+}
+
+/// `run --banks`: every bank named must be active, checked before PCR14/15 are extended (the
+/// quote would refuse it only after the run, when the extends cannot be undone).
+fn check_banks_first(tpm: &mut Tpm<AnyTransport>, opts: &AttestOptions) -> Result<(), Failure> {
+    let Some(wanted) = &opts.banks else {
+        return Ok(());
+    };
+    let active = flow::active_banks(tpm).map_err(flow_err)?;
+    if let Some(x) = wanted.iter().find(|x| !active.contains(x)) {
+        return Err(usage(format!(
+            "--banks: bank {} is not active on this TPM (active: {}); nothing was extended",
+            x.name(),
+            active
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     Ok(())
 }
 
@@ -544,7 +631,7 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     };
     // The TPM first: no point hashing a large dataset for a TPM that is not there, or whose
     // PCR no longer matches the log.
-    let mut s = open_tpm(tcti_arg, false)?;
+    let mut s = open_tpm(tcti_arg, Which::Configured)?;
     let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
     flow::check_pcr_state(&mut s.tpm, a.pcr, &banks, &log.events).map_err(flow_err)?;
     let targets: Vec<Target> = a.paths.iter().map(|s| Target::parse(s)).collect();
@@ -600,7 +687,7 @@ fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         *slot = Some(log.events);
     }
     let opts = attest_options(&a.quote)?;
-    let mut s = open_tpm(tcti_arg, false)?;
+    let mut s = open_tpm(tcti_arg, Which::Configured)?;
     let proof = flow::attest(
         &mut s.tpm,
         &opts,
@@ -617,6 +704,7 @@ fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         proof.pcr15.len(),
         proof.nonce_source.name()
     );
+    eprintln!("baretpm: {}", Escaped(&unsigned_tpm_info(&proof)));
     Ok(())
 }
 
@@ -777,7 +865,7 @@ fn reference(a: ReferenceArgs) -> Result<(), Failure> {
 }
 
 fn ak_pub(a: AkPubArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
-    let mut s = open_tpm(tcti_arg, false)?;
+    let mut s = open_tpm(tcti_arg, Which::Configured)?;
     let (public, name) = flow::ak_public(&mut s.tpm, a.ak.into()).map_err(flow_err)?;
     fs::write(&a.out, &public).map_err(|e| flow_err(format!("{}: {e}", a.out.display())))?;
     eprintln!(
@@ -820,15 +908,17 @@ fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
             &kept_dir
         }
         None => {
+            crate::cleanup::install().map_err(flow_err)?;
             temp = TempDir::new("baretpm-demo")
                 .map_err(|e| flow_err(format!("temporary directory: {e}")))?;
+            crate::cleanup::dir(temp.path().to_path_buf());
             temp.path()
         }
     };
     say!("baretpm demo: the provenance of a tiny training run, proven with a TPM quote");
 
     step(1, "a TPM");
-    let mut s = open_tpm(tcti_arg, true)?;
+    let mut s = open_tpm(tcti_arg, demo_tpm(tcti_arg))?;
     match &s.private {
         Some(sw) => say!(
             "private swtpm in {} (EK certificate: {})",

@@ -305,11 +305,37 @@ pub struct CreateAkArgs {
     /// Where to write the AK's Name.
     #[arg(short = 'n', long)]
     name: Option<PathBuf>,
+    #[command(flatten)]
+    session: crate::ek_session::SessionArgs,
+}
+
+fn ak_kind(alg: AkAlg) -> AkKind {
+    match alg {
+        AkAlg::Rsa => AkKind::Rsa,
+        AkAlg::Ecc => AkKind::Ecc,
+    }
+}
+
+/// The standard AK, under the salted session when there is one.
+fn create_ak_in(
+    tpm: &mut Tpm<AnyTransport>,
+    session: Option<&mut crate::ek_session::EkSession>,
+    alg: AkAlg,
+) -> Result<LoadedAk, CliError> {
+    match session {
+        Some(s) => crate::ek_session::create_ak(tpm, s, ak_kind(alg)),
+        None => create_ak(tpm, alg),
+    }
 }
 
 pub fn createak(tcti: Option<&str>, a: &CreateAkArgs) -> Result<(), CliError> {
     let mut tpm = open_tpm(tcti)?;
-    let ak = create_ak(&mut tpm, a.alg)?;
+    let mut session = crate::ek_session::begin(&mut tpm, a.session)?;
+    let ak = create_ak_in(&mut tpm, session.as_mut(), a.alg);
+    if let Some(s) = session {
+        s.close(&mut tpm);
+    }
+    let ak = ak?;
     flush(&mut tpm, ak.handle)?;
     write_public(&a.public, &a.format, &ak.public)?;
     if let Some(n) = &a.name {
@@ -348,6 +374,8 @@ pub struct QuoteArgs {
     /// Also write the AK public key (TPM2B_PUBLIC) here.
     #[arg(short = 'u', long)]
     public: Option<PathBuf>,
+    #[command(flatten)]
+    session: crate::ek_session::SessionArgs,
 }
 
 /// One quote with the PCR values it covers, as owned bytes.
@@ -360,21 +388,28 @@ pub struct QuoteOutput {
 
 /// Quotes `sel` and reads the PCR values; re-reads (up to three times) if a PCR changed
 /// between the two, so the values always match the quote's pcrDigest.
-pub fn quote_with_values(
+///
+/// The Quote is sent under a salted session when one is given with the AK's Name (for the
+/// cpHash).
+fn quote_with_values_in(
     tpm: &mut Tpm<AnyTransport>,
     ak_handle: u32,
     nonce: &[u8],
     sel: &TpmlPcrSelection,
+    mut session: Option<(&mut crate::ek_session::EkSession, &[u8])>,
 ) -> Result<QuoteOutput, CliError> {
     for _ in 0..3 {
-        let q = tpm
-            .execute(&Quote {
-                sign_handle: ak_handle,
-                sign_auth: &[],
-                qualifying_data: nonce,
-                pcr_select: sel.clone(),
-            })
-            .map_err(failed)?;
+        let cmd = Quote {
+            sign_handle: ak_handle,
+            sign_auth: &[],
+            qualifying_data: nonce,
+            pcr_select: sel.clone(),
+        };
+        let q = match session.as_mut() {
+            Some((s, name)) => crate::ek_session::execute(tpm, s, &cmd, &[name])
+                .map_err(|e| crate::ek_session::under_session("Quote", &e))?,
+            None => tpm.execute(&cmd).map_err(failed)?,
+        };
         let attest = q.attest_bytes.to_vec();
         let signature = q.signature_bytes.to_vec();
         let signing_hash = q.signature.hash();
@@ -468,38 +503,12 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut tpm = open_tpm(tcti)?;
-    let (handle, public, created, qualified_name) = match a.ak.as_str() {
-        "rsa" | "ecc" => {
-            let ak = create_ak(
-                &mut tpm,
-                if a.ak == "rsa" {
-                    AkAlg::Rsa
-                } else {
-                    AkAlg::Ecc
-                },
-            )?;
-            (ak.handle, ak.public, true, None)
-        }
-        h => {
-            let handle = parse_handle(h)?;
-            let rsp = tpm
-                .execute(&ReadPublic {
-                    object_handle: handle,
-                })
-                .map_err(failed)?;
-            (
-                handle,
-                baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?,
-                false,
-                Some(rsp.qualified_name.0.to_vec()),
-            )
-        }
-    };
-    let result = quote_with_values(&mut tpm, handle, &nonce, &sel);
-    if created {
-        flush(&mut tpm, handle)?;
+    let mut session = crate::ek_session::begin(&mut tpm, a.session)?;
+    let result = quote_in(&mut tpm, a, &nonce, &sel, session.as_mut());
+    if let Some(s) = session {
+        s.close(&mut tpm);
     }
-    let out = result?;
+    let (public, qualified_name, out) = result?;
     if let (Some(w), Some(h)) = (want, out.signing_hash) {
         if w != h {
             return Err(refused(format!(
@@ -520,4 +529,56 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
         hex::encode(&nonce)
     );
     Ok(())
+}
+
+/// The AK public key, its qualified name when it was a handle, and the quote.
+type QuoteResult = (Vec<u8>, Option<Vec<u8>>, QuoteOutput);
+
+fn quote_in(
+    tpm: &mut Tpm<AnyTransport>,
+    a: &QuoteArgs,
+    nonce: &[u8],
+    sel: &TpmlPcrSelection,
+    mut session: Option<&mut crate::ek_session::EkSession>,
+) -> Result<QuoteResult, CliError> {
+    let (handle, public, created, qualified_name, name) = match a.ak.as_str() {
+        "rsa" | "ecc" => {
+            let ak = create_ak_in(
+                tpm,
+                session.as_deref_mut(),
+                if a.ak == "rsa" {
+                    AkAlg::Rsa
+                } else {
+                    AkAlg::Ecc
+                },
+            )?;
+            (ak.handle, ak.public, true, None, ak.name)
+        }
+        h => {
+            let handle = parse_handle(h)?;
+            let rsp = tpm
+                .execute(&ReadPublic {
+                    object_handle: handle,
+                })
+                .map_err(failed)?;
+            (
+                handle,
+                baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?,
+                false,
+                Some(rsp.qualified_name.0.to_vec()),
+                rsp.name.0.to_vec(),
+            )
+        }
+    };
+    let result = quote_with_values_in(
+        tpm,
+        handle,
+        nonce,
+        sel,
+        session.map(|s| (s, name.as_slice())),
+    );
+    if created {
+        flush(tpm, handle)?;
+    }
+    Ok((public, qualified_name, result?))
 }
