@@ -464,9 +464,10 @@ def eventlog(data: Union[bytes, bytearray, memoryview]) -> Dict[str, Any]:
         the CLI's, naming the event index and field. ``err.kind`` is ``'eventlog-malformed'``
         (``'usage'`` for a log over 16 MiB).
 
-    >>> log = baretpm.eventlog(open("binary_bios_measurements", "rb").read())  # doctest: +SKIP
+    >>> log = baretpm.eventlog(open("vectors/eventlogs/keylime/"
+    ...     "binary_bios_measurements-secureboot", "rb").read())               # doctest: +SKIP
     >>> log["pcrs"]["sha256"]["7"], log["secure_boot"]["enabled"]              # doctest: +SKIP
-    ('b5710bf57d25623e4019027da116821fa99f5c81e9e38b87671cc574f9281439', True)
+    ('2f96e1f1bf7f91b6f17e1bcb823e717e43782ff75481237711f2ed7bf8a8edb1', True)
     """
     if not _is_bytes(data):
         raise TypeError(f"eventlog: expected bytes, not {type(data).__name__}")

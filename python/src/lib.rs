@@ -30,7 +30,8 @@ create_exception!(
     ProofError,
     PyValueError,
     "An input could not be read or is malformed (the cases where `baretpm verify` exits 2).\n\n\
-     `kind` is the CLI's `--json` error kind: 'proof-unreadable', 'proof-malformed' or 'usage'."
+     `kind` is the CLI's `--json` error kind: 'proof-unreadable', 'proof-malformed' or 'usage'\n\
+     ('eventlog-malformed' for a log `baretpm eventlog` refuses with exit 2)."
 );
 
 /// Largest AK public key file read (as `baretpm verify --ak-pub`).
