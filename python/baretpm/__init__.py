@@ -58,6 +58,8 @@ RESULTS = ("pass", "fail", "skip", "not run")
 
 PathLike = Union[str, "os.PathLike[str]"]
 BytesOrPath = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
+#: Certificates: a PEM bundle, DER file or directory path, certificate bytes, or a list of them.
+CertSource = Union[BytesOrPath, Iterable[BytesOrPath]]
 
 
 def _escape(text: str) -> str:
@@ -256,11 +258,15 @@ def _paths(xs: Iterable[PathLike], what: str) -> List[str]:
     return out
 
 
-def _not_in_build(name: str, issue: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{name} is not in this build: it needs {issue}, which this version of the baretpm "
-        "Python package does not include"
-    )
+def _cert_items(x: Any, what: str) -> List[Tuple[Optional[bytes], Optional[str]]]:
+    """Roots or intermediates: one path/bytes item, or a sequence of them, in order."""
+    if x is None:
+        return []
+    if _is_bytes(x) or isinstance(x, (str, os.PathLike)):
+        return [_split(x, what)]
+    if isinstance(x, Iterable):
+        return [_split(i, what) for i in x]
+    raise TypeError(f"{what}: expected a path, bytes or a list of them, not {type(x).__name__}")
 
 
 def verify(
@@ -271,10 +277,12 @@ def verify(
     inputs: Iterable[PathLike] = (),
     outputs: Iterable[PathLike] = (),
     reference: Union[BytesOrPath, Mapping[str, Any], None] = None,
-    ak_ca: Optional[BytesOrPath] = None,
-    ek_ca: Optional[BytesOrPath] = None,
+    ak_ca: Optional[CertSource] = None,
+    ek_ca: Optional[CertSource] = None,
     allow_sha1: bool = False,
     threads: Optional[int] = None,
+    ek_chain: Optional[CertSource] = None,
+    ak_chain: Optional[CertSource] = None,
 ) -> Report:
     """Verify a baretpm provenance proof, as ``baretpm verify`` does.
 
@@ -288,25 +296,33 @@ def verify(
         each gets an ``input`` row.
     :param outputs: the same for the PCR15 log (``output`` rows).
     :param reference: expected PCR values (``baretpm reference``): a path, bytes or dict.
-    :param ak_ca: not in this build (needs AK certificate validation); must be None.
-    :param ek_ca: not in this build (needs EK certificate validation); must be None.
+    :param ak_ca: roots trusted for cloud AK certificates (``--ak-ca``): a path to a PEM
+        bundle, a DER file or a directory of them, certificate bytes (PEM or DER), or a list
+        of these. With it the ``ak-certificate`` row passes only when a certificate the
+        proof carries chains to one of these roots and certifies the quote's AK.
+    :param ek_ca: roots trusted for EK certificates (``--ek-ca``), given as ``ak_ca``. With
+        it the ``ek-certificate`` row passes only when a certificate the proof carries from
+        TPM NV chains to one of these roots.
     :param allow_sha1: accept proofs whose only banks, or whose signature, use SHA-1.
     :param threads: hashing threads for inputs/outputs (default: cores, at most 8).
+    :param ek_chain: intermediate certificates for the EK chain (``--ek-chain``), given as
+        ``ek_ca``; needs ``ek_ca``.
+    :param ak_chain: intermediate certificates for the AK chain (``--ak-chain``); needs
+        ``ak_ca``.
     :returns: a :class:`Report`; a refused proof is a Report with ``passed`` False.
     :raises ProofError: the proof, AK, reference or a file to hash cannot be read, or the
-        proof or reference is malformed, or the nonce is not 1-64 bytes (``baretpm verify``
-        exits 2 for all of these). ``err.kind`` is the CLI's ``--json`` error kind.
-    :raises NotImplementedError: ``ak_ca`` or ``ek_ca`` given.
+        proof or reference is malformed, a certificate file cannot be read or parsed, or the
+        nonce is not 1-64 bytes (``baretpm verify`` exits 2 for all of these). ``err.kind`` is
+        the CLI's ``--json`` error kind.
 
     >>> r = baretpm.verify("proof.json", nonce=bytes.fromhex("c0ffee"), ak_pub="ak.pub",
     ...                    inputs=["data", "train.sh"], outputs=["model.txt"])  # doctest: +SKIP
     >>> r.passed, r.failed                                                   # doctest: +SKIP
     (False, ['output'])
+    >>> baretpm.verify("proof.json", ek_ca="swtpm-root.pem", ek_chain=["issuer.pem"]
+    ...                ).check("ek-certificate").result                       # doctest: +SKIP
+    'pass'
     """
-    if ak_ca is not None:
-        raise _not_in_build("ak_ca (AK certificate chain validation)", "issue 10")
-    if ek_ca is not None:
-        raise _not_in_build("ek_ca (EK certificate chain validation)", "issue 10")
     proof_data, proof_path = _json_or_split(proof, "proof")
     if proof_data is None and proof_path is None:
         raise TypeError("proof: expected a path, bytes or a dict, not None")
@@ -328,6 +344,10 @@ def verify(
         ref_path,
         bool(allow_sha1),
         threads,
+        ek_ca=_cert_items(ek_ca, "ek_ca"),
+        ek_chain=_cert_items(ek_chain, "ek_chain"),
+        ak_ca=_cert_items(ak_ca, "ak_ca"),
+        ak_chain=_cert_items(ak_chain, "ak_chain"),
     )
     return Report(passed, [Check(*r) for r in rows], table, js)
 
@@ -427,9 +447,28 @@ def measure(paths: Iterable[PathLike], *, threads: Optional[int] = None) -> List
 
 
 def eventlog(data: Union[bytes, bytearray, memoryview]) -> Dict[str, Any]:
-    """Parse a TCG PC Client binary event log. Not in this build: it needs the event-log
-    parser (baretpm issue 12), which this version does not include.
+    """Parse, decode and replay a TCG PC Client binary event log
+    (``/sys/kernel/security/tpm0/binary_bios_measurements``) with the crate's strict parser.
 
-    :raises NotImplementedError: always, in this build.
+    Returns exactly the document ``baretpm eventlog --json`` prints (the same library
+    function builds both): ``format``, ``spec_id``, ``events`` (each with its digests, the
+    check of each digest against the event data, and the decoded data), ``pcrs`` (the
+    replayed value of every extended PCR per computable bank, hex, keyed by bank name then PCR
+    number as a string), ``pcr0_start``, ``banks_not_computed`` and ``secure_boot``. Every
+    string taken from the log is escaped.
+
+    Replaying a log is not verifying it: the replayed PCRs mean something only once they are
+    compared with PCR values a verified quote attests.
+
+    :raises ProofError: the log is malformed (``baretpm eventlog`` exits 2); the message is
+        the CLI's, naming the event index and field. ``err.kind`` is ``'eventlog-malformed'``
+        (``'usage'`` for a log over 16 MiB).
+
+    >>> log = baretpm.eventlog(open("vectors/eventlogs/keylime/"
+    ...     "binary_bios_measurements-secureboot", "rb").read())               # doctest: +SKIP
+    >>> log["pcrs"]["sha256"]["7"], log["secure_boot"]["enabled"]              # doctest: +SKIP
+    ('2f96e1f1bf7f91b6f17e1bcb823e717e43782ff75481237711f2ed7bf8a8edb1', True)
     """
-    raise _not_in_build("eventlog() (the TCG event log parser)", "issue 12")
+    if not _is_bytes(data):
+        raise TypeError(f"eventlog: expected bytes, not {type(data).__name__}")
+    return json.loads(_native.eventlog_json(bytes(data)))

@@ -5,9 +5,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 MAX_NONCE: int
 
+# Certificate bytes, or a path to a PEM bundle, DER file or directory of them.
+CertItem = Tuple[Optional[bytes], Optional[str]]
+
 class ProofError(ValueError):
     """An input could not be read or is malformed (the CLI's exit 2). `kind` is the CLI's
-    `--json` error kind: 'proof-unreadable', 'proof-malformed' or 'usage'."""
+    `--json` error kind: 'proof-unreadable', 'proof-malformed' or 'usage' ('eventlog-malformed'
+    from `eventlog_json`)."""
 
     kind: str
 
@@ -24,6 +28,10 @@ def verify(
     reference_path: Optional[str],
     allow_sha1: bool,
     threads: Optional[int],
+    ek_ca: List[CertItem] = ...,
+    ek_chain: List[CertItem] = ...,
+    ak_ca: List[CertItem] = ...,
+    ak_chain: List[CertItem] = ...,
 ) -> Tuple[bool, List[Tuple[str, str, str]], str, str]: ...
 def measure_paths(
     paths: List[str], threads: Optional[int] = None
@@ -48,3 +56,4 @@ def checkquote(
     allow_unrestricted_ak: bool,
 ) -> Tuple[bool, Optional[str], str, Optional[Dict[str, Any]]]: ...
 def escape(text: str) -> str: ...
+def eventlog_json(data: bytes) -> str: ...

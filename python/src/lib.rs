@@ -9,8 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
+use baretpm::cert::{certificates_from_bytes, CertError, Certificate, MAX_POOL};
+use baretpm::eventlog::MAX_LOG_BYTES;
 use baretpm::files::read_bounded;
 use baretpm::interop::{display_pcr_spec, parse_pcr_file, parse_pcr_spec, PcrFileFormat};
+use baretpm::proof::certs::CertTrust;
 use baretpm::proof::file::MAX_NONCE;
 use baretpm::proof::hash::{self, HashOptions, Target};
 use baretpm::proof::{verify as verify_proof, Event, Policy, Proof, Reference, Report, Status};
@@ -27,13 +30,18 @@ create_exception!(
     ProofError,
     PyValueError,
     "An input could not be read or is malformed (the cases where `baretpm verify` exits 2).\n\n\
-     `kind` is the CLI's `--json` error kind: 'proof-unreadable', 'proof-malformed' or 'usage'."
+     `kind` is the CLI's `--json` error kind: 'proof-unreadable', 'proof-malformed' or 'usage'\n\
+     ('eventlog-malformed' for a log `baretpm eventlog` refuses with exit 2)."
 );
 
 /// Largest AK public key file read (as `baretpm verify --ak-pub`).
 const MAX_AK_FILE: u64 = 64 * 1024;
 /// Largest key, attestation, signature or PCR file read by `checkquote` (as the CLI).
 const MAX_SMALL_FILE: u64 = 1 << 20;
+/// Largest certificate bundle file, and most files read from a roots directory (the limits of
+/// the CLI's `--ek-ca`/`--ak-ca`).
+const MAX_BUNDLE_FILE: u64 = 4 * 1024 * 1024;
+const MAX_DIR_FILES: usize = 512;
 
 /// An input error: the CLI's `--json` kind and its message.
 struct InputError {
@@ -150,6 +158,102 @@ fn read_reference(src: &Source<'_>) -> Result<Reference, InputError> {
     r.map_err(|e| input("usage", e))
 }
 
+/// One entry of `ek_ca`/`ak_ca`/`ek_chain`/`ak_chain`: certificate bytes, or a path to a PEM
+/// bundle, DER file or directory of them.
+type CertItem = (Option<Vec<u8>>, Option<PathBuf>);
+
+/// The files a roots or chain argument names: a directory's regular files in name order (at
+/// most `MAX_DIR_FILES`), as the CLI reads `--ek-ca DIR`.
+fn pool_files(p: &Path, what: &str) -> Result<Vec<PathBuf>, InputError> {
+    if !p.is_dir() {
+        return Ok(vec![p.to_path_buf()]);
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| input("usage", format!("{what} {}: {e}", p.display())))?
+        .take(MAX_DIR_FILES + 1)
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    if entries.len() > MAX_DIR_FILES {
+        return Err(input(
+            "usage",
+            format!("{what} {}: more than {MAX_DIR_FILES} files", p.display()),
+        ));
+    }
+    entries.sort();
+    Ok(entries)
+}
+
+/// Every certificate of the given items (at most `MAX_POOL` in all).
+fn read_pool(items: &[CertItem], what: &str) -> Result<Vec<Certificate>, InputError> {
+    let mut pool = Vec::new();
+    let mut add = |bytes: &[u8], name: &str| -> Result<(), InputError> {
+        let left = MAX_POOL.saturating_sub(pool.len());
+        let certs = certificates_from_bytes(bytes, left).map_err(|e| match e {
+            CertError::TooManyCertificates { .. } => input(
+                "usage",
+                format!("{what}: more than {MAX_POOL} certificates in all, refused"),
+            ),
+            e => input(
+                "usage",
+                format!("{what}: {}: {e}", baretpm::text::escape(name)),
+            ),
+        })?;
+        pool.extend(certs);
+        Ok(())
+    };
+    for item in items {
+        match item {
+            (Some(d), _) if d.len() as u64 > MAX_BUNDLE_FILE => {
+                return Err(input(
+                    "usage",
+                    format!(
+                        "{what}: {} bytes is more than the {MAX_BUNDLE_FILE} allowed",
+                        d.len()
+                    ),
+                ))
+            }
+            (Some(d), _) => add(d, "bytes")?,
+            (None, Some(p)) => {
+                for f in pool_files(p, what)? {
+                    let bytes = read_bounded(&f, MAX_BUNDLE_FILE, "certificates")
+                        .map_err(|e| input("usage", format!("{what}: {e}")))?;
+                    add(&bytes, &f.display().to_string())?;
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(pool)
+}
+
+/// The trust for one kind of certificate, as the CLI builds it from `--ek-ca`/`--ek-chain`:
+/// no roots and no chain is no trust (the row is a skip); a chain without roots is a usage
+/// error.
+fn cert_trust(
+    roots: &[CertItem],
+    chain: &[CertItem],
+    what: &str,
+    allow_sha1: bool,
+) -> Result<Option<CertTrust>, InputError> {
+    if roots.is_empty() {
+        if chain.is_empty() {
+            return Ok(None);
+        }
+        return Err(input("usage", format!("{what}_chain needs {what}_ca")));
+    }
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| input("usage", e))?
+        .as_secs();
+    Ok(Some(CertTrust {
+        roots: read_pool(roots, &format!("{what}_ca"))?,
+        intermediates: read_pool(chain, &format!("{what}_chain"))?,
+        at,
+        allow_sha1,
+    }))
+}
+
 /// `(name, result, detail)` of one report row.
 type Row = (&'static str, &'static str, String);
 /// `(passed, rows, table, json)`.
@@ -194,7 +298,8 @@ fn verified(report: &Report) -> Verified {
 #[pyfunction]
 #[pyo3(signature = (
     proof_data, proof_path, nonce_data, nonce_hex, ak_data, ak_path, inputs, outputs,
-    reference_data, reference_path, allow_sha1, threads
+    reference_data, reference_path, allow_sha1, threads, ek_ca=Vec::new(), ek_chain=Vec::new(),
+    ak_ca=Vec::new(), ak_chain=Vec::new()
 ))]
 #[allow(clippy::too_many_arguments)]
 fn verify(
@@ -211,6 +316,10 @@ fn verify(
     reference_path: Option<PathBuf>,
     allow_sha1: bool,
     threads: Option<usize>,
+    ek_ca: Vec<CertItem>,
+    ek_chain: Vec<CertItem>,
+    ak_ca: Vec<CertItem>,
+    ak_chain: Vec<CertItem>,
 ) -> PyResult<VerifyResult> {
     let proof_src = Source::new(proof_data, proof_path)
         .ok_or_else(|| input("usage", "no proof given").into_py(py))?;
@@ -230,6 +339,8 @@ fn verify(
         if let Some(s) = &reference_src {
             policy.reference = Some(read_reference(s)?);
         }
+        policy.ek_ca = cert_trust(&ek_ca, &ek_chain, "ek", allow_sha1)?;
+        policy.ak_ca = cert_trust(&ak_ca, &ak_chain, "ak", allow_sha1)?;
         policy.inputs = measure(&inputs, threads)?;
         policy.outputs = measure(&outputs, threads)?;
         let report = match verify_proof(&proof, &policy) {
@@ -554,6 +665,24 @@ fn checkquote<'py>(
     }
 }
 
+/// Parses, replays and summarises a TCG event log (see `baretpm.eventlog`): the text
+/// `baretpm eventlog --json` prints, from the same library function.
+#[pyfunction]
+fn eventlog_json(py: Python<'_>, data: &[u8]) -> PyResult<String> {
+    if data.len() > MAX_LOG_BYTES {
+        return Err(input(
+            "usage",
+            format!(
+                "event log: {} bytes is more than the {MAX_LOG_BYTES} allowed",
+                data.len()
+            ),
+        )
+        .into_py(py));
+    }
+    py.detach(|| baretpm::eventlog::report::json_text(data))
+        .map_err(|e| input("eventlog-malformed", format!("eventlog: {e}")).into_py(py))
+}
+
 /// Untrusted text made safe to show (the CLI's escaping: control characters, ESC and
 /// bidirectional overrides become visible escapes).
 #[pyfunction]
@@ -569,6 +698,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_attest, m)?)?;
     m.add_function(wrap_pyfunction!(checkquote, m)?)?;
     m.add_function(wrap_pyfunction!(escape, m)?)?;
+    m.add_function(wrap_pyfunction!(eventlog_json, m)?)?;
     m.add("MAX_NONCE", MAX_NONCE)?;
     Ok(())
 }

@@ -46,7 +46,7 @@ def test_verify_signature_is_the_documented_one():
     params = inspect.signature(baretpm.verify).parameters
     assert list(params)[:1] == ["proof"]
     for kw in ["nonce", "ak_pub", "inputs", "outputs", "reference", "ak_ca", "ek_ca",
-               "allow_sha1"]:
+               "ek_chain", "ak_chain", "allow_sha1"]:
         assert params[kw].kind is inspect.Parameter.KEYWORD_ONLY, kw
     assert params["nonce"].kind is inspect.Parameter.KEYWORD_ONLY
     q = inspect.signature(baretpm.checkquote).parameters

@@ -355,13 +355,11 @@ def test_type_errors_are_type_errors(demo_ecc):
         baretpm.verify(demo_ecc.proof, nonce=12)
 
 
-def test_features_of_unmerged_work_say_so(demo_ecc):
-    with pytest.raises(NotImplementedError, match="not in this build"):
-        baretpm.verify(demo_ecc.proof, ak_ca=b"ca")
-    with pytest.raises(NotImplementedError, match="not in this build"):
-        baretpm.verify(demo_ecc.proof, ek_ca="ca.pem")
-    with pytest.raises(NotImplementedError, match="not in this build"):
-        baretpm.eventlog(b"\x00")
+def test_certificate_arguments_are_checked(demo_ecc):
+    with pytest.raises(TypeError):
+        baretpm.verify(demo_ecc.proof, ak_ca=12)
+    with pytest.raises(baretpm.ProofError, match="ek_chain needs ek_ca"):
+        baretpm.verify(demo_ecc.proof, ek_chain=b"x")
 
 
 # ------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@
 mod decode;
 mod parse;
 mod replay;
+#[cfg(feature = "std")]
+pub mod report;
 mod secureboot;
 
 pub use decode::{
