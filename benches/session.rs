@@ -18,8 +18,7 @@ use baretpm::hmac_session::{handle_name, SaltedSession};
 use baretpm::tpm::Tpm;
 use baretpm::transport::swtpm::SwtpmTransport;
 use baretpm::transport::Timeouts;
-use baretpm::types::alg::handle::RH_ENDORSEMENT;
-use baretpm::types::pcr::{TpmlDigestValues, TpmlPcrSelection};
+use baretpm::types::pcr::TpmlDigestValues;
 use baretpm::types::{HashAlg, Tpm2bPublic, TpmtHa, TpmtPublic};
 use criterion::Criterion;
 use std::time::Duration;
@@ -43,14 +42,7 @@ fn extend(digest: &[u8]) -> PcrExtend<'_> {
 
 fn make_ek(tpm: &mut Tpm<SwtpmTransport>, template: TpmtPublic<'static>) -> (u32, Vec<u8>) {
     let rsp = tpm
-        .execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: template,
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
+        .execute(&CreatePrimary::in_endorsement(template))
         .unwrap();
     (rsp.object_handle, rsp.out_public.raw.to_vec())
 }

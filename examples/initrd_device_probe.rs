@@ -37,9 +37,9 @@ mod probe {
     use baretpm::tpm::{Tpm, TpmError};
     use baretpm::transport::device::DeviceTransport;
     use baretpm::transport::{Timeouts, TransportError};
-    use baretpm::types::alg::handle::RH_ENDORSEMENT;
+
     use baretpm::types::capability::cap;
-    use baretpm::types::{TpmlPcrSelection, TpmsCapabilityData};
+    use baretpm::types::TpmsCapabilityData;
 
     const RM: &str = "/dev/tpmrm0";
     const DIRECT: &str = "/dev/tpm0";
@@ -54,16 +54,9 @@ mod probe {
     }
 
     fn create_ak(tpm: &mut Dev) -> Result<u32, String> {
-        tpm.execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: templates::ak_ecc(),
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
-        .map(|r| r.object_handle)
-        .map_err(|e| format!("CreatePrimary: {e}"))
+        tpm.execute(&CreatePrimary::in_endorsement(templates::ak_ecc()))
+            .map(|r| r.object_handle)
+            .map_err(|e| format!("CreatePrimary: {e}"))
     }
 
     /// The transient handles the TPM itself holds (asked through /dev/tpm0).
@@ -201,14 +194,7 @@ mod probe {
     fn in_flight_check(r: &mut Report) {
         let mut cmd = [0u8; 1024];
         let n = match commands::build(
-            &CreatePrimary {
-                primary_handle: RH_ENDORSEMENT,
-                hierarchy_auth: &[],
-                user_auth: &[],
-                public: templates::ak_rsa(),
-                outside_info: &[],
-                creation_pcr: TpmlPcrSelection::default(),
-            },
+            &CreatePrimary::in_endorsement(templates::ak_rsa()),
             &mut cmd,
         ) {
             Ok(n) => n,

@@ -20,9 +20,7 @@ use baretpm::credential::{self, make_credential};
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::swtpm::SwtpmTransport;
 use baretpm::transport::Timeouts;
-use baretpm::types::alg::handle::RH_ENDORSEMENT;
 use baretpm::types::capability::cap;
-use baretpm::types::pcr::TpmlPcrSelection;
 use baretpm::types::{Tpm2b, Tpm2bIdObject, Tpm2bPublic, TpmsCapabilityData, TpmtPublic};
 use baretpm::wire::Unmarshal;
 use common::swtpm::SwtpmInstance;
@@ -38,14 +36,7 @@ fn connect(sw: &SwtpmInstance) -> T {
 /// A primary key in the endorsement hierarchy: its handle and TPM2B_PUBLIC bytes.
 fn primary(tpm: &mut T, template: TpmtPublic<'static>) -> (u32, Vec<u8>) {
     let rsp = tpm
-        .execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: template,
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
+        .execute(&CreatePrimary::in_endorsement(template))
         .expect("CreatePrimary");
     let mut public = (rsp.out_public.raw.len() as u16).to_be_bytes().to_vec();
     public.extend_from_slice(rsp.out_public.raw);

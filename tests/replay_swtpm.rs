@@ -13,7 +13,7 @@ use baretpm::tpm::Tpm;
 use baretpm::transport::replay::{push_frame, RecordingTransport, ReplayTransport};
 use baretpm::transport::swtpm::SwtpmTransport;
 use baretpm::transport::{Timeouts, Transport};
-use baretpm::types::alg::handle::{RH_ENDORSEMENT, RH_OWNER};
+use baretpm::types::alg::handle::RH_OWNER;
 use baretpm::types::capability::cap;
 use baretpm::types::{HashAlg, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection, TpmtHa};
 use common::swtpm::SwtpmInstance;
@@ -70,14 +70,7 @@ fn run<T: Transport>(tpm: &mut Tpm<T>, op: u8, handle: &mut u32) -> String {
         ),
         5 => format!("{:?}", tpm.execute(&ReadPublic { object_handle: h })),
         6 => {
-            let r = tpm.execute(&CreatePrimary {
-                primary_handle: RH_ENDORSEMENT,
-                hierarchy_auth: &[],
-                user_auth: &[],
-                public: templates::ak_ecc(),
-                outside_info: &[],
-                creation_pcr: TpmlPcrSelection::default(),
-            });
+            let r = tpm.execute(&CreatePrimary::in_endorsement(templates::ak_ecc()));
             if let Ok(r) = &r {
                 *handle = r.object_handle;
             }

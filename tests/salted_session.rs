@@ -61,27 +61,13 @@ where
     T::Error: std::fmt::Debug,
 {
     let rsp = tpm
-        .execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: template,
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
+        .execute(&CreatePrimary::in_endorsement(template))
         .unwrap();
     (rsp.object_handle, rsp.out_public.raw.to_vec())
 }
 
 fn ak_command(kind: AkKind) -> CreatePrimary<'static> {
-    CreatePrimary {
-        primary_handle: RH_ENDORSEMENT,
-        hierarchy_auth: &[],
-        user_auth: &[],
-        public: kind.template(),
-        outside_info: &[],
-        creation_pcr: TpmlPcrSelection::default(),
-    }
+    CreatePrimary::in_endorsement(kind.template())
 }
 
 fn extend_command(digest: &[u8]) -> PcrExtend<'_> {

@@ -7,7 +7,6 @@ use baretpm::commands::{templates, CreatePrimary, FlushContext, PcrExtend, Quote
 use baretpm::tpm::Tpm;
 use baretpm::transport::swtpm::SwtpmTransport;
 use baretpm::transport::Timeouts;
-use baretpm::types::alg::handle::RH_ENDORSEMENT;
 use baretpm::types::{HashAlg, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection, TpmtHa};
 use common::swtpm::{Ek, Family, Options, SwtpmInstance};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -56,14 +55,7 @@ fn repeated_extend_and_quote_allocate_nothing() {
     // The Tpm holds 8 KiB of buffers: box it once, outside the counted region.
     let mut tpm = Box::new(Tpm::new(transport));
     let ak = tpm
-        .execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: templates::ak_ecc(),
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
+        .execute(&CreatePrimary::in_endorsement(templates::ak_ecc()))
         .unwrap()
         .object_handle;
     let mut selection = TpmlPcrSelection::default();

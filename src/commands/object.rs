@@ -22,6 +22,21 @@ pub struct CreatePrimary<'a> {
     pub creation_pcr: TpmlPcrSelection,
 }
 
+impl<'a> CreatePrimary<'a> {
+    /// A key of the endorsement hierarchy (AK, EK) from `public`, with empty authorizations,
+    /// no outside info and no creation PCRs: how this crate makes its primary keys.
+    pub fn in_endorsement(public: TpmtPublic<'a>) -> Self {
+        Self {
+            primary_handle: crate::types::alg::handle::RH_ENDORSEMENT,
+            hierarchy_auth: &[],
+            user_auth: &[],
+            public,
+            outside_info: &[],
+            creation_pcr: TpmlPcrSelection::default(),
+        }
+    }
+}
+
 /// TPM2_CreatePrimary's answer (creation data and ticket are checked for shape and skipped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CreatePrimaryResponse<'r> {

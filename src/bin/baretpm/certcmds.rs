@@ -13,9 +13,7 @@ use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::AnyTransport;
 use baretpm::types::alg::handle;
 use baretpm::types::capability::cap;
-use baretpm::types::{
-    PublicDetails, Tpm2bPublic, TpmlPcrSelection, TpmsCapabilityData, TpmtPublic,
-};
+use baretpm::types::{PublicDetails, Tpm2bPublic, TpmsCapabilityData, TpmtPublic};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -360,14 +358,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
         }
     }
     let rsp = tpm
-        .execute(&CreatePrimary {
-            primary_handle: handle::RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: template,
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
+        .execute(&CreatePrimary::in_endorsement(template))
         .map_err(failed)?;
     let raw = rsp.out_public.raw.to_vec();
     let name = rsp.name.as_bytes().to_vec();

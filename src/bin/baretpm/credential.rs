@@ -11,8 +11,6 @@ use baretpm::credential::{
 use baretpm::interop::{CredentialFile, MAX_CREDENTIAL_FILE};
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::AnyTransport;
-use baretpm::types::alg::handle::RH_ENDORSEMENT;
-use baretpm::types::pcr::TpmlPcrSelection;
 use baretpm::types::{Tpm2bPublic, TpmtPublic};
 use baretpm::wire::Unmarshal;
 use std::path::{Path, PathBuf};
@@ -181,14 +179,7 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
         }
     };
     let rsp = tpm
-        .execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: template,
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
+        .execute(&CreatePrimary::in_endorsement(template))
         .map_err(|e| failed(format!("creating the EK: {e}")))?;
     Ok(Key {
         handle: rsp.object_handle,

@@ -120,7 +120,7 @@ mod with {
     use baretpm::commands::{templates, CreatePrimary};
     use baretpm::hmac_session::{handle_name, SaltedSession};
     use baretpm::types::alg::handle::RH_ENDORSEMENT;
-    use baretpm::types::pcr::TpmlPcrSelection;
+
     use baretpm::types::{HashAlg, Tpm2bPublic};
 
     /// A salted session and the EK it is salted to, both flushed by [`EkSession::close`].
@@ -138,14 +138,7 @@ mod with {
             eprintln!("baretpm: warning: --no-session: {WARNING}");
             return Ok(None);
         }
-        let made = tpm.execute(&CreatePrimary {
-            primary_handle: RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: templates::ek_ecc(),
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        });
+        let made = tpm.execute(&CreatePrimary::in_endorsement(templates::ek_ecc()));
         let (ek, raw) = match made {
             Ok(r) => (r.object_handle, r.out_public.raw.to_vec()),
             Err(e) => {
@@ -196,14 +189,7 @@ mod with {
             .session
             .execute(
                 tpm,
-                &CreatePrimary {
-                    primary_handle: RH_ENDORSEMENT,
-                    hierarchy_auth: &[],
-                    user_auth: &[],
-                    public: kind.template(),
-                    outside_info: &[],
-                    creation_pcr: TpmlPcrSelection::default(),
-                },
+                &CreatePrimary::in_endorsement(kind.template()),
                 &[&handle_name(RH_ENDORSEMENT)],
             )
             .map_err(|e| under_session("CreatePrimary(AK)", &e))?;
