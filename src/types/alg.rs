@@ -2,99 +2,82 @@
 
 use crate::wire::{Error, ErrorKind, Reader};
 
+/// Declares a spec constant type's named values and its `name()` from one table, so a value
+/// and its name cannot drift apart. `NAME = value` names a value after its constant;
+/// `NAME = value => "Text"` gives it the spec's own spelling.
+macro_rules! spec_constants {
+    (@name $c:ident) => { stringify!($c) };
+    (@name $c:ident $text:literal) => { $text };
+    (
+        $(#[$doc:meta])*
+        $ty:ident { $($c:ident = $v:expr $(=> $text:literal)?,)* }
+    ) => {
+        impl $ty {
+            $(pub const $c: Self = Self($v);)*
+
+            $(#[$doc])*
+            pub fn name(self) -> Option<&'static str> {
+                match self {
+                    $(Self::$c => Some(spec_constants!(@name $c $($text)?)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// `TPM_ALG_ID`: an algorithm identifier as it appears on the wire.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct TpmAlgId(pub u16);
 
-impl TpmAlgId {
-    pub const ERROR: Self = Self(0x0000);
-    pub const RSA: Self = Self(0x0001);
-    pub const TDES: Self = Self(0x0003);
-    pub const SHA1: Self = Self(0x0004);
-    pub const HMAC: Self = Self(0x0005);
-    pub const AES: Self = Self(0x0006);
-    pub const MGF1: Self = Self(0x0007);
-    pub const KEYEDHASH: Self = Self(0x0008);
-    pub const XOR: Self = Self(0x000A);
-    pub const SHA256: Self = Self(0x000B);
-    pub const SHA384: Self = Self(0x000C);
-    pub const SHA512: Self = Self(0x000D);
-    pub const NULL: Self = Self(0x0010);
-    pub const SM3_256: Self = Self(0x0012);
-    pub const SM4: Self = Self(0x0013);
-    pub const RSASSA: Self = Self(0x0014);
-    pub const RSAES: Self = Self(0x0015);
-    pub const RSAPSS: Self = Self(0x0016);
-    pub const OAEP: Self = Self(0x0017);
-    pub const ECDSA: Self = Self(0x0018);
-    pub const ECDH: Self = Self(0x0019);
-    pub const ECDAA: Self = Self(0x001A);
-    pub const SM2: Self = Self(0x001B);
-    pub const ECSCHNORR: Self = Self(0x001C);
-    pub const ECMQV: Self = Self(0x001D);
-    pub const KDF1_SP800_56A: Self = Self(0x0020);
-    pub const KDF2: Self = Self(0x0021);
-    pub const KDF1_SP800_108: Self = Self(0x0022);
-    pub const ECC: Self = Self(0x0023);
-    pub const SYMCIPHER: Self = Self(0x0025);
-    pub const CAMELLIA: Self = Self(0x0026);
-    pub const SHA3_256: Self = Self(0x0027);
-    pub const SHA3_384: Self = Self(0x0028);
-    pub const SHA3_512: Self = Self(0x0029);
-    pub const CTR: Self = Self(0x0040);
-    pub const OFB: Self = Self(0x0041);
-    pub const CBC: Self = Self(0x0042);
-    pub const CFB: Self = Self(0x0043);
-    pub const ECB: Self = Self(0x0044);
+spec_constants! {
+    /// The spec's name without the `TPM_ALG_` prefix, or `None` for an unassigned value.
+    TpmAlgId {
+        ERROR = 0x0000,
+        RSA = 0x0001,
+        TDES = 0x0003,
+        SHA1 = 0x0004,
+        HMAC = 0x0005,
+        AES = 0x0006,
+        MGF1 = 0x0007,
+        KEYEDHASH = 0x0008,
+        XOR = 0x000A,
+        SHA256 = 0x000B,
+        SHA384 = 0x000C,
+        SHA512 = 0x000D,
+        NULL = 0x0010,
+        SM3_256 = 0x0012,
+        SM4 = 0x0013,
+        RSASSA = 0x0014,
+        RSAES = 0x0015,
+        RSAPSS = 0x0016,
+        OAEP = 0x0017,
+        ECDSA = 0x0018,
+        ECDH = 0x0019,
+        ECDAA = 0x001A,
+        SM2 = 0x001B,
+        ECSCHNORR = 0x001C,
+        ECMQV = 0x001D,
+        KDF1_SP800_56A = 0x0020,
+        KDF2 = 0x0021,
+        KDF1_SP800_108 = 0x0022,
+        ECC = 0x0023,
+        SYMCIPHER = 0x0025,
+        CAMELLIA = 0x0026,
+        SHA3_256 = 0x0027,
+        SHA3_384 = 0x0028,
+        SHA3_512 = 0x0029,
+        CTR = 0x0040,
+        OFB = 0x0041,
+        CBC = 0x0042,
+        CFB = 0x0043,
+        ECB = 0x0044,
+    }
+}
 
+impl TpmAlgId {
     pub fn read(r: &mut Reader<'_>, what: &'static str) -> Result<Self, Error> {
         r.u16(what).map(Self)
-    }
-
-    /// The spec's name without the `TPM_ALG_` prefix, or `None` for an unassigned value.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::ERROR => "ERROR",
-            Self::RSA => "RSA",
-            Self::TDES => "TDES",
-            Self::SHA1 => "SHA1",
-            Self::HMAC => "HMAC",
-            Self::AES => "AES",
-            Self::MGF1 => "MGF1",
-            Self::KEYEDHASH => "KEYEDHASH",
-            Self::XOR => "XOR",
-            Self::SHA256 => "SHA256",
-            Self::SHA384 => "SHA384",
-            Self::SHA512 => "SHA512",
-            Self::NULL => "NULL",
-            Self::SM3_256 => "SM3_256",
-            Self::SM4 => "SM4",
-            Self::RSASSA => "RSASSA",
-            Self::RSAES => "RSAES",
-            Self::RSAPSS => "RSAPSS",
-            Self::OAEP => "OAEP",
-            Self::ECDSA => "ECDSA",
-            Self::ECDH => "ECDH",
-            Self::ECDAA => "ECDAA",
-            Self::SM2 => "SM2",
-            Self::ECSCHNORR => "ECSCHNORR",
-            Self::ECMQV => "ECMQV",
-            Self::KDF1_SP800_56A => "KDF1_SP800_56A",
-            Self::KDF2 => "KDF2",
-            Self::KDF1_SP800_108 => "KDF1_SP800_108",
-            Self::ECC => "ECC",
-            Self::SYMCIPHER => "SYMCIPHER",
-            Self::CAMELLIA => "CAMELLIA",
-            Self::SHA3_256 => "SHA3_256",
-            Self::SHA3_384 => "SHA3_384",
-            Self::SHA3_512 => "SHA3_512",
-            Self::CTR => "CTR",
-            Self::OFB => "OFB",
-            Self::CBC => "CBC",
-            Self::CFB => "CFB",
-            Self::ECB => "ECB",
-            _ => return None,
-        })
     }
 }
 
@@ -274,73 +257,39 @@ pub const TPM_GENERATED_VALUE: u32 = 0xff54_4347;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmCc(pub u32);
 
-impl TpmCc {
-    pub const NV_UNDEFINE_SPACE_SPECIAL: Self = Self(0x011F);
-    pub const EVICT_CONTROL: Self = Self(0x0120);
-    pub const HIERARCHY_CONTROL: Self = Self(0x0121);
-    pub const NV_UNDEFINE_SPACE: Self = Self(0x0122);
-    pub const CLEAR: Self = Self(0x0126);
-    pub const NV_DEFINE_SPACE: Self = Self(0x012A);
-    pub const CREATE_PRIMARY: Self = Self(0x0131);
-    pub const NV_WRITE: Self = Self(0x0137);
-    pub const PCR_EVENT: Self = Self(0x013C);
-    pub const PCR_RESET: Self = Self(0x013D);
-    pub const SELF_TEST: Self = Self(0x0143);
-    pub const STARTUP: Self = Self(0x0144);
-    pub const SHUTDOWN: Self = Self(0x0145);
-    pub const ACTIVATE_CREDENTIAL: Self = Self(0x0147);
-    pub const CERTIFY: Self = Self(0x0148);
-    pub const POLICY_SECRET: Self = Self(0x0151);
-    pub const NV_READ: Self = Self(0x014E);
-    pub const CREATE: Self = Self(0x0153);
-    pub const LOAD: Self = Self(0x0157);
-    pub const QUOTE: Self = Self(0x0158);
-    pub const SIGN: Self = Self(0x015D);
-    pub const FLUSH_CONTEXT: Self = Self(0x0165);
-    pub const NV_READ_PUBLIC: Self = Self(0x0169);
-    pub const READ_PUBLIC: Self = Self(0x0173);
-    pub const START_AUTH_SESSION: Self = Self(0x0176);
-    pub const GET_CAPABILITY: Self = Self(0x017A);
-    pub const GET_RANDOM: Self = Self(0x017B);
-    pub const PCR_READ: Self = Self(0x017E);
-    pub const PCR_EXTEND: Self = Self(0x0182);
-    pub const READ_CLOCK: Self = Self(0x0181);
-
+spec_constants! {
     /// The spec name (`TPM2_Quote`), or `None` for a code this crate does not name.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            Self::NV_UNDEFINE_SPACE_SPECIAL => "TPM2_NV_UndefineSpaceSpecial",
-            Self::EVICT_CONTROL => "TPM2_EvictControl",
-            Self::HIERARCHY_CONTROL => "TPM2_HierarchyControl",
-            Self::NV_UNDEFINE_SPACE => "TPM2_NV_UndefineSpace",
-            Self::CLEAR => "TPM2_Clear",
-            Self::NV_DEFINE_SPACE => "TPM2_NV_DefineSpace",
-            Self::CREATE_PRIMARY => "TPM2_CreatePrimary",
-            Self::NV_WRITE => "TPM2_NV_Write",
-            Self::PCR_EVENT => "TPM2_PCR_Event",
-            Self::PCR_RESET => "TPM2_PCR_Reset",
-            Self::SELF_TEST => "TPM2_SelfTest",
-            Self::STARTUP => "TPM2_Startup",
-            Self::SHUTDOWN => "TPM2_Shutdown",
-            Self::ACTIVATE_CREDENTIAL => "TPM2_ActivateCredential",
-            Self::CERTIFY => "TPM2_Certify",
-            Self::POLICY_SECRET => "TPM2_PolicySecret",
-            Self::NV_READ => "TPM2_NV_Read",
-            Self::CREATE => "TPM2_Create",
-            Self::LOAD => "TPM2_Load",
-            Self::QUOTE => "TPM2_Quote",
-            Self::SIGN => "TPM2_Sign",
-            Self::FLUSH_CONTEXT => "TPM2_FlushContext",
-            Self::NV_READ_PUBLIC => "TPM2_NV_ReadPublic",
-            Self::READ_PUBLIC => "TPM2_ReadPublic",
-            Self::START_AUTH_SESSION => "TPM2_StartAuthSession",
-            Self::GET_CAPABILITY => "TPM2_GetCapability",
-            Self::GET_RANDOM => "TPM2_GetRandom",
-            Self::PCR_READ => "TPM2_PCR_Read",
-            Self::PCR_EXTEND => "TPM2_PCR_Extend",
-            Self::READ_CLOCK => "TPM2_ReadClock",
-            _ => return None,
-        })
+    TpmCc {
+        NV_UNDEFINE_SPACE_SPECIAL = 0x011F => "TPM2_NV_UndefineSpaceSpecial",
+        EVICT_CONTROL = 0x0120 => "TPM2_EvictControl",
+        HIERARCHY_CONTROL = 0x0121 => "TPM2_HierarchyControl",
+        NV_UNDEFINE_SPACE = 0x0122 => "TPM2_NV_UndefineSpace",
+        CLEAR = 0x0126 => "TPM2_Clear",
+        NV_DEFINE_SPACE = 0x012A => "TPM2_NV_DefineSpace",
+        CREATE_PRIMARY = 0x0131 => "TPM2_CreatePrimary",
+        NV_WRITE = 0x0137 => "TPM2_NV_Write",
+        PCR_EVENT = 0x013C => "TPM2_PCR_Event",
+        PCR_RESET = 0x013D => "TPM2_PCR_Reset",
+        SELF_TEST = 0x0143 => "TPM2_SelfTest",
+        STARTUP = 0x0144 => "TPM2_Startup",
+        SHUTDOWN = 0x0145 => "TPM2_Shutdown",
+        ACTIVATE_CREDENTIAL = 0x0147 => "TPM2_ActivateCredential",
+        CERTIFY = 0x0148 => "TPM2_Certify",
+        POLICY_SECRET = 0x0151 => "TPM2_PolicySecret",
+        NV_READ = 0x014E => "TPM2_NV_Read",
+        CREATE = 0x0153 => "TPM2_Create",
+        LOAD = 0x0157 => "TPM2_Load",
+        QUOTE = 0x0158 => "TPM2_Quote",
+        SIGN = 0x015D => "TPM2_Sign",
+        FLUSH_CONTEXT = 0x0165 => "TPM2_FlushContext",
+        NV_READ_PUBLIC = 0x0169 => "TPM2_NV_ReadPublic",
+        READ_PUBLIC = 0x0173 => "TPM2_ReadPublic",
+        START_AUTH_SESSION = 0x0176 => "TPM2_StartAuthSession",
+        GET_CAPABILITY = 0x017A => "TPM2_GetCapability",
+        GET_RANDOM = 0x017B => "TPM2_GetRandom",
+        PCR_READ = 0x017E => "TPM2_PCR_Read",
+        PCR_EXTEND = 0x0182 => "TPM2_PCR_Extend",
+        READ_CLOCK = 0x0181 => "TPM2_ReadClock",
     }
 }
 
