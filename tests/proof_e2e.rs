@@ -1035,7 +1035,7 @@ fn cli_measure_attest_verify_reference() {
     let text = fs::read_to_string(d("proof.json")).unwrap();
     fs::write(
         d("bad.json"),
-        text.replacen("\"version\": 1", "\"version\": 7", 1),
+        text.replacen("\"version\": 2", "\"version\": 7", 1),
     )
     .unwrap();
     let out = baretpm().arg("verify").arg(d("bad.json")).output().unwrap();

@@ -27,11 +27,19 @@ pub const PROOF_FORMAT: &str = "baretpm-proof";
 pub const LOG_FORMAT: &str = "baretpm-event-log";
 /// `format` of a reference file (`baretpm reference`).
 pub const REFERENCE_FORMAT: &str = "baretpm-reference";
-/// The version this code writes and the only one it reads.
+/// The version of event log and reference files (written and read).
 pub const VERSION: u32 = 1;
+/// The proof version this code writes. It reads this one and version 1 (which has no
+/// `boot_log`).
+pub const PROOF_VERSION: u32 = 2;
+/// The oldest proof version this code reads.
+pub const MIN_PROOF_VERSION: u32 = 1;
 
-/// Largest proof, log or reference file read.
-pub const MAX_PROOF_FILE: u64 = 16 << 20;
+/// Largest proof, log or reference file read: 16 MiB for everything but a firmware log, plus
+/// the largest firmware log ([`crate::eventlog::MAX_LOG_BYTES`]) as hex.
+pub const MAX_PROOF_FILE: u64 = (16 << 20) + 2 * crate::eventlog::MAX_LOG_BYTES as u64;
+/// Largest firmware event log a proof carries (the event-log parser's limit).
+pub const MAX_BOOT_LOG: usize = crate::eventlog::MAX_LOG_BYTES;
 /// Most events in one log.
 pub const MAX_EVENTS: usize = 100_000;
 /// Most arguments in a recorded command line.
@@ -215,6 +223,10 @@ pub struct Proof {
     /// Events extended into PCR15, in order.
     pub pcr15: Vec<Event>,
     pub command: Option<CommandRecord>,
+    /// The firmware's TCG event log (`binary_bios_measurements`), as read; version 2.
+    pub boot_log: Option<Vec<u8>>,
+    /// The version the proof was read as ([`PROOF_VERSION`] for a new one).
+    pub version: u32,
 }
 
 /// An event log being built by `baretpm measure`: one PCR and its events in order.
@@ -402,6 +414,8 @@ struct RawProof {
     pcrs: Limited<RawBank, BanksLimit>,
     events: RawEvents,
     command: Option<RawCommand>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot_log: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -483,6 +497,22 @@ fn check_header(what: &str, format: &str, version: u32, expected: &str) -> Field
     if version != VERSION {
         return Err(format!(
             "version {version} is not supported (this baretpm reads version {VERSION})"
+        ));
+    }
+    Ok(())
+}
+
+fn check_proof_header(format: &str, version: u32) -> FieldResult<()> {
+    if format != PROOF_FORMAT {
+        return Err(format!(
+            "format is {:?}, expected {PROOF_FORMAT:?} (is this a proof?)",
+            truncate(format)
+        ));
+    }
+    if !(MIN_PROOF_VERSION..=PROOF_VERSION).contains(&version) {
+        return Err(format!(
+            "version {version} is not supported (this baretpm reads proof versions \
+             {MIN_PROOF_VERSION} to {PROOF_VERSION})"
         ));
     }
     Ok(())
@@ -570,7 +600,7 @@ impl TryFrom<RawProof> for Proof {
     type Error = String;
 
     fn try_from(r: RawProof) -> FieldResult<Proof> {
-        check_header("proof", &r.format, r.version, PROOF_FORMAT)?;
+        check_proof_header(&r.format, r.version)?;
         if r.tpm.vendor.len() > MAX_VENDOR {
             return Err(format!(
                 "tpm.vendor: {} bytes, more than the {MAX_VENDOR} allowed",
@@ -629,7 +659,16 @@ impl TryFrom<RawProof> for Proof {
                 })
             }
         };
+        let boot_log = match r.boot_log {
+            None => None,
+            Some(_) if r.version < 2 => {
+                return Err("boot_log: not part of a version 1 proof".into());
+            }
+            Some(h) => Some(hex_field("boot_log", &h, 1, MAX_BOOT_LOG)?),
+        };
         Ok(Proof {
+            version: r.version,
+            boot_log,
             tpm,
             ak_public,
             ak_name,
@@ -650,7 +689,7 @@ impl From<&Proof> for RawProof {
     fn from(p: &Proof) -> RawProof {
         RawProof {
             format: PROOF_FORMAT.into(),
-            version: VERSION,
+            version: PROOF_VERSION,
             tpm: RawTpm {
                 manufacturer: hex::encode(p.tpm.manufacturer.to_be_bytes()),
                 firmware_version: hex::encode(p.tpm.firmware_version.to_be_bytes()),
@@ -685,6 +724,7 @@ impl From<&Proof> for RawProof {
                 argv: c.argv.clone().into(),
                 exit_status: c.exit_status,
             }),
+            boot_log: p.boot_log.as_ref().map(hex::encode),
         }
     }
 }

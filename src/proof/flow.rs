@@ -99,6 +99,9 @@ pub struct AttestOptions {
     pub pcrs: u32,
     /// Banks to quote; `None`: every active bank.
     pub banks: Option<Vec<HashAlg>>,
+    /// The firmware's TCG event log, carried in the proof and checked against the TPM's
+    /// PCRs before anything is extended or quoted; `None`: the proof carries none.
+    pub boot_log: Option<Vec<u8>>,
 }
 
 impl Default for AttestOptions {
@@ -108,6 +111,7 @@ impl Default for AttestOptions {
             nonce: None,
             pcrs: DEFAULT_QUOTE_PCRS,
             banks: None,
+            boot_log: None,
         }
     }
 }
@@ -389,6 +393,7 @@ pub fn attest<T: Transport>(
     };
     check_pcr_state(tpm, INPUT_PCR, &active, &pcr14)?;
     check_pcr_state(tpm, OUTPUT_PCR, &active, &pcr15)?;
+    check_boot_log(tpm, opts, &banks)?;
 
     let (nonce, nonce_source) = match &opts.nonce {
         Some(n) if n.is_empty() || n.len() > MAX_NONCE => {
@@ -427,12 +432,36 @@ pub fn attest<T: Transport>(
             pcr14,
             pcr15,
             command,
+            boot_log: opts.boot_log.clone(),
+            version: super::file::PROOF_VERSION,
         },
     );
     let flushed = flush(tpm, handle);
     let proof = result?;
     flushed?;
     Ok(proof)
+}
+
+/// Checks that the firmware log in `opts` explains the TPM's PCRs of the quote selection
+/// now (see [`super::boot`]), so that a log that cannot pass `verify` is refused before
+/// anything is extended or quoted.
+pub fn check_boot_log<T: Transport>(
+    tpm: &mut Tpm<T>,
+    opts: &AttestOptions,
+    banks: &[HashAlg],
+) -> Result<(), FlowError> {
+    let Some(log) = &opts.boot_log else {
+        return Ok(());
+    };
+    let now = read_pcrs(tpm, &selection(banks, opts.pcrs))?;
+    super::boot::match_quoted(log, &now, true)
+        .map(|_| ())
+        .map_err(|e| {
+            FlowError::Invalid(format!(
+                "the firmware event log does not match this TPM: {e} (is it this machine's log, \
+                 and this its TPM? --no-boot-log makes a proof without it)"
+            ))
+        })
 }
 
 /// Quotes, reads the PCRs back, and checks the proof; retries when a PCR changed in between.
@@ -541,6 +570,11 @@ pub fn run_tracked<T: Transport>(
     let banks = active_banks(tpm)?;
     check_pcr_state(tpm, INPUT_PCR, &banks, &[])?;
     check_pcr_state(tpm, OUTPUT_PCR, &banks, &[])?;
+    check_boot_log(
+        tpm,
+        &spec.attest,
+        spec.attest.banks.as_deref().unwrap_or(&banks),
+    )?;
     let shown = spec.argv.join(" ");
     let invalid = |e: super::event::EventError| FlowError::Invalid(e.to_string());
 

@@ -2,6 +2,7 @@
 //! quote covers both, and a proof file carries the quote with the event logs that explain the
 //! two PCRs, so anyone can check it without a TPM.
 //!
+//! - [`boot`]: the firmware event log a proof carries, matched against the quoted PCRs.
 //! - [`event`]: an event (file, directory, git commit, text), its canonical encoding, replay.
 //! - [`hash`]: streaming SHA-256 of files, directory trees and git HEADs on a worker pool.
 //! - [`file`](mod@file): the proof, event log and reference files (strict JSON).
@@ -12,6 +13,7 @@
 //!
 //! The byte formats are specified in `docs/proof-format.md`.
 
+pub mod boot;
 pub mod event;
 pub mod file;
 pub mod flow;

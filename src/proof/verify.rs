@@ -72,7 +72,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn push(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
+    pub(crate) fn push(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
         self.checks.push(Check {
             name,
             status,
@@ -223,7 +223,8 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         "format",
         Status::Pass,
         format!(
-            "proof version 1; {} PCR values; {} input and {} output events",
+            "proof version {}; {} PCR values; {} input and {} output events",
+            proof.version,
             proof.pcrs.len(),
             proof.pcr14.len(),
             proof.pcr15.len()
@@ -265,6 +266,7 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
     let quoted = verified.is_some();
     check_log(proof, policy, INPUT_PCR, &proof.pcr14, quoted, &mut r);
     check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, quoted, &mut r);
+    super::boot::push_rows(proof, policy, quoted, &mut r);
     if quoted {
         check_command(proof, &mut r);
         for e in &policy.inputs {

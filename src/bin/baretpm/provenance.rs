@@ -92,6 +92,14 @@ pub struct QuoteArgs {
     /// Banks to quote (comma separated); default: every active bank.
     #[arg(long, value_name = "LIST")]
     banks: Option<String>,
+    /// The firmware's TCG event log to carry in the proof. Default: the kernel's
+    /// /sys/kernel/security/tpm0/binary_bios_measurements when the TPM is a device and the
+    /// file is readable.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_boot_log")]
+    boot_log: Option<PathBuf>,
+    /// Make a proof without the firmware event log.
+    #[arg(long)]
+    no_boot_log: bool,
 }
 
 #[derive(clap::Args)]
@@ -321,7 +329,39 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
         nonce: q.nonce.as_deref().map(parse_nonce).transpose()?,
         pcrs: parse_pcr_list(&q.pcrs)?,
         banks: q.banks.as_deref().map(parse_banks).transpose()?,
+        boot_log: match &q.boot_log {
+            Some(p) => Some(read_boot_log(p)?),
+            None => None,
+        },
     })
+}
+
+/// Reads a firmware event log given with `--boot-log` (bounded; it must parse).
+fn read_boot_log(p: &Path) -> Result<Vec<u8>, Failure> {
+    use baretpm::proof::file::MAX_BOOT_LOG;
+    let bytes = read_bounded(p, MAX_BOOT_LOG as u64, "firmware event log").map_err(usage)?;
+    baretpm::eventlog::EventLog::parse(&bytes)
+        .map_err(|e| usage(format!("--boot-log {}: {e}", p.display())))?;
+    Ok(bytes)
+}
+
+/// The default firmware log: the kernel's, when the TPM is a device (a swtpm's PCRs owe
+/// nothing to this machine's firmware) and neither --boot-log nor --no-boot-log was given.
+fn default_boot_log(q: &QuoteArgs, opts: &mut AttestOptions, s: &mut Session) {
+    if q.no_boot_log || opts.boot_log.is_some() {
+        return;
+    }
+    if !matches!(s.tpm.transport(), AnyTransport::Device(_)) {
+        return;
+    }
+    let path = Path::new(baretpm::proof::boot::SYSFS_BOOT_LOG);
+    match read_boot_log(path) {
+        Ok(b) => opts.boot_log = Some(b),
+        Err(Failure::Usage(m)) | Err(Failure::Flow(m)) => eprintln!(
+            "baretpm: note: the proof carries no firmware event log: {}",
+            Escaped(&m)
+        ),
+    }
 }
 
 fn hash_options(threads: Option<usize>) -> Result<HashOptions, Failure> {
@@ -468,7 +508,7 @@ fn human(n: u64) -> String {
 // Subcommands
 
 fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         inputs: a.inputs.iter().map(|s| Target::parse(s)).collect(),
         outputs: a.outputs.iter().map(|s| Target::parse(s)).collect(),
         argv: a.command.clone(),
@@ -479,6 +519,7 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     // until a reboot.
     run_guard::preflight(&spec.inputs, &spec.outputs, &a.proof, &spec.argv).map_err(usage)?;
     let mut s = open_tpm(tcti_arg, true)?;
+    default_boot_log(&a.quote, &mut spec.attest, &mut s);
     if s.private.is_some() {
         eprintln!(
             "baretpm: note: a proof from a private swtpm shows the flow, not the machine it ran on"
@@ -585,8 +626,9 @@ fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         }
         *slot = Some(log.events);
     }
-    let opts = attest_options(&a.quote)?;
+    let mut opts = attest_options(&a.quote)?;
     let mut s = open_tpm(tcti_arg, false)?;
+    default_boot_log(&a.quote, &mut opts, &mut s);
     let proof = flow::attest(
         &mut s.tpm,
         &opts,

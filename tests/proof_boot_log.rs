@@ -1,0 +1,392 @@
+//! Proofs that carry the firmware event log (issue 12): a synthetic crypto-agile log is
+//! extended into a private swtpm's PCRs as firmware would, then `attest` carries it and
+//! `verify` replays it against the quote (`boot-log` row, boot facts shown as `skip`). A log
+//! that does not match is refused before the quote, a proof whose log was swapped fails the
+//! row, version 1 proofs still verify (row `skip`), and the CLI's --boot-log/--no-boot-log work.
+#![cfg(feature = "std")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use baretpm::commands::PcrExtend;
+use baretpm::proof::file::Proof;
+use baretpm::proof::flow::{self, AttestOptions};
+use baretpm::proof::verify::{verify, Policy, Report, Status};
+use baretpm::tpm::Tpm;
+use baretpm::transport::tcti::{self, AnyTransport};
+use baretpm::transport::Timeouts;
+use baretpm::types::{HashAlg, TpmlDigestValues, TpmtHa};
+use common::swtpm::SwtpmInstance;
+use sha2::Digest as _;
+
+fn open(sw: &SwtpmInstance) -> Tpm<AnyTransport> {
+    let t = tcti::Tcti::parse(&sw.tcti_string()).unwrap();
+    Tpm::new(tcti::open(&t, Timeouts::uniform(Duration::from_secs(60))).unwrap())
+}
+
+fn h(alg: HashAlg, data: &[u8]) -> Vec<u8> {
+    match alg {
+        HashAlg::Sha1 => sha1::Sha1::digest(data).to_vec(),
+        HashAlg::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        HashAlg::Sha384 => sha2::Sha384::digest(data).to_vec(),
+        HashAlg::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        other => panic!("no hash for {other}"),
+    }
+}
+
+/// A crypto-agile log for `banks` and the (pcr, per-bank digests) it measures.
+struct SyntheticLog {
+    bytes: Vec<u8>,
+    measured: Vec<(u32, Vec<(HashAlg, Vec<u8>)>)>,
+}
+
+const EV_POST_CODE: u32 = 0x1;
+const EV_SEPARATOR: u32 = 0x4;
+const EV_S_CRTM_VERSION: u32 = 0x8;
+const EV_IPL: u32 = 0xD;
+
+fn synthetic_log(banks: &[HashAlg], cmdline: &str, post_code: &[u8]) -> SyntheticLog {
+    // Spec ID event: a TCG_PCR_EVENT (SHA-1 layout) on PCR 0, EV_NO_ACTION.
+    let mut spec = b"Spec ID Event03\0".to_vec();
+    spec.extend(0u32.to_le_bytes());
+    spec.extend([0, 2, 0, 2]);
+    spec.extend((banks.len() as u32).to_le_bytes());
+    for b in banks {
+        spec.extend(b.alg_id().0.to_le_bytes());
+        spec.extend((b.digest_size() as u16).to_le_bytes());
+    }
+    spec.push(0);
+    let mut bytes = Vec::new();
+    bytes.extend(0u32.to_le_bytes());
+    bytes.extend(3u32.to_le_bytes());
+    bytes.extend([0u8; 20]);
+    bytes.extend((spec.len() as u32).to_le_bytes());
+    bytes.extend(&spec);
+
+    let mut crtm = Vec::new();
+    for u in "1.0\0".encode_utf16() {
+        crtm.extend(u.to_le_bytes());
+    }
+    let cmd = format!("kernel_cmdline: {cmdline}\0").into_bytes();
+    let mut events: Vec<(u32, u32, Vec<u8>)> = vec![
+        (0, EV_S_CRTM_VERSION, crtm),
+        (0, EV_POST_CODE, post_code.to_vec()),
+    ];
+    for pcr in 0..8 {
+        events.push((pcr, EV_SEPARATOR, vec![0; 4]));
+    }
+    events.push((8, EV_IPL, cmd));
+    let mut measured = Vec::new();
+    for (pcr, ty, data) in events {
+        let digests: Vec<(HashAlg, Vec<u8>)> = banks.iter().map(|&b| (b, h(b, &data))).collect();
+        bytes.extend(pcr.to_le_bytes());
+        bytes.extend(ty.to_le_bytes());
+        bytes.extend((digests.len() as u32).to_le_bytes());
+        for (b, d) in &digests {
+            bytes.extend(b.alg_id().0.to_le_bytes());
+            bytes.extend(d);
+        }
+        bytes.extend((data.len() as u32).to_le_bytes());
+        bytes.extend(&data);
+        measured.push((pcr, digests));
+    }
+    SyntheticLog { bytes, measured }
+}
+
+/// Extends the log's events into the TPM, as firmware would have.
+fn boot(tpm: &mut Tpm<AnyTransport>, log: &SyntheticLog) {
+    for (pcr, digests) in &log.measured {
+        let mut values = TpmlDigestValues::default();
+        for (b, d) in digests {
+            values
+                .digests
+                .push(TpmtHa {
+                    hash: *b,
+                    digest: d,
+                })
+                .unwrap();
+        }
+        tpm.execute(&PcrExtend {
+            pcr: *pcr,
+            auth: &[],
+            digests: values,
+        })
+        .unwrap();
+    }
+}
+
+const CMDLINE: &str = "root=/dev/sda1 quiet \u{1b}[31mred \u{202e}gnp.exe";
+
+fn row<'r>(r: &'r Report, name: &str) -> &'r baretpm::proof::verify::Check {
+    r.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} row in {}", r.table()))
+}
+
+fn pinned(proof: &Proof) -> Policy {
+    Policy {
+        nonce: Some(proof.nonce.clone()),
+        ak_public: Some(proof.ak_public.clone()),
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn a_proof_carrying_the_firmware_log_verifies_and_a_swapped_log_fails() {
+    let sw = SwtpmInstance::start().unwrap();
+    let mut tpm = open(&sw);
+    let banks = flow::active_banks(&mut tpm).unwrap();
+    let log = synthetic_log(&banks, CMDLINE, b"POST");
+
+    // Before the firmware's events are in the TPM, the log does not explain PCR0: refused
+    // before any quote.
+    let early = flow::attest(
+        &mut tpm,
+        &AttestOptions {
+            nonce: Some(vec![7; 16]),
+            boot_log: Some(log.bytes.clone()),
+            ..AttestOptions::default()
+        },
+        vec![],
+        vec![],
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        early.contains("firmware event log does not match this TPM") && early.contains("PCR 0"),
+        "{early}"
+    );
+
+    boot(&mut tpm, &log);
+    let proof = flow::attest(
+        &mut tpm,
+        &AttestOptions {
+            nonce: Some(vec![7; 16]),
+            // PCR 8 too: grub's events (the command line) are checked when quoted.
+            pcrs: flow::DEFAULT_QUOTE_PCRS | (1 << 8),
+            boot_log: Some(log.bytes.clone()),
+            ..AttestOptions::default()
+        },
+        vec![],
+        vec![],
+        None,
+    )
+    .unwrap();
+    assert_eq!(proof.version, 2);
+    let json = proof.to_json();
+    assert!(json.contains("\"version\": 2"), "{json}");
+    assert!(json.contains("\"boot_log\""));
+    let proof = Proof::from_json(json.as_bytes()).unwrap();
+    assert_eq!(proof.boot_log.as_deref(), Some(log.bytes.as_slice()));
+
+    let report = verify(&proof, &pinned(&proof)).unwrap();
+    let b = row(&report, "boot-log");
+    assert_eq!(b.status, Status::Pass, "{}", report.table());
+    assert!(b.detail.contains("PCR 0,1,2,3,4,5,6,7,8"), "{}", b.detail);
+    let sb = row(&report, "secure-boot");
+    assert_eq!(sb.status, Status::Skip);
+    assert!(sb
+        .detail
+        .contains("does not measure the SecureBoot variable"));
+    let chain = row(&report, "boot-chain");
+    assert_eq!(chain.status, Status::Skip);
+    assert!(
+        chain.detail.contains("root=/dev/sda1 quiet"),
+        "{}",
+        chain.detail
+    );
+    // The log's text is escaped in the row itself (so --json is safe too) and in the table.
+    assert!(!chain.detail.contains('\u{1b}') && !chain.detail.contains('\u{202e}'));
+    let table = report.table();
+    assert!(!table.contains('\u{1b}') && !table.contains('\u{202e}'));
+    assert!(table.contains("\\u{1b}[31mred"), "{table}");
+
+    // The same proof with another machine's log (one POST code differs): boot-log fails,
+    // naming the PCR, and the verdict fails.
+    let other = synthetic_log(&banks, CMDLINE, b"POST!");
+    let mut swapped = proof.clone();
+    swapped.boot_log = Some(other.bytes.clone());
+    let rej = verify(&swapped, &pinned(&swapped)).unwrap_err();
+    let b = row(&rej.report, "boot-log");
+    assert_eq!(b.status, Status::Fail);
+    assert!(b.detail.contains("PCR 0"), "{}", b.detail);
+    assert_eq!(rej.report.failed(), vec!["boot-log"]);
+
+    // A log that is not a log: the row fails with the parser's reason.
+    let mut garbage = proof.clone();
+    garbage.boot_log = Some(vec![1, 2, 3]);
+    let rej = verify(&garbage, &pinned(&garbage)).unwrap_err();
+    assert!(row(&rej.report, "boot-log")
+        .detail
+        .contains("malformed firmware log"));
+
+    // A tampered quote: the row is not run (the log would only agree with the proof itself).
+    let mut bad_sig = proof.clone();
+    let n = bad_sig.signature.len();
+    bad_sig.signature[n - 1] ^= 1;
+    let rej = verify(&bad_sig, &pinned(&bad_sig)).unwrap_err();
+    assert_eq!(row(&rej.report, "boot-log").status, Status::NotRun);
+
+    // Version 1: no boot_log field; the new verifier reads it and says the log is absent.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["version"] = 1.into();
+    let with_log_v1 = serde_json::to_vec(&v).unwrap();
+    let err = Proof::from_json(&with_log_v1).unwrap_err().to_string();
+    assert!(
+        err.contains("boot_log: not part of a version 1 proof"),
+        "{err}"
+    );
+    v.as_object_mut().unwrap().remove("boot_log");
+    let v1 = Proof::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(v1.version, 1);
+    let report = verify(&v1, &pinned(&v1)).unwrap();
+    let b = row(&report, "boot-log");
+    assert_eq!(b.status, Status::Skip);
+    assert!(b.detail.contains("version 1 proof"), "{}", b.detail);
+    assert!(report.table().contains("proof version 1"));
+
+    // Bounded: a log longer than the event-log parser's limit is refused by its hex length.
+    let mut big = v.clone();
+    big["version"] = 2.into();
+    big["boot_log"] = "00".repeat(baretpm::proof::file::MAX_BOOT_LOG + 1).into();
+    let err = Proof::from_json(&serde_json::to_vec(&big).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("boot_log:") && err.contains("more than"),
+        "{err}"
+    );
+    drop(big);
+
+    v["version"] = 3.into();
+    let err = Proof::from_json(&serde_json::to_vec(&v).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("version 3 is not supported"), "{err}");
+}
+
+fn cli(sw: &SwtpmInstance, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .arg("-T")
+        .arg(sw.tcti_string())
+        .args(args)
+        .env_remove("TPM2TOOLS_TCTI")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn cli_attest_carries_a_boot_log_and_verify_replays_it() {
+    let sw = SwtpmInstance::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    let mut tpm = open(&sw);
+    let banks = flow::active_banks(&mut tpm).unwrap();
+    let log = synthetic_log(&banks, "root=/dev/vda", b"POST");
+    boot(&mut tpm, &log);
+    drop(tpm);
+    std::fs::write(d("bios.bin"), &log.bytes).unwrap();
+    std::fs::write(d("in.txt"), b"data").unwrap();
+    let o = cli(
+        &sw,
+        &[
+            "measure",
+            "--pcr",
+            "14",
+            "--log",
+            &d("in.json"),
+            &d("in.txt"),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    let o = cli(
+        &sw,
+        &[
+            "attest",
+            "--log",
+            &d("in.json"),
+            "--proof",
+            &d("p.json"),
+            "--boot-log",
+            &d("bios.bin"),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = cli(&sw, &["verify", &d("p.json")]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("boot-log ") && l.contains(" pass ")),
+        "{t}"
+    );
+    assert!(t.contains("kernel command line \"root=/dev/vda\""), "{t}");
+    // The default quote (PCR0-7): the log's PCR 8 event is named as not checked.
+    assert!(t.contains("the log also extends PCR 8, not quoted"), "{t}");
+
+    // --no-boot-log: no log, the row is skipped and says why.
+    let o = cli(
+        &sw,
+        &[
+            "attest",
+            "--log",
+            &d("in.json"),
+            "--proof",
+            &d("q.json"),
+            "--no-boot-log",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let q = Proof::read(Path::new(&d("q.json"))).unwrap();
+    assert!(q.boot_log.is_none());
+    let t = text(&cli(&sw, &["verify", &d("q.json")]));
+    assert!(t.contains("carries no firmware event log"), "{t}");
+
+    // A file that is not a log: input error, exit 2, nothing quoted.
+    std::fs::write(d("junk.bin"), b"not a log").unwrap();
+    let o = cli(
+        &sw,
+        &[
+            "attest",
+            "--log",
+            &d("in.json"),
+            "--proof",
+            &d("r.json"),
+            "--boot-log",
+            &d("junk.bin"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--boot-log"), "{}", text(&o));
+    assert!(!Path::new(&d("r.json")).exists());
+
+    // Both flags: usage error.
+    let o = cli(
+        &sw,
+        &[
+            "attest",
+            "--log",
+            &d("in.json"),
+            "--proof",
+            &d("r.json"),
+            "--boot-log",
+            &d("bios.bin"),
+            "--no-boot-log",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
