@@ -11,111 +11,19 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use baretpm::commands::PcrExtend;
 use baretpm::proof::file::Proof;
 use baretpm::proof::flow::{self, AttestOptions};
 use baretpm::proof::verify::{verify, Policy, Report, Status};
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;
-use baretpm::types::{HashAlg, TpmlDigestValues, TpmtHa};
+
+use common::firmware::{boot, synthetic_log};
 use common::swtpm::SwtpmInstance;
-use sha2::Digest as _;
 
 fn open(sw: &SwtpmInstance) -> Tpm<AnyTransport> {
     let t = tcti::Tcti::parse(&sw.tcti_string()).unwrap();
     Tpm::new(tcti::open(&t, Timeouts::uniform(Duration::from_secs(60))).unwrap())
-}
-
-fn h(alg: HashAlg, data: &[u8]) -> Vec<u8> {
-    match alg {
-        HashAlg::Sha1 => sha1::Sha1::digest(data).to_vec(),
-        HashAlg::Sha256 => sha2::Sha256::digest(data).to_vec(),
-        HashAlg::Sha384 => sha2::Sha384::digest(data).to_vec(),
-        HashAlg::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        other => panic!("no hash for {other}"),
-    }
-}
-
-/// A crypto-agile log for `banks` and the (pcr, per-bank digests) it measures.
-struct SyntheticLog {
-    bytes: Vec<u8>,
-    measured: Vec<(u32, Vec<(HashAlg, Vec<u8>)>)>,
-}
-
-const EV_POST_CODE: u32 = 0x1;
-const EV_SEPARATOR: u32 = 0x4;
-const EV_S_CRTM_VERSION: u32 = 0x8;
-const EV_IPL: u32 = 0xD;
-
-fn synthetic_log(banks: &[HashAlg], cmdline: &str, post_code: &[u8]) -> SyntheticLog {
-    // Spec ID event: a TCG_PCR_EVENT (SHA-1 layout) on PCR 0, EV_NO_ACTION.
-    let mut spec = b"Spec ID Event03\0".to_vec();
-    spec.extend(0u32.to_le_bytes());
-    spec.extend([0, 2, 0, 2]);
-    spec.extend((banks.len() as u32).to_le_bytes());
-    for b in banks {
-        spec.extend(b.alg_id().0.to_le_bytes());
-        spec.extend((b.digest_size() as u16).to_le_bytes());
-    }
-    spec.push(0);
-    let mut bytes = Vec::new();
-    bytes.extend(0u32.to_le_bytes());
-    bytes.extend(3u32.to_le_bytes());
-    bytes.extend([0u8; 20]);
-    bytes.extend((spec.len() as u32).to_le_bytes());
-    bytes.extend(&spec);
-
-    let mut crtm = Vec::new();
-    for u in "1.0\0".encode_utf16() {
-        crtm.extend(u.to_le_bytes());
-    }
-    let cmd = format!("kernel_cmdline: {cmdline}\0").into_bytes();
-    let mut events: Vec<(u32, u32, Vec<u8>)> = vec![
-        (0, EV_S_CRTM_VERSION, crtm),
-        (0, EV_POST_CODE, post_code.to_vec()),
-    ];
-    for pcr in 0..8 {
-        events.push((pcr, EV_SEPARATOR, vec![0; 4]));
-    }
-    events.push((8, EV_IPL, cmd));
-    let mut measured = Vec::new();
-    for (pcr, ty, data) in events {
-        let digests: Vec<(HashAlg, Vec<u8>)> = banks.iter().map(|&b| (b, h(b, &data))).collect();
-        bytes.extend(pcr.to_le_bytes());
-        bytes.extend(ty.to_le_bytes());
-        bytes.extend((digests.len() as u32).to_le_bytes());
-        for (b, d) in &digests {
-            bytes.extend(b.alg_id().0.to_le_bytes());
-            bytes.extend(d);
-        }
-        bytes.extend((data.len() as u32).to_le_bytes());
-        bytes.extend(&data);
-        measured.push((pcr, digests));
-    }
-    SyntheticLog { bytes, measured }
-}
-
-/// Extends the log's events into the TPM, as firmware would have.
-fn boot(tpm: &mut Tpm<AnyTransport>, log: &SyntheticLog) {
-    for (pcr, digests) in &log.measured {
-        let mut values = TpmlDigestValues::default();
-        for (b, d) in digests {
-            values
-                .digests
-                .push(TpmtHa {
-                    hash: *b,
-                    digest: d,
-                })
-                .unwrap();
-        }
-        tpm.execute(&PcrExtend {
-            pcr: *pcr,
-            auth: &[],
-            digests: values,
-        })
-        .unwrap();
-    }
 }
 
 const CMDLINE: &str = "root=/dev/sda1 quiet \u{1b}[31mred \u{202e}gnp.exe";

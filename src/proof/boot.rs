@@ -288,7 +288,7 @@ impl BootFacts {
             "no boot application measured in PCR 4".to_string()
         } else {
             let n = self.applications.len();
-            let mut apps: Vec<&str> = self
+            let apps: Vec<&str> = self
                 .applications
                 .iter()
                 .take(MAX_APPS_SHOWN)
@@ -299,7 +299,7 @@ impl BootFacts {
             } else {
                 String::new()
             };
-            let joined = apps.drain(..).collect::<Vec<_>>().join(" -> ");
+            let joined = apps.join(" -> ");
             format!("{n} boot application(s): {joined}{more}")
         };
         if self.truncated {

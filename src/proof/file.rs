@@ -16,6 +16,7 @@ use std::{format, vec};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, EventKind, INPUT_PCR, OUTPUT_PCR};
+use super::start::RunStart;
 use crate::files::{read_bounded, FileError};
 use crate::types::pcr::{IMPLEMENTATION_PCR, MAX_PCR_BANKS};
 use crate::types::tpm2b::max;
@@ -227,6 +228,8 @@ pub struct Proof {
     pub boot_log: Option<Vec<u8>>,
     /// The version the proof was read as ([`PROOF_VERSION`] for a new one).
     pub version: u32,
+    /// PCR14/15 before the run's first event (version 2); no entry: zero.
+    pub starts: Vec<RunStart>,
 }
 
 /// An event log being built by `baretpm measure`: one PCR and its events in order.
@@ -234,6 +237,8 @@ pub struct Proof {
 pub struct EventLog {
     pub pcr: u32,
     pub events: Vec<Event>,
+    /// The PCR's value before the first event (version 2 logs); `None`: zero.
+    pub start: Option<RunStart>,
 }
 
 /// Expected PCR values (e.g. PCR0-7 of a known-good boot).
@@ -326,6 +331,9 @@ list_limits! {
     BanksLimit: "pcrs", MAX_PCR_BANKS, "banks";
     ValuesLimit: "pcrs[].values", IMPLEMENTATION_PCR as usize, "PCR values (a bank's PCRs)";
     EkCertsLimit: "ek_certificates", MAX_EK_CERTS, "certificates";
+    StartsLimit: "starts", 2, "start values (PCR14 and PCR15)";
+    StartValuesLimit: "starts[].values", MAX_PCR_BANKS, "banks";
+    EarlierLimit: "starts[].earlier_events", MAX_EVENTS, "events";
 }
 
 #[derive(Serialize, Deserialize)]
@@ -380,7 +388,22 @@ struct RawBank {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEvent {
+struct RawStartValue {
+    bank: String,
+    value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStart {
+    pcr: u32,
+    values: Limited<RawStartValue, StartValuesLimit>,
+    earlier_events: Limited<RawEvent, EarlierLimit>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvent {
     kind: String,
     name: String,
     alg: String,
@@ -416,6 +439,8 @@ struct RawProof {
     command: Option<RawCommand>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     boot_log: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    starts: Option<Limited<RawStart, StartsLimit>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -425,6 +450,8 @@ struct RawLog {
     version: u32,
     pcr: u32,
     events: Limited<RawEvent, EventsLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start: Option<RawStart>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -518,7 +545,7 @@ fn check_proof_header(format: &str, version: u32) -> FieldResult<()> {
     Ok(())
 }
 
-fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
+pub(crate) fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
     let kind = EventKind::from_name(&r.kind)
         .ok_or_else(|| format!("{field}.kind: unknown kind {:?}", truncate(&r.kind)))?;
     let alg = bank_name(&format!("{field}.alg"), &r.alg)?;
@@ -526,7 +553,7 @@ fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
     Event::new(kind, r.name, alg, digest).map_err(|e| format!("{field}: {e}"))
 }
 
-fn event_to_raw(e: &Event) -> RawEvent {
+pub(crate) fn event_to_raw(e: &Event) -> RawEvent {
     RawEvent {
         kind: e.kind().name().to_string(),
         name: e.name().to_string(),
@@ -541,6 +568,48 @@ fn events_from_raw<L>(field: &str, raw: Limited<RawEvent, L>) -> FieldResult<Vec
         .enumerate()
         .map(|(i, r)| event_from_raw(&format!("{field}[{i}]"), r))
         .collect()
+}
+
+fn start_from_raw(field: &str, r: RawStart) -> FieldResult<RunStart> {
+    if r.pcr != INPUT_PCR && r.pcr != OUTPUT_PCR {
+        return Err(format!(
+            "{field}.pcr: {} is neither {INPUT_PCR} nor {OUTPUT_PCR}",
+            r.pcr
+        ));
+    }
+    let mut values: Vec<(HashAlg, Vec<u8>)> = Vec::with_capacity(r.values.0.len());
+    for (i, v) in r.values.0.into_iter().enumerate() {
+        let f = format!("{field}.values[{i}]");
+        let bank = bank_name(&format!("{f}.bank"), &v.bank)?;
+        if values.iter().any(|(b, _)| *b == bank) {
+            return Err(format!("{f}.bank: {bank} listed twice"));
+        }
+        let n = bank.digest_size();
+        values.push((bank, hex_field(&format!("{f}.value"), &v.value, n, n)?));
+    }
+    if values.is_empty() {
+        return Err(format!("{field}.values: no bank"));
+    }
+    Ok(RunStart {
+        pcr: r.pcr,
+        values,
+        earlier: events_from_raw(&format!("{field}.earlier_events"), r.earlier_events)?,
+    })
+}
+
+fn start_to_raw(s: &RunStart) -> RawStart {
+    RawStart {
+        pcr: s.pcr,
+        values: s
+            .values
+            .iter()
+            .map(|(b, v)| RawStartValue {
+                bank: b.name().to_string(),
+                value: hex::encode(v),
+            })
+            .collect(),
+        earlier_events: s.earlier.iter().map(event_to_raw).collect(),
+    }
 }
 
 fn pcrs_from_raw(field: &str, raw: Limited<RawBank, BanksLimit>) -> FieldResult<PcrTable> {
@@ -666,9 +735,23 @@ impl TryFrom<RawProof> for Proof {
             }
             Some(h) => Some(hex_field("boot_log", &h, 1, MAX_BOOT_LOG)?),
         };
+        let mut starts: Vec<RunStart> = Vec::new();
+        if let Some(raw) = r.starts {
+            if r.version < 2 {
+                return Err("starts: not part of a version 1 proof".into());
+            }
+            for (i, s) in raw.0.into_iter().enumerate() {
+                let s = start_from_raw(&format!("starts[{i}]"), s)?;
+                if starts.iter().any(|x| x.pcr == s.pcr) {
+                    return Err(format!("starts[{i}].pcr: PCR{} listed twice", s.pcr));
+                }
+                starts.push(s);
+            }
+        }
         Ok(Proof {
             version: r.version,
             boot_log,
+            starts,
             tpm,
             ak_public,
             ak_name,
@@ -689,7 +772,13 @@ impl From<&Proof> for RawProof {
     fn from(p: &Proof) -> RawProof {
         RawProof {
             format: PROOF_FORMAT.into(),
-            version: PROOF_VERSION,
+            // What the proof was read as (a version 1 proof stays readable by version 1
+            // verifiers), but version 2 whenever it carries a version 2 field.
+            version: if p.boot_log.is_some() || !p.starts.is_empty() {
+                PROOF_VERSION
+            } else {
+                p.version.clamp(MIN_PROOF_VERSION, PROOF_VERSION)
+            },
             tpm: RawTpm {
                 manufacturer: hex::encode(p.tpm.manufacturer.to_be_bytes()),
                 firmware_version: hex::encode(p.tpm.firmware_version.to_be_bytes()),
@@ -725,6 +814,11 @@ impl From<&Proof> for RawProof {
                 exit_status: c.exit_status,
             }),
             boot_log: p.boot_log.as_ref().map(hex::encode),
+            starts: if p.starts.is_empty() {
+                None
+            } else {
+                Some(p.starts.iter().map(start_to_raw).collect())
+            },
         }
     }
 }
@@ -733,16 +827,35 @@ impl TryFrom<RawLog> for EventLog {
     type Error = String;
 
     fn try_from(r: RawLog) -> FieldResult<EventLog> {
-        check_header("event log", &r.format, r.version, LOG_FORMAT)?;
+        // Version 2 adds `start` (the PCR's value before the first event).
+        let version = if r.version == 2 { VERSION } else { r.version };
+        check_header("event log", &r.format, version, LOG_FORMAT)?;
+        if r.version < 2 && r.start.is_some() {
+            return Err("start: not part of a version 1 event log".into());
+        }
         if r.pcr != INPUT_PCR && r.pcr != OUTPUT_PCR {
             return Err(format!(
                 "pcr: {} is neither {INPUT_PCR} (inputs) nor {OUTPUT_PCR} (outputs)",
                 r.pcr
             ));
         }
+        let start = match r.start {
+            None => None,
+            Some(s) => {
+                let s = start_from_raw("start", s)?;
+                if s.pcr != r.pcr {
+                    return Err(format!(
+                        "start.pcr: {} in the event log of PCR{}",
+                        s.pcr, r.pcr
+                    ));
+                }
+                Some(s)
+            }
+        };
         Ok(EventLog {
             pcr: r.pcr,
             events: events_from_raw("events", r.events)?,
+            start,
         })
     }
 }
@@ -849,6 +962,7 @@ impl EventLog {
         EventLog {
             pcr,
             events: vec![],
+            start: None,
         }
     }
 
@@ -864,9 +978,12 @@ impl EventLog {
     pub fn to_json(&self) -> String {
         to_json(&RawLog {
             format: LOG_FORMAT.into(),
-            version: VERSION,
+            // A log with a start value is version 2; one without stays readable by version 1
+            // readers.
+            version: if self.start.is_some() { 2 } else { VERSION },
             pcr: self.pcr,
             events: self.events.iter().map(event_to_raw).collect(),
+            start: self.start.as_ref().map(start_to_raw),
         })
     }
 

@@ -9,6 +9,8 @@
 //! - [`verify()`]: every check a verifier makes, as a [`Report`].
 //! - [`flow`]: measure, attest and run against a [`Tpm`](crate::tpm::Tpm).
 //! - [`preflight`]: what `run` checks before it extends anything.
+//! - [`start`]: PCR14/15 start values and where they came from.
+//! - [`runtime`]: the machine-wide log of baretpm's own extends in this boot, and its lock.
 //! - [`swtpm`]: a private swtpm for demos and for machines without a TPM.
 //!
 //! The byte formats are specified in `docs/proof-format.md`.
@@ -19,6 +21,8 @@ pub mod file;
 pub mod flow;
 pub mod hash;
 pub mod preflight;
+pub mod runtime;
+pub mod start;
 pub mod swtpm;
 pub mod verify;
 

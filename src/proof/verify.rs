@@ -6,7 +6,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
-use super::event::{command_text, exit_status_text, replay, Event, INPUT_PCR, OUTPUT_PCR};
+use super::event::{command_text, exit_status_text, Event, INPUT_PCR, OUTPUT_PCR};
 use super::file::{Proof, Reference};
 use crate::text::Escaped;
 use crate::types::alg::handle;
@@ -32,6 +32,9 @@ pub struct Policy {
     /// are accepted alongside a stronger bank, since every bank is checked and the stronger
     /// one carries the proof; SHA-1-only selections and SHA-1 signatures need the knobs.
     pub quote: qv::Policy,
+    /// Refuse a proof whose PCR14/15 start value nothing explains (rows `pcr14-start`,
+    /// `pcr15-start`); by default that is a warning and the run's own events are still proven.
+    pub require_explained_start: bool,
 }
 
 /// The result of one check.
@@ -266,6 +269,7 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
     let quoted = verified.is_some();
     check_log(proof, policy, INPUT_PCR, &proof.pcr14, quoted, &mut r);
     check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, quoted, &mut r);
+    super::start::push_rows(proof, policy, quoted, &mut r);
     super::boot::push_rows(proof, policy, quoted, &mut r);
     if quoted {
         check_command(proof, &mut r);
@@ -586,7 +590,15 @@ fn check_log(
     let mut strong = false;
     for b in &proof.pcrs.banks {
         let Some(quoted) = b.get(pcr) else { continue };
-        match replay(b.bank, events) {
+        let Some(start) = super::start::start_of(proof, pcr, b.bank) else {
+            r.push(
+                name,
+                Status::Fail,
+                format!("the proof records no {} start value of PCR{pcr}", b.bank),
+            );
+            return;
+        };
+        match super::start::replay_from(&start, b.bank, events) {
             Ok(v) if v == quoted => {
                 matched.push(b.bank.name());
                 strong |= b.bank != HashAlg::Sha1;
@@ -625,8 +637,13 @@ fn check_log(
             name,
             Status::Pass,
             format!(
-                "{} events replay to {} in {}{}",
+                "{} events replay from {} to {} in {}{}",
                 events.len(),
+                if proof.starts.iter().any(|s| s.pcr == pcr && !s.is_zero()) {
+                    "the recorded start"
+                } else {
+                    "zero"
+                },
                 if quoted {
                     format!("the quoted PCR{pcr}")
                 } else {
