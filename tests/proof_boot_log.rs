@@ -17,8 +17,9 @@ use baretpm::proof::verify::{verify, Policy, Report, Status};
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;
+use baretpm::types::HashAlg;
 
-use common::firmware::{boot, synthetic_log};
+use common::firmware::{boot, secure_boot_log, synthetic_log};
 use common::swtpm::SwtpmInstance;
 
 fn open(sw: &SwtpmInstance) -> Tpm<AnyTransport> {
@@ -297,4 +298,184 @@ fn cli_attest_carries_a_boot_log_and_verify_replays_it() {
         ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// Reference files pin boot facts (issue 12): `reference --from` writes what the proof's log
+/// shows and its quote proves; `verify --reference` checks each pin as its own row, and a pin
+/// on a PCR the quote does not cover fails.
+#[test]
+fn references_pin_secure_boot_db_dbx_kernel_and_command_line() {
+    let sw = SwtpmInstance::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    let mut tpm = open(&sw);
+    let banks = flow::active_banks(&mut tpm).unwrap();
+    let log = secure_boot_log(&banks, "root=/dev/vda ro", b"db-certs", b"dbx-hashes");
+    boot(&mut tpm, &log);
+    drop(tpm);
+    std::fs::write(d("bios.bin"), &log.bytes).unwrap();
+    std::fs::write(d("in.txt"), b"data").unwrap();
+    ok(cli(
+        &sw,
+        &[
+            "measure",
+            "--pcr",
+            "14",
+            "--log",
+            &d("in.json"),
+            &d("in.txt"),
+        ],
+    ));
+    // PCR 8 quoted too: the command line is grub's, in PCR 8.
+    for (proof, pcrs) in [("p09.json", "0-9"), ("p07.json", "0-7")] {
+        ok(cli(
+            &sw,
+            &[
+                "attest",
+                "--log",
+                &d("in.json"),
+                "--proof",
+                &d(proof),
+                "--boot-log",
+                &d("bios.bin"),
+                "--pcrs",
+                pcrs,
+            ],
+        ));
+    }
+    let t = text(&ok(cli(&sw, &["verify", &d("p09.json")])));
+    assert!(t.contains("Secure Boot on"), "{t}");
+    assert!(t.contains("2 boot application(s)"), "{t}");
+
+    ok(cli(
+        &sw,
+        &["reference", "--from", &d("p09.json"), "-o", &d("ref.json")],
+    ));
+    let r = baretpm::proof::file::Reference::read(Path::new(&d("ref.json"))).unwrap();
+    let b = r.boot.clone().expect("boot facts in the reference");
+    assert_eq!(b.secure_boot, Some(true));
+    assert_eq!(b.db_sha256.as_deref(), Some(&sha256(b"db-certs")[..]));
+    assert_eq!(b.dbx_sha256.as_deref(), Some(&sha256(b"dbx-hashes")[..]));
+    let last_app = &log.measured.iter().rev().find(|(p, _)| *p == 4).unwrap().1;
+    let app256 = &last_app
+        .iter()
+        .find(|(a, _)| *a == HashAlg::Sha256)
+        .unwrap()
+        .1;
+    assert_eq!(b.kernel_sha256.as_ref(), Some(app256));
+    assert_eq!(b.kernel_cmdline.as_deref(), Some("root=/dev/vda ro"));
+    assert!(std::fs::read_to_string(d("ref.json"))
+        .unwrap()
+        .contains("\"version\": 2"));
+
+    // Each pin is a row and passes.
+    let t = text(&ok(cli(
+        &sw,
+        &["verify", &d("p09.json"), "--reference", &d("ref.json")],
+    )));
+    for row in [
+        "reference-secure-boot",
+        "reference-db",
+        "reference-dbx",
+        "reference-kernel",
+        "reference-kernel-cmdline",
+    ] {
+        assert!(
+            t.lines()
+                .any(|l| l.starts_with(&format!("{row} ")) && l.contains(" pass ")),
+            "{row}:\n{t}"
+        );
+    }
+    // A proof that does not quote PCR 8: the command line pin fails (unproven), the others pass.
+    let o = cli(
+        &sw,
+        &["verify", &d("p07.json"), "--reference", &d("ref.json")],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("VERDICT: FAIL (reference-kernel-cmdline)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("PCR 8, where it is measured, is not quoted"),
+        "{t}"
+    );
+
+    // Pins that differ fail, each on its own row; PCR values are left out so only the
+    // facts are judged.
+    let mut other = r.clone();
+    other.pcrs = Default::default();
+    let mut ob = b.clone();
+    ob.secure_boot = Some(false);
+    ob.dbx_sha256 = Some(vec![0; 32]);
+    ob.kernel_cmdline = Some("root=/dev/vda rw init=/bin/sh".into());
+    other.boot = Some(ob);
+    other.write(Path::new(&d("other.json"))).unwrap();
+    let o = cli(
+        &sw,
+        &["verify", &d("p09.json"), "--reference", &d("other.json")],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(
+            "VERDICT: FAIL (reference-secure-boot, reference-dbx, reference-kernel-cmdline)"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("reference ") && l.contains(" skip ")),
+        "{t}"
+    );
+
+    // A proof without a log cannot show pinned facts.
+    ok(cli(
+        &sw,
+        &[
+            "attest",
+            "--log",
+            &d("in.json"),
+            "--proof",
+            &d("nolog.json"),
+            "--no-boot-log",
+        ],
+    ));
+    let o = cli(
+        &sw,
+        &["verify", &d("nolog.json"), "--reference", &d("other.json")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("carries no firmware log to show them"),
+        "{}",
+        text(&o)
+    );
+
+    // A version 1 reference cannot carry boot facts.
+    let v1 = std::fs::read_to_string(d("ref.json"))
+        .unwrap()
+        .replace("\"version\": 2", "\"version\": 1");
+    std::fs::write(d("v1.json"), v1).unwrap();
+    let o = cli(
+        &sw,
+        &["verify", &d("p09.json"), "--reference", &d("v1.json")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("boot: not part of a version 1 reference"),
+        "{}",
+        text(&o)
+    );
+}
+
+fn sha256(b: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(b).to_vec()
+}
+
+fn ok(o: std::process::Output) -> std::process::Output {
+    assert!(o.status.success(), "{}", text(&o));
+    o
 }

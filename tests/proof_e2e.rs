@@ -474,6 +474,7 @@ fn reference_mismatch_fails_reference() {
                 }],
             }],
         },
+        boot: None,
     };
     let p = Policy {
         reference: Some(other),

@@ -199,6 +199,10 @@ pub struct BootFacts {
     pub application_sha256: Vec<String>,
     /// Kernel command lines measured as EV_IPL strings (grub), escaped.
     pub kernel_cmdlines: Vec<String>,
+    /// The last kernel command line as measured (UTF-8, unescaped: for comparison only).
+    pub kernel_cmdline_raw: Option<String>,
+    /// The PCR that command line was measured into (8 with grub).
+    pub kernel_cmdline_pcr: Option<u32>,
     /// The summary had more applications or authorities than it lists.
     pub truncated: bool,
 }
@@ -246,8 +250,10 @@ pub fn facts(log: &[u8]) -> Result<BootFacts, String> {
                 s.kind,
                 IplStringKind::KernelCmdline | IplStringKind::GrubKernelCmdline
             ) {
-                f.kernel_cmdlines
-                    .push(shown(&String::from_utf8_lossy(s.value)));
+                let raw = String::from_utf8_lossy(s.value).into_owned();
+                f.kernel_cmdlines.push(shown(&raw));
+                f.kernel_cmdline_raw = Some(raw);
+                f.kernel_cmdline_pcr = Some(e.pcr_index);
             }
         }
     }
@@ -331,6 +337,12 @@ pub(crate) fn push_rows(
              PCR0-7 are unexplained values (compare them with --reference)"
         };
         r.push("boot-log", Status::Skip, why);
+        push_reference_rows_without_log(
+            policy,
+            Status::Fail,
+            "the reference pins boot facts, and the proof carries no firmware log to show them",
+            r,
+        );
         return;
     };
     if !quoted {
@@ -339,34 +351,262 @@ pub(crate) fn push_rows(
             Status::NotRun,
             "not proven: the quote did not verify, so the PCR values are the proof's own claim",
         );
+        push_reference_rows_without_log(policy, Status::NotRun, "the quote did not verify", r);
         return;
     }
-    match match_quoted(log, &proof.pcrs, policy.quote.allow_sha1_banks) {
-        Ok(m) => r.push("boot-log", Status::Pass, m.describe(true)),
+    let checked = match match_quoted(log, &proof.pcrs, policy.quote.allow_sha1_banks) {
+        Ok(m) => {
+            r.push("boot-log", Status::Pass, m.describe(true));
+            m.checked
+        }
         Err(e) => {
             r.push("boot-log", Status::Fail, e);
+            push_reference_rows_without_log(
+                policy,
+                Status::NotRun,
+                "the firmware log does not match the quote",
+                r,
+            );
             return;
         }
-    }
+    };
+    let proven = |pcr: u32| {
+        if checked.contains(&pcr) {
+            format!("proven by the quoted PCR {pcr}")
+        } else {
+            format!("NOT proven: PCR {pcr} is not quoted")
+        }
+    };
     match facts(log) {
         Ok(f) => {
+            push_reference_rows(policy, Ok((&f, &checked)), r);
             r.push(
                 "secure-boot",
                 Status::Skip,
                 format!(
-                    "shown, not checked against a policy: {} (proven by the quoted PCR 7)",
-                    f.secure_boot_text()
+                    "shown, not checked against a policy: {} ({})",
+                    f.secure_boot_text(),
+                    proven(7)
                 ),
             );
+            let cmdline = match f.kernel_cmdline_pcr {
+                Some(p) => format!("; command line {}", proven(p)),
+                None => String::new(),
+            };
             r.push(
                 "boot-chain",
                 Status::Skip,
                 format!(
-                    "shown, not checked against a policy: {} (proven by the quoted PCRs)",
-                    f.boot_chain_text()
+                    "shown, not checked against a policy: {} (applications {}{cmdline})",
+                    f.boot_chain_text(),
+                    proven(4)
                 ),
             );
         }
-        Err(e) => r.push("secure-boot", Status::Fail, e),
+        Err(e) => {
+            push_reference_rows(policy, Err("the firmware log's facts could not be read"), r);
+            r.push("secure-boot", Status::Fail, e)
+        }
+    }
+}
+
+/// Boot facts a reference file pins (`"boot"` in a version 2 reference).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootReference {
+    /// Secure Boot on (SecureBoot=1 with PK, KEK and db measured) or off.
+    pub secure_boot: Option<bool>,
+    /// SHA-256 of db's and dbx's variable data as measured into PCR 7.
+    pub db_sha256: Option<Vec<u8>>,
+    pub dbx_sha256: Option<Vec<u8>>,
+    /// The PCR 4 SHA-256 digest (Authenticode) of the last boot application: the kernel on a
+    /// shim, grub, kernel chain.
+    pub kernel_sha256: Option<Vec<u8>>,
+    /// The last kernel command line measured (grub's `kernel_cmdline: ` EV_IPL string).
+    pub kernel_cmdline: Option<String>,
+}
+
+impl BootReference {
+    pub fn is_empty(&self) -> bool {
+        *self == BootReference::default()
+    }
+
+    /// Every fact `f` has whose PCR is in `checked` (the PCRs the log was matched against).
+    pub fn from_facts(f: &BootFacts, checked: &[u32]) -> BootReference {
+        let hex = |h: &Option<String>| h.as_deref().and_then(|h| hex::decode(h).ok());
+        let pcr7 = checked.contains(&7);
+        BootReference {
+            secure_boot: f
+                .secure_boot
+                .map(|_| f.secure_boot_enabled)
+                .filter(|_| pcr7),
+            db_sha256: hex(&f.db_sha256).filter(|_| pcr7),
+            dbx_sha256: hex(&f.dbx_sha256).filter(|_| pcr7),
+            kernel_sha256: hex(&f.application_sha256.last().cloned())
+                .filter(|_| checked.contains(&4)),
+            kernel_cmdline: f
+                .kernel_cmdline_raw
+                .clone()
+                .filter(|_| f.kernel_cmdline_pcr.is_some_and(|p| checked.contains(&p))),
+        }
+    }
+
+    /// The facts of `proof`'s firmware log that its quote proves (`None` without a log, or
+    /// when the log does not match the quoted values).
+    pub fn from_proof(proof: &super::file::Proof) -> Option<BootReference> {
+        let log = proof.boot_log.as_deref()?;
+        let m = match_quoted(log, &proof.pcrs, true).ok()?;
+        let f = facts(log).ok()?;
+        Some(BootReference::from_facts(&f, &m.checked)).filter(|b| !b.is_empty())
+    }
+}
+
+/// One row per boot fact the reference pins: `pass` only when the fact, read from a firmware
+/// log that replayed to the quoted PCRs, equals the pinned value.
+fn push_reference_rows(
+    policy: &super::verify::Policy,
+    facts: Result<(&BootFacts, &[u32]), &str>,
+    r: &mut super::verify::Report,
+) {
+    use super::verify::Status;
+    let Some(pin) = policy.reference.as_ref().and_then(|x| x.boot.as_ref()) else {
+        return;
+    };
+    let (f, checked) = match facts {
+        Ok(f) => f,
+        Err(why) => {
+            for name in reference_rows(pin) {
+                r.push(name, Status::NotRun, why);
+            }
+            return;
+        }
+    };
+    let short = |h: &[u8]| {
+        let t = hex::encode(h);
+        format!("{}…", &t[..t.len().min(16)])
+    };
+    // A fact counts only when the PCR it was measured into is one the quote proves.
+    let mut row = |name: &'static str, pcr: Option<u32>, ok: bool, detail: String| match pcr {
+        Some(p) if !checked.contains(&p) => r.push(
+            name,
+            Status::Fail,
+            format!(
+                "{detail}; but PCR {p}, where it is measured, is not quoted, so the log's \
+                     word is unproven (quote it: --pcrs 0-{p})"
+            ),
+        ),
+        _ => r.push(name, if ok { Status::Pass } else { Status::Fail }, detail),
+    };
+    if let Some(want) = pin.secure_boot {
+        let got = f.secure_boot.map(|_| f.secure_boot_enabled);
+        let say = |v: Option<bool>| match v {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "not measured",
+        };
+        row(
+            "reference-secure-boot",
+            Some(7),
+            got == Some(want),
+            format!(
+                "Secure Boot {}, the reference says {}",
+                say(got),
+                say(Some(want))
+            ),
+        );
+    }
+    for (name, what, want, got) in [
+        ("reference-db", "db", &pin.db_sha256, &f.db_sha256),
+        ("reference-dbx", "dbx", &pin.dbx_sha256, &f.dbx_sha256),
+    ] {
+        let Some(want) = want else { continue };
+        let got = got.as_deref().and_then(|h| hex::decode(h).ok());
+        row(
+            name,
+            Some(7),
+            got.as_deref() == Some(want.as_slice()),
+            match &got {
+                Some(g) => format!(
+                    "{what} sha256 {}, the reference says {}",
+                    short(g),
+                    short(want)
+                ),
+                None => format!("{what} is not measured; the reference says {}", short(want)),
+            },
+        );
+    }
+    if let Some(want) = &pin.kernel_sha256 {
+        let got = f
+            .application_sha256
+            .last()
+            .and_then(|h| hex::decode(h).ok());
+        row(
+            "reference-kernel",
+            Some(4),
+            got.as_deref() == Some(want.as_slice()),
+            match &got {
+                Some(g) => format!(
+                    "last boot application sha256 {}, the reference says {}",
+                    short(g),
+                    short(want)
+                ),
+                None => "no boot application with a SHA-256 digest is measured".into(),
+            },
+        );
+    }
+    if let Some(want) = &pin.kernel_cmdline {
+        let got = f.kernel_cmdline_raw.as_deref();
+        row(
+            "reference-kernel-cmdline",
+            f.kernel_cmdline_pcr,
+            got == Some(want.as_str()),
+            match got {
+                Some(g) if g == want => format!("kernel command line \"{}\" as pinned", shown(g)),
+                Some(g) => format!(
+                    "kernel command line \"{}\", the reference says \"{}\"",
+                    shown(g),
+                    shown(want)
+                ),
+                None => format!(
+                    "no kernel command line is measured; the reference says \"{}\"",
+                    shown(want)
+                ),
+            },
+        );
+    }
+}
+
+/// The row names a pin produces, in order.
+fn reference_rows(pin: &BootReference) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if pin.secure_boot.is_some() {
+        v.push("reference-secure-boot");
+    }
+    if pin.db_sha256.is_some() {
+        v.push("reference-db");
+    }
+    if pin.dbx_sha256.is_some() {
+        v.push("reference-dbx");
+    }
+    if pin.kernel_sha256.is_some() {
+        v.push("reference-kernel");
+    }
+    if pin.kernel_cmdline.is_some() {
+        v.push("reference-kernel-cmdline");
+    }
+    v
+}
+
+/// The reference rows when the log cannot be used: `FAIL` when the proof has none (the pinned
+/// facts cannot be shown), `not run` when an earlier check failed.
+pub(crate) fn push_reference_rows_without_log(
+    policy: &super::verify::Policy,
+    status: super::verify::Status,
+    why: &str,
+    r: &mut super::verify::Report,
+) {
+    if let Some(pin) = policy.reference.as_ref().and_then(|x| x.boot.as_ref()) {
+        for name in reference_rows(pin) {
+            r.push(name, status, why);
+        }
     }
 }

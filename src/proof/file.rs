@@ -15,6 +15,7 @@ use std::{format, vec};
 
 use serde::{Deserialize, Serialize};
 
+use super::boot::BootReference;
 use super::event::{Event, EventKind, INPUT_PCR, OUTPUT_PCR};
 use super::start::RunStart;
 use crate::files::{read_bounded, FileError};
@@ -245,6 +246,8 @@ pub struct EventLog {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub pcrs: PcrTable,
+    /// Boot facts pinned (version 2 references): checked against the proof's firmware log.
+    pub boot: Option<BootReference>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,7 +463,28 @@ struct RawReference {
     format: String,
     version: u32,
     pcrs: Limited<RawBank, BanksLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot: Option<RawBootReference>,
 }
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBootReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secure_boot: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    db_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dbx_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel_cmdline: Option<String>,
+}
+
+/// Longest kernel command line a reference pins (Linux's COMMAND_LINE_SIZE on x86 is 2048;
+/// 4096 leaves room).
+pub const MAX_KERNEL_CMDLINE: usize = 4096;
 
 // ---------------------------------------------------------------------------------------------
 // Field checks
@@ -864,12 +888,45 @@ impl TryFrom<RawReference> for Reference {
     type Error = String;
 
     fn try_from(r: RawReference) -> FieldResult<Reference> {
-        check_header("reference", &r.format, r.version, REFERENCE_FORMAT)?;
+        // Version 2 adds `boot` (pinned boot facts).
+        let version = if r.version == 2 { VERSION } else { r.version };
+        check_header("reference", &r.format, version, REFERENCE_FORMAT)?;
         let pcrs = pcrs_from_raw("pcrs", r.pcrs)?;
-        if pcrs.is_empty() {
+        let boot = match r.boot {
+            None => None,
+            Some(_) if r.version < 2 => {
+                return Err("boot: not part of a version 1 reference".into());
+            }
+            Some(b) => {
+                let sha = |f: &str, v: Option<String>| {
+                    v.map(|h| hex_field(&format!("boot.{f}"), &h, 32, 32))
+                        .transpose()
+                };
+                if b.kernel_cmdline
+                    .as_ref()
+                    .is_some_and(|c| c.len() > MAX_KERNEL_CMDLINE)
+                {
+                    return Err(format!(
+                        "boot.kernel_cmdline: longer than {MAX_KERNEL_CMDLINE} bytes"
+                    ));
+                }
+                let boot = BootReference {
+                    secure_boot: b.secure_boot,
+                    db_sha256: sha("db_sha256", b.db_sha256)?,
+                    dbx_sha256: sha("dbx_sha256", b.dbx_sha256)?,
+                    kernel_sha256: sha("kernel_sha256", b.kernel_sha256)?,
+                    kernel_cmdline: b.kernel_cmdline,
+                };
+                if boot.is_empty() {
+                    return Err("boot: pins nothing".into());
+                }
+                Some(boot)
+            }
+        };
+        if pcrs.is_empty() && boot.is_none() {
             return Err("pcrs: no PCR values".into());
         }
-        Ok(Reference { pcrs })
+        Ok(Reference { pcrs, boot })
     }
 }
 
@@ -1019,16 +1076,27 @@ impl Reference {
             })
             .filter(|b| !b.values.is_empty())
             .collect();
+        // Boot facts from the firmware log (only meaningful for a proof that verified, whose
+        // `boot-log` row passed).
+        let boot = BootReference::from_proof(proof);
         Reference {
             pcrs: PcrTable { banks },
+            boot,
         }
     }
 
     pub fn to_json(&self) -> String {
         to_json(&RawReference {
             format: REFERENCE_FORMAT.into(),
-            version: VERSION,
+            version: if self.boot.is_some() { 2 } else { VERSION },
             pcrs: pcrs_to_raw(&self.pcrs),
+            boot: self.boot.as_ref().map(|b| RawBootReference {
+                secure_boot: b.secure_boot,
+                db_sha256: b.db_sha256.as_ref().map(hex::encode),
+                dbx_sha256: b.dbx_sha256.as_ref().map(hex::encode),
+                kernel_sha256: b.kernel_sha256.as_ref().map(hex::encode),
+                kernel_cmdline: b.kernel_cmdline.clone(),
+            }),
         })
     }
 

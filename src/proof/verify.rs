@@ -772,6 +772,14 @@ fn check_reference(proof: &Proof, policy: &Policy, quoted: bool, r: &mut Report)
         );
         return;
     }
+    if reference.pcrs.is_empty() {
+        r.push(
+            "reference",
+            Status::Skip,
+            "the reference pins no PCR values (only boot facts, in their own rows)",
+        );
+        return;
+    }
     let mut problems = vec![];
     let mut count = 0;
     for b in &reference.pcrs.banks {

@@ -35,12 +35,81 @@ pub fn synthetic_log(banks: &[HashAlg], cmdline: &str, post_code: &[u8]) -> Synt
     synthetic_log_with(banks, cmdline, post_code, &[])
 }
 
+pub const EV_EFI_VARIABLE_DRIVER_CONFIG: u32 = 0x8000_0001;
+pub const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
+
+/// A UEFI_VARIABLE_DATA.
+pub fn variable(guid: &[u8; 16], name: &str, data: &[u8]) -> Vec<u8> {
+    let units: Vec<u16> = name.encode_utf16().collect();
+    let mut v = guid.to_vec();
+    v.extend((units.len() as u64).to_le_bytes());
+    v.extend((data.len() as u64).to_le_bytes());
+    for u in units {
+        v.extend(u.to_le_bytes());
+    }
+    v.extend(data);
+    v
+}
+
+/// A UEFI_IMAGE_LOAD_EVENT whose device path is a single end node.
+pub fn image_load(tag: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend(tag.to_le_bytes());
+    v.extend(0x1000u64.to_le_bytes());
+    v.extend(0u64.to_le_bytes());
+    v.extend(4u64.to_le_bytes());
+    v.extend([0x7f, 0xff, 0x04, 0x00]);
+    v
+}
+
+/// Secure Boot on with these db/dbx contents (PCR 7, before the separators), then two boot
+/// applications (PCR 4): "shim" and "kernel" (their digests are H(data), as good as any).
+pub fn secure_boot_log(banks: &[HashAlg], cmdline: &str, db: &[u8], dbx: &[u8]) -> SyntheticLog {
+    let g = baretpm::eventlog::EFI_GLOBAL_VARIABLE.0;
+    let s = baretpm::eventlog::EFI_IMAGE_SECURITY_DATABASE_GUID.0;
+    let pre = [
+        (
+            7,
+            EV_EFI_VARIABLE_DRIVER_CONFIG,
+            variable(&g, "SecureBoot", &[1]),
+        ),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable(&g, "PK", b"pk")),
+        (
+            7,
+            EV_EFI_VARIABLE_DRIVER_CONFIG,
+            variable(&g, "KEK", b"kek"),
+        ),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable(&s, "db", db)),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable(&s, "dbx", dbx)),
+    ];
+    let post = [
+        (4, EV_EFI_BOOT_SERVICES_APPLICATION, image_load(1)),
+        (4, EV_EFI_BOOT_SERVICES_APPLICATION, image_load(2)),
+    ];
+    let pre: Vec<(u32, u32, &[u8])> = pre.iter().map(|(p, t, d)| (*p, *t, d.as_slice())).collect();
+    let post: Vec<(u32, u32, &[u8])> = post
+        .iter()
+        .map(|(p, t, d)| (*p, *t, d.as_slice()))
+        .collect();
+    build(banks, cmdline, b"POST", &pre, &post)
+}
+
 /// [`synthetic_log`] with extra `(pcr, type, data)` events after the separators (shim's
 /// MokList into PCR14 is `(14, EV_IPL, b"MokList\0")`).
 pub fn synthetic_log_with(
     banks: &[HashAlg],
     cmdline: &str,
     post_code: &[u8],
+    extra: &[(u32, u32, &[u8])],
+) -> SyntheticLog {
+    build(banks, cmdline, post_code, &[], extra)
+}
+
+fn build(
+    banks: &[HashAlg],
+    cmdline: &str,
+    post_code: &[u8],
+    pre: &[(u32, u32, &[u8])],
     extra: &[(u32, u32, &[u8])],
 ) -> SyntheticLog {
     // Spec ID event: a TCG_PCR_EVENT (SHA-1 layout) on PCR 0, EV_NO_ACTION.
@@ -69,6 +138,9 @@ pub fn synthetic_log_with(
         (0, EV_S_CRTM_VERSION, crtm),
         (0, EV_POST_CODE, post_code.to_vec()),
     ];
+    for (pcr, ty, data) in pre {
+        events.push((*pcr, *ty, data.to_vec()));
+    }
     for pcr in 0..8 {
         events.push((pcr, EV_SEPARATOR, vec![0; 4]));
     }

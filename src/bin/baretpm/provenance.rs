@@ -851,7 +851,7 @@ fn reference(a: ReferenceArgs) -> Result<(), Failure> {
     }
     let indices: Vec<u32> = (0..24).filter(|i| bits & (1 << i) != 0).collect();
     let r = Reference::from_proof(&proof, &indices);
-    if r.pcrs.is_empty() {
+    if r.pcrs.is_empty() && r.boot.is_none() {
         return Err(usage(format!(
             "{} quotes none of the PCRs {}",
             a.from.display(),
