@@ -249,6 +249,17 @@ fn two_runs_in_one_boot_after_shim_both_verify_and_a_foreign_extend_is_reported(
     let o = m.verify("forged.json", &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(row(&text(&o), "pcr14-log").contains("FAIL"), "{}", text(&o));
+    // docs/replay.py, the independent replayer, starts from the recorded start too.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/replay.py");
+    let py = |p: &str| {
+        Command::new("python3")
+            .arg(&script)
+            .arg(m.path(p))
+            .output()
+            .unwrap()
+    };
+    ok(py("p2.json"));
+    assert!(!py("forged.json").status.success());
     let _ = &m.log;
 }
 
