@@ -346,6 +346,10 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
 /// The runtime log for this TPM: `$BARETPM_RUNTIME_LOG` when set, else the machine's when
 /// the TPM is a device (a swtpm's PCRs are not the machine's), else none.
 fn runtime_path(s: &mut Session) -> Option<PathBuf> {
+    if s.private.is_some() {
+        // A fresh TPM for this process alone: nothing earlier to explain, nothing to share.
+        return None;
+    }
     if std::env::var_os(runtime::RUNTIME_LOG_ENV).is_some_and(|v| !v.is_empty()) {
         return runtime::default_path();
     }
@@ -390,7 +394,26 @@ fn default_boot_log(q: &QuoteArgs, opts: &mut AttestOptions, s: &mut Session) {
     }
     match machine_boot_log(s) {
         None => {}
-        Some(Ok(b)) => opts.boot_log = Some(b),
+        Some(Ok(b)) => {
+            // Taken by default, not asked for: a log that cannot explain this TPM's PCRs (a
+            // bank the firmware does not log, a firmware quirk) is left out with a note rather
+            // than refusing the run; --boot-log makes it a requirement.
+            let trial = AttestOptions {
+                boot_log: Some(b),
+                ..opts.clone()
+            };
+            let banks = match &trial.banks {
+                Some(b) => Ok(b.clone()),
+                None => flow::active_banks(&mut s.tpm),
+            };
+            match banks.and_then(|banks| flow::check_boot_log(&mut s.tpm, &trial, &banks)) {
+                Ok(()) => opts.boot_log = trial.boot_log,
+                Err(e) => eprintln!(
+                    "baretpm: note: the proof carries no firmware event log: {}",
+                    Escaped(&e.to_string())
+                ),
+            }
+        }
         Some(Err(Failure::Usage(m))) | Some(Err(Failure::Flow(m))) => eprintln!(
             "baretpm: note: the proof carries no firmware event log: {}",
             Escaped(&m)
