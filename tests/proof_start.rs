@@ -1,6 +1,7 @@
 //! PCR14/15 that are not zero, and many runs per boot (issue 12): on a swtpm whose PCR14 was
 //! extended at "boot" (shim's MokList, in the firmware log), `run` twice, each proof verified;
-//! the second run's start is explained by the first run's events (the runtime log); a file
+//! the second run's start is explained by the first run's events (the runtime log), a third's
+//! also by an event another baretpm process appended between runs; a file
 //! only the first run read fails the second proof's `input` row; an extend by another process
 //! between runs makes the next start "not explained" (a warning, or a failure with
 //! `--require-explained-start`); two concurrent runs on one TPM are serialized and both verify.
@@ -189,7 +190,41 @@ fn two_runs_in_one_boot_after_shim_both_verify_and_a_foreign_extend_is_reported(
     // Proof 1 still verifies (its own start and events).
     ok(m.verify("p1.json", &["--input", &a, "--require-explained-start"]));
 
-    // Another process extends PCR14 between runs.
+    // Another baretpm process appends an event between runs (a pipeline's `measure`): the
+    // next run's start is explained by it and by both runs before.
+    ok(m.cli(&["measure", "--pcr", "14", "--log"])
+        .arg(m.path("other.json"))
+        .args(["--text", "another process"])
+        .output()
+        .unwrap());
+    ok(
+        m.run("b.txt", "out5.txt", "p5.json", "echo five > \"$0\"; true")
+            .arg(m.path("out5.txt"))
+            .output()
+            .unwrap(),
+    );
+    let p5 = Proof::read(&m.path("p5.json")).unwrap();
+    let s14 = p5.starts.iter().find(|s| s.pcr == 14).unwrap();
+    assert_eq!(
+        s14.earlier.len(),
+        5,
+        "two runs' two events each, then measure's"
+    );
+    assert_eq!(s14.earlier[4].name(), "another process");
+    let t = text(&ok(
+        m.verify("p5.json", &["--input", &b, "--require-explained-start"])
+    ));
+    assert!(
+        row_is(
+            &t,
+            "pcr14-start",
+            "pass",
+            "explained by 5 event(s) of earlier baretpm runs"
+        ),
+        "{t}"
+    );
+
+    // Something other than baretpm extends PCR14 between runs.
     let mut tpm = open(&m.sw);
     let banks = flow::active_banks(&mut tpm).unwrap();
     let digests: Vec<(HashAlg, Vec<u8>)> = banks
