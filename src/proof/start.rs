@@ -167,7 +167,10 @@ pub(crate) fn push_rows(proof: &Proof, policy: &Policy, quoted: bool, r: &mut Re
             r.push(
                 name,
                 Status::Pass,
-                format!("zero: the proof replays PCR{pcr} from zero (no start recorded)"),
+                format!(
+                    "zero: the log replays from zero, so nothing was extended into PCR{pcr} \
+                     before this run's events"
+                ),
             );
             continue;
         }
