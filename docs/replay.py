@@ -3,8 +3,8 @@
 
     python3 docs/replay.py proof.json
 
-For every quoted bank, replays events.pcr14 and events.pcr15 from zero with the encoding of
-docs/proof-format.md and compares with the quoted PCR14/PCR15; then recomputes the quote's
+For every quoted bank, replays events.pcr14 and events.pcr15 from their recorded start (the
+proof's "starts", zero when absent) with the encoding of docs/proof-format.md and compares with the quoted PCR14/PCR15; then recomputes the quote's
 pcrDigest from the listed PCR values and compares it with the one inside quote.attest.
 It does NOT check the signature (the standard library has no ECDSA/RSA): use
 `baretpm verify` or tpm2_checkquote for that. Exit status 0 when everything matches.
@@ -24,9 +24,9 @@ def encode(event):
             + struct.pack(">H", ALG_IDS[event["alg"]]) + bytes.fromhex(event["digest"]))
 
 
-def replay(bank, events):
+def replay(bank, events, start=None):
     h = lambda data: hashlib.new(bank, data).digest()
-    pcr = bytes(hashlib.new(bank).digest_size)
+    pcr = start if start is not None else bytes(hashlib.new(bank).digest_size)
     for e in events:
         pcr = h(pcr + h(encode(e)))
     return pcr
@@ -58,12 +58,22 @@ def main(path):
     for b in proof["pcrs"]:
         for v in b["values"]:
             values[(b["bank"], v["pcr"])] = bytes.fromhex(v["value"])
+    starts = {}
+    for s in proof.get("starts", []):
+        for v in s["values"]:
+            starts[(v["bank"], s["pcr"])] = bytes.fromhex(v["value"])
     for pcr, log in ((14, proof["events"]["pcr14"]), (15, proof["events"]["pcr15"])):
+        recorded = any(s["pcr"] == pcr for s in proof.get("starts", []))
         for b in proof["pcrs"]:
             quoted = values.get((b["bank"], pcr))
             if quoted is None:
                 continue
-            got = replay(b["bank"], log)
+            start = starts.get((b["bank"], pcr))
+            if recorded and start is None:
+                ok = False
+                print(f"PCR{pcr} {b['bank']}: no start value recorded for this bank")
+                continue
+            got = replay(b["bank"], log, start)
             same = got == quoted
             ok &= same
             print(f"PCR{pcr} {b['bank']}: {len(log)} events replay to {got.hex()} "

@@ -402,7 +402,48 @@ fn refused(edit: impl FnOnce(&mut serde_json::Value), needle: &str) {
 
 #[test]
 fn bad_fields_are_refused_with_the_field_named() {
-    refused(|v| v["version"] = 2.into(), "version 2");
+    refused(|v| v["version"] = 3.into(), "version 3");
+    refused(|v| v["version"] = 0.into(), "version 0");
+    // Version 2 fields in a version 1 proof.
+    refused(
+        |v| v["boot_log"] = "00".into(),
+        "boot_log: not part of a version 1 proof",
+    );
+    refused(
+        |v| v["starts"] = serde_json::json!([{"pcr": 14, "values": [], "earlier_events": []}]),
+        "starts: not part of a version 1 proof",
+    );
+    // Version 2: a start for another PCR, twice, or with a wrong-sized value.
+    let start = |pcr: u32, value: &str| serde_json::json!({"pcr": pcr, "values": [{"bank": "sha256", "value": value}], "earlier_events": []});
+    let z = "00".repeat(32);
+    refused(
+        |v| {
+            v["version"] = 2.into();
+            v["starts"] = serde_json::json!([start(13, &z)]);
+        },
+        "starts[0].pcr: 13 is neither 14 nor 15",
+    );
+    refused(
+        |v| {
+            v["version"] = 2.into();
+            v["starts"] = serde_json::json!([start(14, &z), start(14, &z)]);
+        },
+        "starts[1].pcr: PCR14 listed twice",
+    );
+    refused(
+        |v| {
+            v["version"] = 2.into();
+            v["starts"] = serde_json::json!([start(14, "00")]);
+        },
+        "starts[0].values[0].value",
+    );
+    refused(
+        |v| {
+            v["version"] = 2.into();
+            v["starts"] = serde_json::json!([start(14, &z), start(15, &z), start(15, &z)]);
+        },
+        "starts: more than the 2",
+    );
     refused(|v| v["format"] = "something".into(), "format");
     refused(|v| v["extra"] = 1.into(), "unknown field");
     refused(|v| v["tpm"]["extra"] = 1.into(), "unknown field");
@@ -559,8 +600,38 @@ fn logs_and_references_round_trip_and_check_their_kind() {
     let log = EventLog {
         pcr: 15,
         events: vec![Event::text("x".into()).unwrap()],
+        start: None,
     };
     assert_eq!(EventLog::from_json(log.to_json().as_bytes()).unwrap(), log);
+    assert!(log.to_json().contains("\"version\": 1"));
+    // With a start value (issue 12) the log is version 2 and round-trips; a version 1 log may
+    // not carry one, and the start must be the log's own PCR.
+    let started = EventLog {
+        start: Some(baretpm::proof::start::RunStart {
+            pcr: 15,
+            values: vec![(baretpm::types::HashAlg::Sha256, vec![7; 32])],
+            earlier: vec![Event::text("before".into()).unwrap()],
+        }),
+        ..log.clone()
+    };
+    let json = started.to_json();
+    assert!(json.contains("\"version\": 2"), "{json}");
+    assert_eq!(EventLog::from_json(json.as_bytes()).unwrap(), started);
+    let v1 = json.replace("\"version\": 2", "\"version\": 1");
+    assert!(EventLog::from_json(v1.as_bytes())
+        .unwrap_err()
+        .to_string()
+        .contains("start: not part of a version 1 event log"));
+    let other = json.replacen(
+        "\"pcr\": 15,\n    \"values\"",
+        "\"pcr\": 14,\n    \"values\"",
+        1,
+    );
+    assert_ne!(other, json, "{json}");
+    assert!(EventLog::from_json(other.as_bytes())
+        .unwrap_err()
+        .to_string()
+        .contains("start.pcr: 14 in the event log of PCR15"));
     let bad = log.to_json().replace("\"pcr\": 15", "\"pcr\": 16");
     assert!(EventLog::from_json(bad.as_bytes())
         .unwrap_err()

@@ -236,10 +236,9 @@ fn item14_a_failed_command_after_extending_says_what_was_extended_and_what_to_do
         "{err}"
     );
     assert!(
-        err.contains("refuse to start again until a reboot"),
+        err.contains("a new run records them as its start value"),
         "{err}"
     );
-    assert!(err.contains("reboot"), "{err}");
     // A failed command is not finished by hand: no measure/attest advice.
     assert!(!err.contains("baretpm attest"), "{err}");
     // The partial log is kept and replays to what the TPM holds now.
@@ -249,16 +248,24 @@ fn item14_a_failed_command_after_extending_says_what_was_extended_and_what_to_do
     assert!(err.contains("p.json.pcr14.json"), "{err}");
     assert!(!d.join("p.json").exists());
     drop(tpm);
-    // A second run in this boot is refused, before anything more is extended.
+    // A second run in this boot (issue 12) records where PCR14 stands (the failed run's
+    // events; no runtime log here, so nothing explains them) and makes a proof that verifies,
+    // with the start reported as a warning.
     let o = baretpm(
         &sw,
         d,
         &run_args("p.json", &["--input", "in.txt"], &["true"]),
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("PCR14"), "{}", stderr(&o));
-    let mut tpm = open(&sw);
-    flow::check_pcr_state(&mut tpm, 14, &banks, &log.events).unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("PCR14 starts at") && stderr(&o).contains("not explained"),
+        "{}",
+        stderr(&o)
+    );
+    let v = baretpm(&sw, d, &["verify", "p.json", "--input", "in.txt"]);
+    let out = String::from_utf8_lossy(&v.stdout).into_owned();
+    assert!(v.status.success(), "{out}");
+    assert!(out.contains("WARNING: not explained"), "{out}");
 }
 
 #[test]

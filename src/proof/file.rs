@@ -15,7 +15,9 @@ use std::{format, vec};
 
 use serde::{Deserialize, Serialize};
 
+use super::boot::BootReference;
 use super::event::{Event, EventKind, INPUT_PCR, OUTPUT_PCR};
+use super::start::RunStart;
 use crate::files::{read_bounded, FileError};
 use crate::types::pcr::{IMPLEMENTATION_PCR, MAX_PCR_BANKS};
 use crate::types::tpm2b::max;
@@ -27,11 +29,19 @@ pub const PROOF_FORMAT: &str = "baretpm-proof";
 pub const LOG_FORMAT: &str = "baretpm-event-log";
 /// `format` of a reference file (`baretpm reference`).
 pub const REFERENCE_FORMAT: &str = "baretpm-reference";
-/// The version this code writes and the only one it reads.
+/// The version of event log and reference files (written and read).
 pub const VERSION: u32 = 1;
+/// The proof version this code writes. It reads this one and version 1 (which has no
+/// `boot_log`).
+pub const PROOF_VERSION: u32 = 2;
+/// The oldest proof version this code reads.
+pub const MIN_PROOF_VERSION: u32 = 1;
 
-/// Largest proof, log or reference file read.
-pub const MAX_PROOF_FILE: u64 = 16 << 20;
+/// Largest proof, log or reference file read: 16 MiB for everything but a firmware log, plus
+/// the largest firmware log ([`crate::eventlog::MAX_LOG_BYTES`]) as hex.
+pub const MAX_PROOF_FILE: u64 = (16 << 20) + 2 * crate::eventlog::MAX_LOG_BYTES as u64;
+/// Largest firmware event log a proof carries (the event-log parser's limit).
+pub const MAX_BOOT_LOG: usize = crate::eventlog::MAX_LOG_BYTES;
 /// Most events in one log.
 pub const MAX_EVENTS: usize = 100_000;
 /// Most arguments in a recorded command line.
@@ -236,6 +246,12 @@ pub struct Proof {
     /// Events extended into PCR15, in order.
     pub pcr15: Vec<Event>,
     pub command: Option<CommandRecord>,
+    /// The firmware's TCG event log (`binary_bios_measurements`), as read; version 2.
+    pub boot_log: Option<Vec<u8>>,
+    /// The version the proof was read as ([`PROOF_VERSION`] for a new one).
+    pub version: u32,
+    /// PCR14/15 before the run's first event (version 2); no entry: zero.
+    pub starts: Vec<RunStart>,
 }
 
 /// An event log being built by `baretpm measure`: one PCR and its events in order.
@@ -243,12 +259,16 @@ pub struct Proof {
 pub struct EventLog {
     pub pcr: u32,
     pub events: Vec<Event>,
+    /// The PCR's value before the first event (version 2 logs); `None`: zero.
+    pub start: Option<RunStart>,
 }
 
 /// Expected PCR values (e.g. PCR0-7 of a known-good boot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub pcrs: PcrTable,
+    /// Boot facts pinned (version 2 references): checked against the proof's firmware log.
+    pub boot: Option<BootReference>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,6 +355,9 @@ list_limits! {
     BanksLimit: "pcrs", MAX_PCR_BANKS, "banks";
     ValuesLimit: "pcrs[].values", IMPLEMENTATION_PCR as usize, "PCR values (a bank's PCRs)";
     EkCertsLimit: "ek_certificates", MAX_EK_CERTS, "certificates";
+    StartsLimit: "starts", 2, "start values (PCR14 and PCR15)";
+    StartValuesLimit: "starts[].values", MAX_PCR_BANKS, "banks";
+    EarlierLimit: "starts[].earlier_events", MAX_EVENTS, "events";
 }
 
 #[derive(Serialize, Deserialize)]
@@ -389,7 +412,22 @@ struct RawBank {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEvent {
+struct RawStartValue {
+    bank: String,
+    value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStart {
+    pcr: u32,
+    values: Limited<RawStartValue, StartValuesLimit>,
+    earlier_events: Limited<RawEvent, EarlierLimit>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvent {
     kind: String,
     name: String,
     alg: String,
@@ -423,6 +461,10 @@ struct RawProof {
     pcrs: Limited<RawBank, BanksLimit>,
     events: RawEvents,
     command: Option<RawCommand>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot_log: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    starts: Option<Limited<RawStart, StartsLimit>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -432,6 +474,8 @@ struct RawLog {
     version: u32,
     pcr: u32,
     events: Limited<RawEvent, EventsLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start: Option<RawStart>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -440,7 +484,28 @@ struct RawReference {
     format: String,
     version: u32,
     pcrs: Limited<RawBank, BanksLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot: Option<RawBootReference>,
 }
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBootReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secure_boot: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    db_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dbx_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel_cmdline: Option<String>,
+}
+
+/// Longest kernel command line a reference pins (Linux's COMMAND_LINE_SIZE on x86 is 2048;
+/// 4096 leaves room).
+pub const MAX_KERNEL_CMDLINE: usize = 4096;
 
 // ---------------------------------------------------------------------------------------------
 // Field checks
@@ -509,7 +574,23 @@ fn check_header(what: &str, format: &str, version: u32, expected: &str) -> Field
     Ok(())
 }
 
-fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
+fn check_proof_header(format: &str, version: u32) -> FieldResult<()> {
+    if format != PROOF_FORMAT {
+        return Err(format!(
+            "format is {:?}, expected {PROOF_FORMAT:?} (is this a proof?)",
+            truncate(format)
+        ));
+    }
+    if !(MIN_PROOF_VERSION..=PROOF_VERSION).contains(&version) {
+        return Err(format!(
+            "version {version} is not supported (this baretpm reads proof versions \
+             {MIN_PROOF_VERSION} to {PROOF_VERSION})"
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
     let kind = EventKind::from_name(&r.kind)
         .ok_or_else(|| format!("{field}.kind: unknown kind {:?}", truncate(&r.kind)))?;
     let alg = bank_name(&format!("{field}.alg"), &r.alg)?;
@@ -517,7 +598,7 @@ fn event_from_raw(field: &str, r: RawEvent) -> FieldResult<Event> {
     Event::new(kind, r.name, alg, digest).map_err(|e| format!("{field}: {e}"))
 }
 
-fn event_to_raw(e: &Event) -> RawEvent {
+pub(crate) fn event_to_raw(e: &Event) -> RawEvent {
     RawEvent {
         kind: e.kind().name().to_string(),
         name: e.name().to_string(),
@@ -532,6 +613,48 @@ fn events_from_raw<L>(field: &str, raw: Limited<RawEvent, L>) -> FieldResult<Vec
         .enumerate()
         .map(|(i, r)| event_from_raw(&format!("{field}[{i}]"), r))
         .collect()
+}
+
+fn start_from_raw(field: &str, r: RawStart) -> FieldResult<RunStart> {
+    if r.pcr != INPUT_PCR && r.pcr != OUTPUT_PCR {
+        return Err(format!(
+            "{field}.pcr: {} is neither {INPUT_PCR} nor {OUTPUT_PCR}",
+            r.pcr
+        ));
+    }
+    let mut values: Vec<(HashAlg, Vec<u8>)> = Vec::with_capacity(r.values.0.len());
+    for (i, v) in r.values.0.into_iter().enumerate() {
+        let f = format!("{field}.values[{i}]");
+        let bank = bank_name(&format!("{f}.bank"), &v.bank)?;
+        if values.iter().any(|(b, _)| *b == bank) {
+            return Err(format!("{f}.bank: {bank} listed twice"));
+        }
+        let n = bank.digest_size();
+        values.push((bank, hex_field(&format!("{f}.value"), &v.value, n, n)?));
+    }
+    if values.is_empty() {
+        return Err(format!("{field}.values: no bank"));
+    }
+    Ok(RunStart {
+        pcr: r.pcr,
+        values,
+        earlier: events_from_raw(&format!("{field}.earlier_events"), r.earlier_events)?,
+    })
+}
+
+fn start_to_raw(s: &RunStart) -> RawStart {
+    RawStart {
+        pcr: s.pcr,
+        values: s
+            .values
+            .iter()
+            .map(|(b, v)| RawStartValue {
+                bank: b.name().to_string(),
+                value: hex::encode(v),
+            })
+            .collect(),
+        earlier_events: s.earlier.iter().map(event_to_raw).collect(),
+    }
 }
 
 fn pcrs_from_raw(field: &str, raw: Limited<RawBank, BanksLimit>) -> FieldResult<PcrTable> {
@@ -591,7 +714,7 @@ impl TryFrom<RawProof> for Proof {
     type Error = String;
 
     fn try_from(r: RawProof) -> FieldResult<Proof> {
-        check_header("proof", &r.format, r.version, PROOF_FORMAT)?;
+        check_proof_header(&r.format, r.version)?;
         if r.tpm.vendor.len() > MAX_VENDOR {
             return Err(format!(
                 "tpm.vendor: {} bytes, more than the {MAX_VENDOR} allowed",
@@ -650,7 +773,30 @@ impl TryFrom<RawProof> for Proof {
                 })
             }
         };
+        let boot_log = match r.boot_log {
+            None => None,
+            Some(_) if r.version < 2 => {
+                return Err("boot_log: not part of a version 1 proof".into());
+            }
+            Some(h) => Some(hex_field("boot_log", &h, 1, MAX_BOOT_LOG)?),
+        };
+        let mut starts: Vec<RunStart> = Vec::new();
+        if let Some(raw) = r.starts {
+            if r.version < 2 {
+                return Err("starts: not part of a version 1 proof".into());
+            }
+            for (i, s) in raw.0.into_iter().enumerate() {
+                let s = start_from_raw(&format!("starts[{i}]"), s)?;
+                if starts.iter().any(|x| x.pcr == s.pcr) {
+                    return Err(format!("starts[{i}].pcr: PCR{} listed twice", s.pcr));
+                }
+                starts.push(s);
+            }
+        }
         Ok(Proof {
+            version: r.version,
+            boot_log,
+            starts,
             tpm,
             ak_public,
             ak_name,
@@ -671,7 +817,13 @@ impl From<&Proof> for RawProof {
     fn from(p: &Proof) -> RawProof {
         RawProof {
             format: PROOF_FORMAT.into(),
-            version: VERSION,
+            // What the proof was read as (a version 1 proof stays readable by version 1
+            // verifiers), but version 2 whenever it carries a version 2 field.
+            version: if p.boot_log.is_some() || !p.starts.is_empty() {
+                PROOF_VERSION
+            } else {
+                p.version.clamp(MIN_PROOF_VERSION, PROOF_VERSION)
+            },
             tpm: RawTpm {
                 manufacturer: hex::encode(p.tpm.manufacturer.to_be_bytes()),
                 firmware_version: hex::encode(p.tpm.firmware_version.to_be_bytes()),
@@ -706,6 +858,12 @@ impl From<&Proof> for RawProof {
                 argv: c.argv.clone().into(),
                 exit_status: c.exit_status,
             }),
+            boot_log: p.boot_log.as_ref().map(hex::encode),
+            starts: if p.starts.is_empty() {
+                None
+            } else {
+                Some(p.starts.iter().map(start_to_raw).collect())
+            },
         }
     }
 }
@@ -714,16 +872,35 @@ impl TryFrom<RawLog> for EventLog {
     type Error = String;
 
     fn try_from(r: RawLog) -> FieldResult<EventLog> {
-        check_header("event log", &r.format, r.version, LOG_FORMAT)?;
+        // Version 2 adds `start` (the PCR's value before the first event).
+        let version = if r.version == 2 { VERSION } else { r.version };
+        check_header("event log", &r.format, version, LOG_FORMAT)?;
+        if r.version < 2 && r.start.is_some() {
+            return Err("start: not part of a version 1 event log".into());
+        }
         if r.pcr != INPUT_PCR && r.pcr != OUTPUT_PCR {
             return Err(format!(
                 "pcr: {} is neither {INPUT_PCR} (inputs) nor {OUTPUT_PCR} (outputs)",
                 r.pcr
             ));
         }
+        let start = match r.start {
+            None => None,
+            Some(s) => {
+                let s = start_from_raw("start", s)?;
+                if s.pcr != r.pcr {
+                    return Err(format!(
+                        "start.pcr: {} in the event log of PCR{}",
+                        s.pcr, r.pcr
+                    ));
+                }
+                Some(s)
+            }
+        };
         Ok(EventLog {
             pcr: r.pcr,
             events: events_from_raw("events", r.events)?,
+            start,
         })
     }
 }
@@ -732,12 +909,45 @@ impl TryFrom<RawReference> for Reference {
     type Error = String;
 
     fn try_from(r: RawReference) -> FieldResult<Reference> {
-        check_header("reference", &r.format, r.version, REFERENCE_FORMAT)?;
+        // Version 2 adds `boot` (pinned boot facts).
+        let version = if r.version == 2 { VERSION } else { r.version };
+        check_header("reference", &r.format, version, REFERENCE_FORMAT)?;
         let pcrs = pcrs_from_raw("pcrs", r.pcrs)?;
-        if pcrs.is_empty() {
+        let boot = match r.boot {
+            None => None,
+            Some(_) if r.version < 2 => {
+                return Err("boot: not part of a version 1 reference".into());
+            }
+            Some(b) => {
+                let sha = |f: &str, v: Option<String>| {
+                    v.map(|h| hex_field(&format!("boot.{f}"), &h, 32, 32))
+                        .transpose()
+                };
+                if b.kernel_cmdline
+                    .as_ref()
+                    .is_some_and(|c| c.len() > MAX_KERNEL_CMDLINE)
+                {
+                    return Err(format!(
+                        "boot.kernel_cmdline: longer than {MAX_KERNEL_CMDLINE} bytes"
+                    ));
+                }
+                let boot = BootReference {
+                    secure_boot: b.secure_boot,
+                    db_sha256: sha("db_sha256", b.db_sha256)?,
+                    dbx_sha256: sha("dbx_sha256", b.dbx_sha256)?,
+                    kernel_sha256: sha("kernel_sha256", b.kernel_sha256)?,
+                    kernel_cmdline: b.kernel_cmdline,
+                };
+                if boot.is_empty() {
+                    return Err("boot: pins nothing".into());
+                }
+                Some(boot)
+            }
+        };
+        if pcrs.is_empty() && boot.is_none() {
             return Err("pcrs: no PCR values".into());
         }
-        Ok(Reference { pcrs })
+        Ok(Reference { pcrs, boot })
     }
 }
 
@@ -830,6 +1040,7 @@ impl EventLog {
         EventLog {
             pcr,
             events: vec![],
+            start: None,
         }
     }
 
@@ -845,9 +1056,12 @@ impl EventLog {
     pub fn to_json(&self) -> String {
         to_json(&RawLog {
             format: LOG_FORMAT.into(),
-            version: VERSION,
+            // A log with a start value is version 2; one without stays readable by version 1
+            // readers.
+            version: if self.start.is_some() { 2 } else { VERSION },
             pcr: self.pcr,
             events: self.events.iter().map(event_to_raw).collect(),
+            start: self.start.as_ref().map(start_to_raw),
         })
     }
 
@@ -883,16 +1097,27 @@ impl Reference {
             })
             .filter(|b| !b.values.is_empty())
             .collect();
+        // Boot facts from the firmware log (only meaningful for a proof that verified, whose
+        // `boot-log` row passed).
+        let boot = BootReference::from_proof(proof);
         Reference {
             pcrs: PcrTable { banks },
+            boot,
         }
     }
 
     pub fn to_json(&self) -> String {
         to_json(&RawReference {
             format: REFERENCE_FORMAT.into(),
-            version: VERSION,
+            version: if self.boot.is_some() { 2 } else { VERSION },
             pcrs: pcrs_to_raw(&self.pcrs),
+            boot: self.boot.as_ref().map(|b| RawBootReference {
+                secure_boot: b.secure_boot,
+                db_sha256: b.db_sha256.as_ref().map(hex::encode),
+                dbx_sha256: b.dbx_sha256.as_ref().map(hex::encode),
+                kernel_sha256: b.kernel_sha256.as_ref().map(hex::encode),
+                kernel_cmdline: b.kernel_cmdline.clone(),
+            }),
         })
     }
 

@@ -7,13 +7,15 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
-use super::event::{replay, Event, INPUT_PCR, OUTPUT_PCR};
+use super::event::{Event, INPUT_PCR, OUTPUT_PCR};
 use super::file::{
     BankValues, CommandRecord, EkCertificate, EventLog, NonceSource, PcrTable, PcrValue, Proof,
     ProofFileError, TpmInfo, MAX_EK_CERT, MAX_NONCE,
 };
 use super::hash::{self, HashError, HashOptions, Progress, Target};
 use super::preflight::{self, PreflightError};
+use super::runtime::RuntimeLog;
+use super::start::{self, RunStart};
 use super::verify::{self, Policy, Status};
 use crate::commands::{self, templates};
 use crate::tpm::{Tpm, TpmError};
@@ -99,6 +101,16 @@ pub struct AttestOptions {
     pub pcrs: u32,
     /// Banks to quote; `None`: every active bank.
     pub banks: Option<Vec<HashAlg>>,
+    /// The firmware's TCG event log, carried in the proof and checked against the TPM's
+    /// PCRs before anything is extended or quoted; `None`: the proof carries none.
+    pub boot_log: Option<Vec<u8>>,
+    /// PCR14/15 before the logs' first events (read by `run`, or kept in `measure`'s logs);
+    /// a PCR without an entry started at zero.
+    pub starts: Vec<RunStart>,
+    /// The machine-wide runtime log `run` locks, reads and appends to (see
+    /// [`super::runtime`]); `None`: runs are neither logged nor serialized. [`attest`] does
+    /// not take the lock itself (its caller holds it).
+    pub runtime_log: Option<std::path::PathBuf>,
 }
 
 impl Default for AttestOptions {
@@ -108,6 +120,9 @@ impl Default for AttestOptions {
             nonce: None,
             pcrs: DEFAULT_QUOTE_PCRS,
             banks: None,
+            boot_log: None,
+            starts: vec![],
+            runtime_log: None,
         }
     }
 }
@@ -185,12 +200,59 @@ pub fn check_pcr_state<T: Transport>(
     banks: &[HashAlg],
     events: &[Event],
 ) -> Result<(), FlowError> {
+    check_pcr_state_from(tpm, pcr, banks, None, events)
+}
+
+/// Reads where `pcr` stands now in every bank: the start of a run. `earlier` (the runtime
+/// log's events for `pcr`) is kept when it explains that value, from the firmware log's value
+/// of `pcr` (or zero).
+pub fn read_start<T: Transport>(
+    tpm: &mut Tpm<T>,
+    pcr: u32,
+    banks: &[HashAlg],
+    earlier: &[Event],
+    boot_log: Option<&[u8]>,
+) -> Result<RunStart, FlowError> {
+    let table = read_pcrs(tpm, &selection(banks, 1 << pcr))?;
+    let mut start = RunStart {
+        pcr,
+        values: table
+            .banks
+            .iter()
+            .map(|b| (b.bank, b.get(pcr).unwrap_or(&[]).to_vec()))
+            .collect(),
+        earlier: earlier.to_vec(),
+    };
+    if start::explain(&start, boot_log) == start::Origin::NotExplained {
+        start.earlier.clear();
+    }
+    Ok(start)
+}
+
+/// [`check_pcr_state`] from a recorded start instead of zero.
+pub fn check_pcr_state_from<T: Transport>(
+    tpm: &mut Tpm<T>,
+    pcr: u32,
+    banks: &[HashAlg],
+    start: Option<&RunStart>,
+    events: &[Event],
+) -> Result<(), FlowError> {
     let table = read_pcrs(tpm, &selection(banks, 1 << pcr))?;
     for b in &table.banks {
         let actual = b.get(pcr).unwrap_or(&[]);
-        let expected = replay(b.bank, events).map_err(|e| FlowError::Invalid(e.to_string()))?;
+        let from = match start {
+            None => vec![0; b.bank.digest_size()],
+            Some(s) => s.value(b.bank).map(<[u8]>::to_vec).ok_or_else(|| {
+                FlowError::Invalid(format!(
+                    "the recorded start of PCR{pcr} has no {} value (the TPM's banks changed?)",
+                    b.bank
+                ))
+            })?,
+        };
+        let expected = start::replay_from(&from, b.bank, events)
+            .map_err(|e| FlowError::Invalid(e.to_string()))?;
         if actual != expected.as_slice() {
-            let (expected_what, hint) = if events.is_empty() {
+            let (expected_what, hint) = if events.is_empty() && start.is_none() {
                 (
                     "a fresh start".to_string(),
                     "something else extended this PCR since the TPM was last reset. PCR14 and \
@@ -257,7 +319,7 @@ pub fn measure_into<T: Transport>(
     log: &mut EventLog,
     events: Vec<Event>,
 ) -> Result<(), FlowError> {
-    check_pcr_state(tpm, log.pcr, banks, &log.events)?;
+    check_pcr_state_from(tpm, log.pcr, banks, log.start.as_ref(), &log.events)?;
     for e in events {
         extend(tpm, log.pcr, banks, &e)?;
         log.events.push(e);
@@ -394,8 +456,18 @@ pub fn attest<T: Transport>(
             b.clone()
         }
     };
-    check_pcr_state(tpm, INPUT_PCR, &active, &pcr14)?;
-    check_pcr_state(tpm, OUTPUT_PCR, &active, &pcr15)?;
+    let start_of = |pcr: u32| opts.starts.iter().find(|s| s.pcr == pcr);
+    check_pcr_state_from(tpm, INPUT_PCR, &active, start_of(INPUT_PCR), &pcr14)?;
+    check_pcr_state_from(tpm, OUTPUT_PCR, &active, start_of(OUTPUT_PCR), &pcr15)?;
+    check_boot_log(tpm, opts, &banks)?;
+    // A zero start with nothing before it means what no entry means: left out, so that the
+    // proof has no field whose removal changes nothing.
+    let starts: Vec<RunStart> = [INPUT_PCR, OUTPUT_PCR]
+        .into_iter()
+        .filter_map(start_of)
+        .filter(|s| !(s.is_zero() && s.earlier.is_empty()))
+        .cloned()
+        .collect();
 
     let (nonce, nonce_source) = match &opts.nonce {
         Some(n) if n.is_empty() || n.len() > MAX_NONCE => {
@@ -434,12 +506,37 @@ pub fn attest<T: Transport>(
             pcr14,
             pcr15,
             command,
+            boot_log: opts.boot_log.clone(),
+            version: super::file::PROOF_VERSION,
+            starts,
         },
     );
     let flushed = flush(tpm, handle);
     let proof = result?;
     flushed?;
     Ok(proof)
+}
+
+/// Checks that the firmware log in `opts` explains the TPM's PCRs of the quote selection
+/// now (see [`super::boot`]), so that a log that cannot pass `verify` is refused before
+/// anything is extended or quoted.
+pub fn check_boot_log<T: Transport>(
+    tpm: &mut Tpm<T>,
+    opts: &AttestOptions,
+    banks: &[HashAlg],
+) -> Result<(), FlowError> {
+    let Some(log) = &opts.boot_log else {
+        return Ok(());
+    };
+    let now = read_pcrs(tpm, &selection(banks, opts.pcrs))?;
+    super::boot::match_quoted(log, &now, true)
+        .map(|_| ())
+        .map_err(|e| {
+            FlowError::Invalid(format!(
+                "the firmware event log does not match this TPM: {e} (is it this machine's log, \
+                 and this its TPM? --no-boot-log makes a proof without it)"
+            ))
+        })
 }
 
 /// Quotes, reads the PCRs back, and checks the proof; retries when a PCR changed in between.
@@ -546,8 +643,41 @@ pub fn run_tracked<T: Transport>(
 ) -> Result<Proof, FlowError> {
     let command = preflight::check_command(&spec.argv)?;
     let banks = active_banks(tpm)?;
-    check_pcr_state(tpm, INPUT_PCR, &banks, &[])?;
-    check_pcr_state(tpm, OUTPUT_PCR, &banks, &[])?;
+    // Serialize with other runs on this TPM, then record where PCR14/15 stand (anything the
+    // boot loader or earlier runs extended): the proof replays this run's events from there.
+    let mut runtime = match &spec.attest.runtime_log {
+        Some(p) => Some(RuntimeLog::lock(p).map_err(FlowError::Invalid)?),
+        None => None,
+    };
+    if let Some(m) = runtime.as_ref().and_then(|r| r.problem.clone()) {
+        observer.note(&format!(
+            "the runtime log is not used ({m}); it starts afresh"
+        ));
+    }
+    let boot_log = spec.attest.boot_log.as_deref();
+    let mut starts = Vec::new();
+    for pcr in [INPUT_PCR, OUTPUT_PCR] {
+        let earlier = runtime.as_ref().map_or(&[][..], |r| r.events(pcr));
+        let s = read_start(tpm, pcr, &banks, earlier, boot_log)?;
+        if !s.is_zero() {
+            let origin = match start::explain(&s, boot_log) {
+                start::Origin::Zero => "zero",
+                start::Origin::BootLog => "explained by the firmware log",
+                start::Origin::EarlierRuns { .. } => "explained by earlier baretpm runs",
+                start::Origin::NotExplained => "not explained: something else extended it",
+            };
+            observer.note(&format!(
+                "PCR{pcr} starts at {} ({origin})",
+                start::describe(&s)
+            ));
+        }
+        starts.push(s);
+    }
+    check_boot_log(
+        tpm,
+        &spec.attest,
+        spec.attest.banks.as_deref().unwrap_or(&banks),
+    )?;
     let shown = spec.argv.join(" ");
     let invalid = |e: super::event::EventError| FlowError::Invalid(e.to_string());
 
@@ -560,7 +690,11 @@ pub fn run_tracked<T: Transport>(
         banks: banks.clone(),
         ..Extended::default()
     };
-    measure_into(tpm, &banks, &mut extended.pcr14, inputs)?;
+    extended.pcr14.start = Some(starts[0].clone());
+    extended.pcr15.start = Some(starts[1].clone());
+    let done = measure_into(tpm, &banks, &mut extended.pcr14, inputs);
+    note_runtime(&mut runtime, &extended.pcr14, observer);
+    done?;
     observer.note(&format!(
         "extended {} event(s) into PCR14 ({})",
         extended.pcr14.events.len(),
@@ -595,16 +729,22 @@ pub fn run_tracked<T: Transport>(
     outputs.extend(hash::measure(&spec.outputs, &spec.hash, &mut |p| {
         observer.progress("outputs", p)
     })?);
-    measure_into(tpm, &banks, &mut extended.pcr15, outputs)?;
+    let done = measure_into(tpm, &banks, &mut extended.pcr15, outputs);
+    note_runtime(&mut runtime, &extended.pcr15, observer);
+    done?;
     observer.note(&format!(
         "extended {} event(s) into PCR15",
         extended.pcr15.events.len()
     ));
 
     observer.note("quoting");
+    let opts = AttestOptions {
+        starts,
+        ..spec.attest.clone()
+    };
     attest(
         tpm,
-        &spec.attest,
+        &opts,
         extended.pcr14.events.clone(),
         extended.pcr15.events.clone(),
         Some(CommandRecord {
@@ -612,4 +752,17 @@ pub fn run_tracked<T: Transport>(
             exit_status: code,
         }),
     )
+}
+
+/// Appends what `log` holds (every event this run extended into its PCR) to the runtime log.
+fn note_runtime(runtime: &mut Option<RuntimeLog>, log: &EventLog, observer: &mut dyn Observer) {
+    let Some(rt) = runtime else { return };
+    if log.events.is_empty() {
+        return;
+    }
+    if let Err(m) = rt.append(log.pcr, &log.events) {
+        observer.note(&format!(
+            "the runtime log was not updated ({m}): a later run's start will not be explained"
+        ));
+    }
 }

@@ -6,7 +6,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
-use super::event::{command_text, exit_status_text, replay, Event, INPUT_PCR, OUTPUT_PCR};
+use super::event::{command_text, exit_status_text, Event, INPUT_PCR, OUTPUT_PCR};
 use super::file::{Proof, Reference};
 use crate::text::Escaped;
 use crate::types::alg::handle;
@@ -40,6 +40,9 @@ pub struct Policy {
     /// validates and certifies the quote's AK. `None`: the row says `skip`.
     #[cfg(feature = "cert")]
     pub ak_ca: Option<super::certs::CertTrust>,
+    /// Refuse a proof whose PCR14/15 start value nothing explains (rows `pcr14-start`,
+    /// `pcr15-start`); by default that is a warning and the run's own events are still proven.
+    pub require_explained_start: bool,
 }
 
 /// The result of one check.
@@ -80,7 +83,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn push(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
+    pub(crate) fn push(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
         self.checks.push(Check {
             name,
             status,
@@ -231,7 +234,8 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         "format",
         Status::Pass,
         format!(
-            "proof version 1; {} PCR values; {} input and {} output events",
+            "proof version {}; {} PCR values; {} input and {} output events",
+            proof.version,
             proof.pcrs.len(),
             proof.pcr14.len(),
             proof.pcr15.len()
@@ -273,6 +277,8 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
     let quoted = verified.is_some();
     check_log(proof, policy, INPUT_PCR, &proof.pcr14, quoted, &mut r);
     check_log(proof, policy, OUTPUT_PCR, &proof.pcr15, quoted, &mut r);
+    super::start::push_rows(proof, policy, quoted, &mut r);
+    super::boot::push_rows(proof, policy, quoted, &mut r);
     if quoted {
         check_command(proof, &mut r);
         for e in &policy.inputs {
@@ -602,7 +608,15 @@ fn check_log(
     let mut strong = false;
     for b in &proof.pcrs.banks {
         let Some(quoted) = b.get(pcr) else { continue };
-        match replay(b.bank, events) {
+        let Some(start) = super::start::start_of(proof, pcr, b.bank) else {
+            r.push(
+                name,
+                Status::Fail,
+                format!("the proof records no {} start value of PCR{pcr}", b.bank),
+            );
+            return;
+        };
+        match super::start::replay_from(&start, b.bank, events) {
             Ok(v) if v == quoted => {
                 matched.push(b.bank.name());
                 strong |= b.bank != HashAlg::Sha1;
@@ -641,8 +655,13 @@ fn check_log(
             name,
             Status::Pass,
             format!(
-                "{} events replay to {} in {}{}",
+                "{} events replay from {} to {} in {}{}",
                 events.len(),
+                if proof.starts.iter().any(|s| s.pcr == pcr && !s.is_zero()) {
+                    "the recorded start"
+                } else {
+                    "zero"
+                },
                 if quoted {
                     format!("the quoted PCR{pcr}")
                 } else {
@@ -768,6 +787,14 @@ fn check_reference(proof: &Proof, policy: &Policy, quoted: bool, r: &mut Report)
             "reference",
             Status::NotRun,
             "not proven: the quote did not verify, so the proof's PCR values are its own claim",
+        );
+        return;
+    }
+    if reference.pcrs.is_empty() {
+        r.push(
+            "reference",
+            Status::Skip,
+            "the reference pins no PCR values (only boot facts, in their own rows)",
         );
         return;
     }

@@ -3,8 +3,8 @@
 #
 # Talks to the TPM only through /dev/tpmrm0: creates the standard attestation key, measures
 # this script and its config file into PCR14, quotes PCR0-7,14,15 with the nonce the host put
-# on the kernel command line (baretpm.nonce=HEX), copies the firmware event log out of
-# securityfs, and sends the files to the host over the second serial port (/dev/ttyS1), each
+# on the kernel command line (baretpm.nonce=HEX) with the firmware event log from securityfs in
+# the proof, and sends the files to the host over the second serial port (/dev/ttyS1), each
 # framed with its length and SHA-256. Then powers off. Any failed step is reported on the
 # same channel (BARETPM-XFER-FAIL) so the host does not wait for its timeout.
 
@@ -70,10 +70,11 @@ ls -l /dev/tpm0 /dev/tpmrm0
 T=device:/dev/tpmrm0
 step ak-pub baretpm -T "$T" ak-pub --ak "$AK" -o /out/ak.pub
 step measure baretpm -T "$T" measure --pcr 14 --log /out/pcr14.log /init "$CONF"
-step attest baretpm -T "$T" attest --log /out/pcr14.log --proof /out/proof.json \
-    --nonce "$NONCE" --ak "$AK" --pcrs "$PCRS"
-step pcrread baretpm -T "$T" pcrread sha256:0,1,2,3,4,5,6,7,14,15
 step boot-log cp /sys/kernel/security/tpm0/binary_bios_measurements /out/boot_log.bin
+# The proof carries the firmware log; the host's verify replays it against PCR0-7.
+step attest baretpm -T "$T" attest --log /out/pcr14.log --proof /out/proof.json \
+    --nonce "$NONCE" --ak "$AK" --pcrs "$PCRS" --boot-log /out/boot_log.bin
+step pcrread baretpm -T "$T" pcrread sha256:0,1,2,3,4,5,6,7,14,15
 # The kernel driver's behaviour seen by the device transport; reported, judged on the host.
 timeout "$STEP_TIMEOUT" device-probe >/out/device.txt 2>&1
 echo "device-probe exit $?" >>/out/device.txt

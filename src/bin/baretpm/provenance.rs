@@ -14,6 +14,7 @@ use baretpm::proof::event::{Event, INPUT_PCR};
 use baretpm::proof::file::{EventLog, Proof, Reference, MAX_NONCE};
 use baretpm::proof::flow::{self, AkKind, AttestOptions, Observer, RunSpec};
 use baretpm::proof::hash::{self, HashOptions, Progress, Target};
+use baretpm::proof::runtime;
 use baretpm::proof::swtpm::{PrivateSwtpm, TempDir};
 use baretpm::proof::verify::{verify, Policy, Report};
 use baretpm::text::Escaped;
@@ -92,6 +93,14 @@ pub struct QuoteArgs {
     /// Banks to quote (comma separated); default: every active bank.
     #[arg(long, value_name = "LIST")]
     banks: Option<String>,
+    /// The firmware's TCG event log to carry in the proof. Default: the kernel's
+    /// /sys/kernel/security/tpm0/binary_bios_measurements when the TPM is a device and the
+    /// file is readable.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_boot_log")]
+    boot_log: Option<PathBuf>,
+    /// Make a proof without the firmware event log.
+    #[arg(long)]
+    no_boot_log: bool,
 }
 
 #[derive(clap::Args)]
@@ -191,6 +200,10 @@ pub struct VerifyArgs {
     /// Intermediate certificates for the AK chain (may repeat).
     #[arg(long, value_name = "FILE")]
     ak_chain: Vec<PathBuf>,
+    /// Refuse a proof whose PCR14/15 start value is not explained (by zero, the firmware log
+    /// or earlier baretpm runs in the same boot); by default that is a warning.
+    #[arg(long)]
+    require_explained_start: bool,
 }
 
 #[derive(clap::Args)]
@@ -340,7 +353,101 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
         nonce: q.nonce.as_deref().map(parse_nonce).transpose()?,
         pcrs: parse_pcr_list(&q.pcrs)?,
         banks: q.banks.as_deref().map(parse_banks).transpose()?,
+        boot_log: match &q.boot_log {
+            Some(p) => Some(read_boot_log(p)?),
+            None => None,
+        },
+        starts: vec![],
+        runtime_log: None,
     })
+}
+
+/// The runtime log for this TPM: `$BARETPM_RUNTIME_LOG` when set, else the machine's when
+/// the TPM is a device (a swtpm's PCRs are not the machine's), else none.
+fn runtime_path(s: &mut Session) -> Option<PathBuf> {
+    if s.private.is_some() {
+        // A fresh TPM for this process alone: nothing earlier to explain, nothing to share.
+        return None;
+    }
+    if std::env::var_os(runtime::RUNTIME_LOG_ENV).is_some_and(|v| !v.is_empty()) {
+        return runtime::default_path();
+    }
+    if s.private.is_none() && matches!(s.tpm.transport(), AnyTransport::Device(_)) {
+        return runtime::default_path();
+    }
+    None
+}
+
+/// Locks the runtime log (waiting for another run on this TPM), noting a damaged one.
+fn lock_runtime(path: Option<&Path>) -> Result<Option<runtime::RuntimeLog>, Failure> {
+    let Some(p) = path else { return Ok(None) };
+    let rt = runtime::RuntimeLog::lock(p).map_err(flow_err)?;
+    if let Some(m) = &rt.problem {
+        eprintln!(
+            "baretpm: note: the runtime log is not used ({}); it starts afresh",
+            Escaped(m)
+        );
+    }
+    Ok(Some(rt))
+}
+
+/// A note on standard error, untrusted text escaped.
+fn term_note(m: &str) {
+    eprintln!("baretpm: {}", Escaped(m));
+}
+
+/// Reads a firmware event log given with `--boot-log` (bounded; it must parse).
+fn read_boot_log(p: &Path) -> Result<Vec<u8>, Failure> {
+    use baretpm::proof::file::MAX_BOOT_LOG;
+    let bytes = read_bounded(p, MAX_BOOT_LOG as u64, "firmware event log").map_err(usage)?;
+    baretpm::eventlog::EventLog::parse(&bytes)
+        .map_err(|e| usage(format!("--boot-log {}: {e}", p.display())))?;
+    Ok(bytes)
+}
+
+/// The default firmware log: the kernel's, when the TPM is a device (a swtpm's PCRs owe
+/// nothing to this machine's firmware) and neither --boot-log nor --no-boot-log was given.
+fn default_boot_log(q: &QuoteArgs, opts: &mut AttestOptions, s: &mut Session) {
+    if q.no_boot_log || opts.boot_log.is_some() {
+        return;
+    }
+    match machine_boot_log(s) {
+        None => {}
+        Some(Ok(b)) => {
+            // Taken by default, not asked for: a log that cannot explain this TPM's PCRs (a
+            // bank the firmware does not log, a firmware quirk) is left out with a note rather
+            // than refusing the run; --boot-log makes it a requirement.
+            let trial = AttestOptions {
+                boot_log: Some(b),
+                ..opts.clone()
+            };
+            let banks = match &trial.banks {
+                Some(b) => Ok(b.clone()),
+                None => flow::active_banks(&mut s.tpm),
+            };
+            match banks.and_then(|banks| flow::check_boot_log(&mut s.tpm, &trial, &banks)) {
+                Ok(()) => opts.boot_log = trial.boot_log,
+                Err(e) => eprintln!(
+                    "baretpm: note: the proof carries no firmware event log: {}",
+                    Escaped(&e.to_string())
+                ),
+            }
+        }
+        Some(Err(Failure::Usage(m))) | Some(Err(Failure::Flow(m))) => eprintln!(
+            "baretpm: note: the proof carries no firmware event log: {}",
+            Escaped(&m)
+        ),
+    }
+}
+
+/// The kernel's firmware log when the TPM is a device; `None` for a swtpm.
+fn machine_boot_log(s: &mut Session) -> Option<Result<Vec<u8>, Failure>> {
+    if !matches!(s.tpm.transport(), AnyTransport::Device(_)) {
+        return None;
+    }
+    Some(read_boot_log(Path::new(
+        baretpm::proof::boot::SYSFS_BOOT_LOG,
+    )))
 }
 
 fn hash_options(threads: Option<usize>) -> Result<HashOptions, Failure> {
@@ -534,7 +641,7 @@ fn human(n: u64) -> String {
 // Subcommands
 
 fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         inputs: a.inputs.iter().map(|s| Target::parse(s)).collect(),
         outputs: a.outputs.iter().map(|s| Target::parse(s)).collect(),
         argv: a.command.clone(),
@@ -547,6 +654,8 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     let which = run_tpm(a.private_swtpm, tcti_arg)?;
     let mut s = open_tpm(tcti_arg, which)?;
     check_banks_first(&mut s.tpm, &spec.attest)?;
+    default_boot_log(&a.quote, &mut spec.attest, &mut s);
+    spec.attest.runtime_log = runtime_path(&mut s);
     if s.private.is_some() {
         eprintln!(
             "baretpm: note: a proof from a private swtpm shows the flow, not the machine it ran on"
@@ -633,7 +742,24 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     // PCR no longer matches the log.
     let mut s = open_tpm(tcti_arg, Which::Configured)?;
     let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
-    flow::check_pcr_state(&mut s.tpm, a.pcr, &banks, &log.events).map_err(flow_err)?;
+    // Serialized with runs on this TPM; a new log records where the PCR stands first.
+    let mut rt = lock_runtime(runtime_path(&mut s).as_deref())?;
+    if log.events.is_empty() && log.start.is_none() {
+        let earlier = rt.as_ref().map_or(&[][..], |r| r.events(a.pcr));
+        let boot_log = machine_boot_log(&mut s).and_then(Result::ok);
+        let start = flow::read_start(&mut s.tpm, a.pcr, &banks, earlier, boot_log.as_deref())
+            .map_err(flow_err)?;
+        if !start.is_zero() {
+            term_note(&format!(
+                "PCR{} starts at {} (recorded in the log)",
+                a.pcr,
+                baretpm::proof::start::describe(&start)
+            ));
+        }
+        log.start = Some(start);
+    }
+    flow::check_pcr_state_from(&mut s.tpm, a.pcr, &banks, log.start.as_ref(), &log.events)
+        .map_err(flow_err)?;
     let targets: Vec<Target> = a.paths.iter().map(|s| Target::parse(s)).collect();
     let mut term = Term::new();
     let stage = if a.pcr == INPUT_PCR {
@@ -649,7 +775,13 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
         events.push(Event::text(t.clone()).map_err(usage)?);
     }
     let n = events.len();
+    let before = log.events.len();
     let result = flow::measure_into(&mut s.tpm, &banks, &mut log, events);
+    if let Some(rt) = rt.as_mut() {
+        if let Err(m) = rt.append(a.pcr, &log.events[before..]) {
+            term_note(&format!("the runtime log was not updated: {m}"));
+        }
+    }
     // Write what was extended, even when a later event failed.
     log.write(&a.log).map_err(flow_err)?;
     result.map_err(flow_err)?;
@@ -670,6 +802,7 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
 fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     let mut pcr14: Option<Vec<Event>> = None;
     let mut pcr15: Option<Vec<Event>> = None;
+    let mut starts = Vec::new();
     for path in &a.logs {
         let log = EventLog::read(path).map_err(usage)?;
         let slot = if log.pcr == INPUT_PCR {
@@ -684,10 +817,15 @@ fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
                 path.display()
             )));
         }
+        starts.extend(log.start.clone());
         *slot = Some(log.events);
     }
-    let opts = attest_options(&a.quote)?;
+    let mut opts = attest_options(&a.quote)?;
+    opts.starts = starts;
     let mut s = open_tpm(tcti_arg, Which::Configured)?;
+    default_boot_log(&a.quote, &mut opts, &mut s);
+    // Nothing extends PCR14/15 between the check and the quote while the lock is held.
+    let _rt = lock_runtime(runtime_path(&mut s).as_deref())?;
     let proof = flow::attest(
         &mut s.tpm,
         &opts,
@@ -730,6 +868,7 @@ fn pin_policy(
 /// Builds the verifier's policy from the command line (hashing the given files).
 fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
     let mut policy = pin_policy(a.nonce.as_deref(), a.ak_pub.as_deref(), a.allow_sha1)?;
+    policy.require_explained_start = a.require_explained_start;
     if let Some(p) = &a.reference {
         policy.reference = Some(Reference::read(p).map_err(usage)?);
     }
@@ -850,7 +989,7 @@ fn reference(a: ReferenceArgs) -> Result<(), Failure> {
     }
     let indices: Vec<u32> = (0..24).filter(|i| bits & (1 << i) != 0).collect();
     let r = Reference::from_proof(&proof, &indices);
-    if r.pcrs.is_empty() {
+    if r.pcrs.is_empty() && r.boot.is_none() {
         return Err(usage(format!(
             "{} quotes none of the PCRs {}",
             a.from.display(),

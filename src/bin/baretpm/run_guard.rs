@@ -84,8 +84,9 @@ pub fn after_failure(
         return lines.join(NEXT_LINE);
     }
     lines.push(
-        "PCR14 and PCR15 return to zero only when the TPM is reset, so `run` will refuse to \
-         start again until a reboot"
+        "these events stay in PCR14/PCR15 until the TPM is reset; a new run records them as \
+         its start value (explained by the runtime log when one is kept, otherwise reported \
+         as not explained)"
             .into(),
     );
     let mut saved = Vec::new();
@@ -111,7 +112,7 @@ pub fn after_failure(
         error,
         FlowError::CommandFailed { .. } | FlowError::CommandStart { .. }
     );
-    lines.push("next: reboot (or reset the TPM) and run again".into());
+    lines.push("next: run again (a reboot gives a zero start)".into());
     if command_ran {
         let l14 = log_path(proof, INPUT_PCR).display().to_string();
         let l15 = log_path(proof, OUTPUT_PCR).display().to_string();
