@@ -24,8 +24,9 @@ use libfuzzer_sys::fuzz_target;
 /// Number of operation codes.
 const OPS: u8 = 16;
 
-/// The replay transport, remembering the length of the last response it handed out (error
-/// offsets must fall within it).
+/// The replay transport, remembering the length of the longest response it handed out
+/// during the current operation (error offsets must fall within the response they point
+/// into; after a malformed answer `Tpm` may send a FlushContext, whose answer comes later).
 struct Probe<'a> {
     inner: ReplayTransport<'a>,
     last_len: usize,
@@ -34,9 +35,8 @@ struct Probe<'a> {
 impl Transport for Probe<'_> {
     type Error = ReplayError;
     fn transact<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], ReplayError> {
-        self.last_len = 0;
         let out = self.inner.transact(cmd, rsp)?;
-        self.last_len = out.len();
+        self.last_len = self.last_len.max(out.len());
         Ok(out)
     }
 }
@@ -225,6 +225,7 @@ fuzz_target!(|data: &[u8]| {
     tpm.max_attempts = max_attempts;
     for op in ops {
         let exhausted = tpm.transport().inner.is_exhausted();
+        tpm.transport().last_len = 0;
         let result = run(&mut tpm, op);
         if exhausted {
             assert!(
