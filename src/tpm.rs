@@ -297,15 +297,11 @@ impl<T: Transport> Tpm<T> {
             TpmsCapabilityData::Pcrs(p) => {
                 let mut out = TpmlPcrSelection::default();
                 for b in p.banks.iter().filter(|b| b.pcrs != 0) {
-                    out.push(TpmsPcrSelection {
-                        hash: b.hash,
-                        size_of_select: 3,
-                        pcrs: b.pcrs & 0x00ff_ffff,
-                    })
-                    .map_err(|error| TpmError::Malformed {
-                        cc: TpmCc::GET_CAPABILITY,
-                        error,
-                    })?;
+                    out.push(TpmsPcrSelection::from_bitmap(b.hash, b.pcrs))
+                        .map_err(|error| TpmError::Malformed {
+                            cc: TpmCc::GET_CAPABILITY,
+                            error,
+                        })?;
                 }
                 Ok(out)
             }

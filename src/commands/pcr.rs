@@ -1,6 +1,7 @@
 //! PCR_Read, PCR_Extend, PCR_Event, PCR_Reset.
 
 use super::{handles, passwords, Command, Handles, Passwords};
+use crate::types::tpm2b::max;
 use crate::types::{TpmCc, TpmlDigest, TpmlDigestValues, TpmlPcrSelection};
 use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
 
@@ -74,7 +75,7 @@ impl Command for PcrEvent<'_> {
         passwords(&[self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        w.tpm2b(self.event_data, 1024, "TPM2B_EVENT eventData")
+        w.tpm2b(self.event_data, max::EVENT, "TPM2B_EVENT eventData")
     }
     fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<TpmlDigestValues<'r>, Error> {
         TpmlDigestValues::unmarshal(r)

@@ -183,12 +183,8 @@ pub fn read_pcrs<T: Transport>(
 fn selection(banks: &[HashAlg], pcrs: u32) -> TpmlPcrSelection {
     let mut sel = TpmlPcrSelection::default();
     for &hash in banks {
-        // At most 16 banks come back from the TPM, the list's capacity.
-        let _ = sel.push(TpmsPcrSelection {
-            hash,
-            size_of_select: 3,
-            pcrs: pcrs & 0x00ff_ffff,
-        });
+        // At most MAX_PCR_BANKS (one per hash algorithm), the list's capacity.
+        let _ = sel.push(TpmsPcrSelection::from_bitmap(hash, pcrs));
     }
     sel
 }

@@ -48,6 +48,16 @@ impl TpmsPcrSelection {
         })
     }
 
+    /// A selection from a bitmap (bit `i` is PCR `i`), in the 3-byte form TPMs emit; bits of
+    /// PCRs 24 and up, which no PC Client TPM has, are dropped.
+    pub fn from_bitmap(hash: HashAlg, pcrs: u32) -> Self {
+        Self {
+            hash,
+            size_of_select: PCR_SELECT_MIN,
+            pcrs: pcrs & ((1 << IMPLEMENTATION_PCR) - 1),
+        }
+    }
+
     pub fn contains(&self, index: u32) -> bool {
         index < 32 && self.pcrs & (1 << index) != 0
     }

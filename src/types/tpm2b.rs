@@ -70,6 +70,8 @@ pub mod max {
     pub const SENSITIVE_DATA: usize = 256;
     /// `MAX_DIGEST_BUFFER` for TPM2B_MAX_BUFFER.
     pub const MAX_BUFFER: usize = 1024;
+    /// `sizeof(TPM2B_EVENT.buffer)`: 1024 bytes of event data (PCR_Event).
+    pub const EVENT: usize = 1024;
     /// `sizeof(TPMT_PUBLIC)`: type, nameAlg, attributes, authPolicy, the largest parameters
     /// (RSA and ECC: 16 bytes) and the largest unique field (an RSA-4096 modulus).
     pub const PUBLIC: usize = 2 + 2 + 4 + (2 + DIGEST) + 16 + (2 + RSA_KEY_BYTES);
@@ -88,4 +90,4 @@ pub type Tpm2bEccParameter<'a> = Tpm2b<'a, { max::ECC_KEY_BYTES }>;
 pub type Tpm2bMaxNvBuffer<'a> = Tpm2b<'a, { max::NV_BUFFER }>;
 pub type Tpm2bSensitiveData<'a> = Tpm2b<'a, { max::SENSITIVE_DATA }>;
 pub type Tpm2bMaxBuffer<'a> = Tpm2b<'a, { max::MAX_BUFFER }>;
-pub type Tpm2bEvent<'a> = Tpm2b<'a, 1024>;
+pub type Tpm2bEvent<'a> = Tpm2b<'a, { max::EVENT }>;

@@ -482,7 +482,7 @@ fn tpm_named(tcti_arg: Option<&str>) -> bool {
 
 /// Whether the user configured no TPM at all: no -T, no TPM2TOOLS_TCTI, no /dev/tpmrm0.
 fn no_tpm_configured(tcti_arg: Option<&str>) -> bool {
-    !tpm_named(tcti_arg) && !Path::new("/dev/tpmrm0").exists()
+    !tpm_named(tcti_arg) && !Path::new(baretpm::transport::device::DEFAULT_DEVICE).exists()
 }
 
 /// Which TPM a subcommand talks to.
