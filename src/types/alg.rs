@@ -229,25 +229,36 @@ impl TpmEccCurve {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmSt(pub u16);
 
+spec_constants! {
+    /// The spec name (`TPM_ST_ATTEST_QUOTE`), or `None` for a tag this crate does not name.
+    TpmSt {
+        RSP_COMMAND = 0x00C4 => "TPM_ST_RSP_COMMAND",
+        NULL = 0x8000 => "TPM_ST_NULL",
+        NO_SESSIONS = 0x8001 => "TPM_ST_NO_SESSIONS",
+        SESSIONS = 0x8002 => "TPM_ST_SESSIONS",
+        ATTEST_NV = 0x8014 => "TPM_ST_ATTEST_NV",
+        ATTEST_COMMAND_AUDIT = 0x8015 => "TPM_ST_ATTEST_COMMAND_AUDIT",
+        ATTEST_SESSION_AUDIT = 0x8016 => "TPM_ST_ATTEST_SESSION_AUDIT",
+        ATTEST_CERTIFY = 0x8017 => "TPM_ST_ATTEST_CERTIFY",
+        ATTEST_QUOTE = 0x8018 => "TPM_ST_ATTEST_QUOTE",
+        ATTEST_TIME = 0x8019 => "TPM_ST_ATTEST_TIME",
+        ATTEST_CREATION = 0x801A => "TPM_ST_ATTEST_CREATION",
+        ATTEST_NV_DIGEST = 0x801C => "TPM_ST_ATTEST_NV_DIGEST",
+        CREATION = 0x8021 => "TPM_ST_CREATION",
+        VERIFIED = 0x8022 => "TPM_ST_VERIFIED",
+        AUTH_SECRET = 0x8023 => "TPM_ST_AUTH_SECRET",
+        HASHCHECK = 0x8024 => "TPM_ST_HASHCHECK",
+        AUTH_SIGNED = 0x8025 => "TPM_ST_AUTH_SIGNED",
+        FU_MANIFEST = 0x8029 => "TPM_ST_FU_MANIFEST",
+    }
+}
+
 impl TpmSt {
-    pub const RSP_COMMAND: Self = Self(0x00C4);
-    pub const NULL: Self = Self(0x8000);
-    pub const NO_SESSIONS: Self = Self(0x8001);
-    pub const SESSIONS: Self = Self(0x8002);
-    pub const ATTEST_NV: Self = Self(0x8014);
-    pub const ATTEST_COMMAND_AUDIT: Self = Self(0x8015);
-    pub const ATTEST_SESSION_AUDIT: Self = Self(0x8016);
-    pub const ATTEST_CERTIFY: Self = Self(0x8017);
-    pub const ATTEST_QUOTE: Self = Self(0x8018);
-    pub const ATTEST_TIME: Self = Self(0x8019);
-    pub const ATTEST_CREATION: Self = Self(0x801A);
-    pub const ATTEST_NV_DIGEST: Self = Self(0x801C);
-    pub const CREATION: Self = Self(0x8021);
-    pub const VERIFIED: Self = Self(0x8022);
-    pub const AUTH_SECRET: Self = Self(0x8023);
-    pub const HASHCHECK: Self = Self(0x8024);
-    pub const AUTH_SIGNED: Self = Self(0x8025);
-    pub const FU_MANIFEST: Self = Self(0x8029);
+    /// Whether this is a `TPMI_ST_ATTEST` value: the type of a TPMS_ATTEST (0x8014 to 0x801A,
+    /// and 0x801C; 0x801B is unassigned).
+    pub fn is_attest(self) -> bool {
+        matches!(self.0, 0x8014..=0x801A | 0x801C)
+    }
 }
 
 /// `TPM_GENERATED_VALUE`: the magic that starts every structure the TPM signs itself.

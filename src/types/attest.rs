@@ -193,16 +193,7 @@ impl TpmuAttest<'_> {
 
     /// The spec name of the attestation type, for messages.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::Certify(_) => "TPM_ST_ATTEST_CERTIFY",
-            Self::Quote(_) => "TPM_ST_ATTEST_QUOTE",
-            Self::SessionAudit(_) => "TPM_ST_ATTEST_SESSION_AUDIT",
-            Self::CommandAudit(_) => "TPM_ST_ATTEST_COMMAND_AUDIT",
-            Self::Time(_) => "TPM_ST_ATTEST_TIME",
-            Self::Creation(_) => "TPM_ST_ATTEST_CREATION",
-            Self::Nv(_) => "TPM_ST_ATTEST_NV",
-            Self::NvDigest(_) => "TPM_ST_ATTEST_NV_DIGEST",
-        }
+        self.tag().name().unwrap_or("TPMI_ST_ATTEST")
     }
 
     fn read<'a>(tag: TpmSt, at: usize, r: &mut Reader<'a>) -> Result<TpmuAttest<'a>, Error> {
@@ -346,17 +337,7 @@ impl<'a> Unmarshal<'a> for TpmsAttest<'a> {
         let at = r.offset();
         let tag = TpmSt(r.u16("TPMS_ATTEST.type")?);
         // Refuse an unknown type before reading further, so the error points at the tag.
-        if !matches!(
-            tag,
-            TpmSt::ATTEST_CERTIFY
-                | TpmSt::ATTEST_QUOTE
-                | TpmSt::ATTEST_SESSION_AUDIT
-                | TpmSt::ATTEST_COMMAND_AUDIT
-                | TpmSt::ATTEST_TIME
-                | TpmSt::ATTEST_CREATION
-                | TpmSt::ATTEST_NV
-                | TpmSt::ATTEST_NV_DIGEST
-        ) {
+        if !tag.is_attest() {
             return Err(Error::new(
                 ErrorKind::UnknownValue {
                     value: u32::from(tag.0),
