@@ -97,7 +97,7 @@ impl Command for GetCapability {
     }
     fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<GetCapabilityResponse, Error> {
         Ok(GetCapabilityResponse {
-            more_data: crate::types::attest::read_yes_no(r, "moreData")?,
+            more_data: crate::types::read_yes_no(r, "moreData")?,
             data: TpmsCapabilityData::unmarshal(r)?,
         })
     }

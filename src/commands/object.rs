@@ -69,7 +69,7 @@ impl Command for CreatePrimary<'_> {
                 w.tpm2b(&[], max::SENSITIVE_DATA, "TPMS_SENSITIVE_CREATE.data")
             },
         )?;
-        w.sized(max::PUBLIC, "TPM2B_PUBLIC", |w| self.public.marshal(w))?;
+        self.public.marshal_tpm2b(w)?;
         w.tpm2b(self.outside_info, max::DATA, "outsideInfo")?;
         self.creation_pcr.marshal(w)
     }

@@ -10,22 +10,6 @@ use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
 use zerocopy::byteorder::big_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// Reads a `TPMI_YES_NO`: 0 or 1, anything else is refused.
-pub(crate) fn read_yes_no(r: &mut Reader<'_>, what: &'static str) -> Result<bool, Error> {
-    let at = r.offset();
-    match r.u8(what)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        v => Err(Error::new(
-            ErrorKind::InvalidValue {
-                value: u32::from(v),
-            },
-            what,
-            at,
-        )),
-    }
-}
-
 /// The fixed 17-byte wire layout of TPMS_CLOCK_INFO.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -207,7 +191,10 @@ impl TpmuAttest<'_> {
                 pcr_digest: Tpm2bDigest::read(r, "TPMS_QUOTE_INFO.pcrDigest")?,
             }),
             TpmSt::ATTEST_SESSION_AUDIT => TpmuAttest::SessionAudit(TpmsSessionAuditInfo {
-                exclusive_session: read_yes_no(r, "TPMS_SESSION_AUDIT_INFO.exclusiveSession")?,
+                exclusive_session: super::read_yes_no(
+                    r,
+                    "TPMS_SESSION_AUDIT_INFO.exclusiveSession",
+                )?,
                 session_digest: Tpm2bDigest::read(r, "TPMS_SESSION_AUDIT_INFO.sessionDigest")?,
             }),
             TpmSt::ATTEST_COMMAND_AUDIT => TpmuAttest::CommandAudit(TpmsCommandAuditInfo {

@@ -30,3 +30,22 @@ pub use tpm2b::{
     Tpm2b, Tpm2bData, Tpm2bDigest, Tpm2bEccParameter, Tpm2bMaxNvBuffer, Tpm2bName,
     Tpm2bPublicKeyRsa,
 };
+
+/// Reads a `TPMI_YES_NO`: 0 or 1, anything else is refused.
+pub(crate) fn read_yes_no(
+    r: &mut crate::wire::Reader<'_>,
+    what: &'static str,
+) -> Result<bool, crate::wire::Error> {
+    let at = r.offset();
+    match r.u8(what)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(crate::wire::Error::new(
+            crate::wire::ErrorKind::InvalidValue {
+                value: u32::from(v),
+            },
+            what,
+            at,
+        )),
+    }
+}

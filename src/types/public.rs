@@ -374,6 +374,12 @@ impl TpmtPublic<'_> {
 }
 
 impl TpmtPublic<'_> {
+    /// Writes this public area as a TPM2B_PUBLIC (size, then the TPMT_PUBLIC), as a template
+    /// in a command or inside a [`Tpm2bPublic`].
+    pub fn marshal_tpm2b(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.sized(max::PUBLIC, "TPM2B_PUBLIC", |w| self.marshal(w))
+    }
+
     /// Checks that an object the TPM made is the one `template` asked for: every field but
     /// `unique` (which the TPM fills in) must be equal. Returns the first field that differs.
     /// An interposer that clears `restricted` in a template on the way is caught here.
@@ -574,7 +580,7 @@ impl<'a> Unmarshal<'a> for Tpm2bPublic<'a> {
 
 impl Marshal for Tpm2bPublic<'_> {
     fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        w.sized(max::PUBLIC, "TPM2B_PUBLIC", |w| self.public_area.marshal(w))
+        self.public_area.marshal_tpm2b(w)
     }
 }
 
