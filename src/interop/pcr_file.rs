@@ -542,12 +542,6 @@ fn from_wire(e: Error) -> PcrFileError {
             needed,
             available,
         },
-        ErrorKind::CountAboveMax { count, .. } if e.what.starts_with("TPML_PCR_SELECTION") => {
-            PcrFileError::BankCountAboveMax {
-                count: sat(count),
-                at: e.offset,
-            }
-        }
         ErrorKind::CountAboveMax { count, .. } => PcrFileError::DigestCountAboveMax {
             count: sat(count),
             at: e.offset,
@@ -579,7 +573,14 @@ const MIN_MARSHALED_LIST: usize = 4;
 /// Parses a `-F marshaled` PCR file.
 pub fn parse_marshaled(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
     let mut r = Reader::new(bytes);
-    let selection = TpmlPcrSelection::unmarshal(&mut r).map_err(from_wire)?;
+    // A count over the maximum here is a bank count, whatever the wire error calls it.
+    let selection = TpmlPcrSelection::unmarshal(&mut r).map_err(|e| match e.kind {
+        ErrorKind::CountAboveMax { count, .. } => PcrFileError::BankCountAboveMax {
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            at: e.offset,
+        },
+        _ => from_wire(e),
+    })?;
     let at = r.offset();
     let lists = r.u32("TPML_DIGEST list count").map_err(from_wire)?;
     let room = r.remaining() / MIN_MARSHALED_LIST;
