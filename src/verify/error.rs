@@ -151,6 +151,100 @@ impl VerifyError {
     }
 }
 
+/// The step of [`verify_quote`](super::verify_quote) a refusal belongs to, in the order the
+/// steps run. Reports (such as a proof's) show one row per step; the compiler checks that
+/// every error has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The AK: its encoding, type, size and attributes.
+    Ak,
+    /// The signature over the attestation bytes.
+    Signature,
+    /// TPMS_ATTEST: encoding, magic, type.
+    Attest,
+    /// extraData against the expected nonce.
+    Nonce,
+    /// qualifiedSigner against the AK's qualified name.
+    QualifiedSigner,
+    /// The PCR selection and the bank policy.
+    PcrSelection,
+    /// The PCR values against pcrDigest.
+    PcrDigest,
+    /// Reset and restart counts, clock.
+    Clock,
+}
+
+impl Stage {
+    /// Every step, in order.
+    pub const ALL: [Stage; 8] = [
+        Stage::Ak,
+        Stage::Signature,
+        Stage::Attest,
+        Stage::Nonce,
+        Stage::QualifiedSigner,
+        Stage::PcrSelection,
+        Stage::PcrDigest,
+        Stage::Clock,
+    ];
+
+    /// The step's short name, as report rows spell it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Ak => "ak",
+            Stage::Signature => "signature",
+            Stage::Attest => "attest",
+            Stage::Nonce => "nonce",
+            Stage::QualifiedSigner => "qualified-signer",
+            Stage::PcrSelection => "pcr-selection",
+            Stage::PcrDigest => "pcr-digest",
+            Stage::Clock => "clock",
+        }
+    }
+}
+
+impl VerifyError {
+    /// The step this refusal belongs to.
+    pub fn stage(&self) -> Stage {
+        use VerifyError::*;
+        match self {
+            AkUnreadable(_)
+            | AkSpkiInvalid
+            | AkTypeUnsupported(_)
+            | RsaKeyTooSmall { .. }
+            | RsaExponentRejected { .. }
+            | RsaKeyBitsMismatch { .. }
+            | RsaKeyUnusable { .. }
+            | EccCurveNotAllowed(_)
+            | EccPointInvalid
+            | AkNotRestricted
+            | AkNotSigning
+            | AkNotFixedTpm
+            | AkNotFixedParent
+            | AkDecryptSet => Stage::Ak,
+            SignatureUnreadable(_)
+            | SignatureAlgorithmMismatch { .. }
+            | SignatureSchemeMismatch { .. }
+            | SignatureHashMismatch { .. }
+            | Sha1SignatureNotAllowed
+            | SignatureHashNotSupported(_)
+            | RsaSignatureLength { .. }
+            | EcdsaScalarOutOfRange
+            | BadSignature => Stage::Signature,
+            AttestUnreadable(_) | NotTpmGenerated { .. } | NotAQuote { .. } => Stage::Attest,
+            EmptyExpectedNonce | NonceMismatch => Stage::Nonce,
+            AkNameUnknown | QualifiedSignerMismatch => Stage::QualifiedSigner,
+            DuplicateBank(_) | NoPcrsSelected | SelectionMismatch | Sha1BankNotAllowed => {
+                Stage::PcrSelection
+            }
+            PcrValueCount { .. } | PcrValueLength { .. } | PcrDigestMismatch => Stage::PcrDigest,
+            ResetCountChanged { .. }
+            | RestartCountChanged { .. }
+            | ClockWentBack { .. }
+            | ClockNotSafe => Stage::Clock,
+        }
+    }
+}
+
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use VerifyError::*;

@@ -9,7 +9,7 @@ mod key;
 mod pss;
 mod signature;
 
-pub use error::VerifyError;
+pub use error::{Stage, VerifyError};
 pub use key::{Ak, AkFormat, AkKey};
 pub use signature::verify_signature;
 
