@@ -33,8 +33,14 @@ const QUOTE_ATTEMPTS: usize = 3;
 /// Why the flow stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
+    /// A TPM command failed; `rc` is the TPM's response code when the TPM itself refused
+    /// (so a caller can tell TPM_RC_LOCKOUT from a dropped connection).
     #[error("TPM {step}: {message}")]
-    Tpm { step: &'static str, message: String },
+    Tpm {
+        step: &'static str,
+        rc: Option<crate::types::rc::TpmRc>,
+        message: String,
+    },
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
@@ -68,6 +74,7 @@ pub enum FlowError {
 fn tpm_err<E: core::fmt::Display>(step: &'static str) -> impl FnOnce(TpmError<E>) -> FlowError {
     move |e| FlowError::Tpm {
         step,
+        rc: e.rc(),
         message: e.to_string(),
     }
 }
@@ -415,6 +422,7 @@ fn ek_certificates<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<EkCertificate>,
             Err(TpmError::Transport(e)) => {
                 return Err(FlowError::Tpm {
                     step: "NV_Read(EK certificate)",
+                    rc: None,
                     message: e.to_string(),
                 })
             }
