@@ -20,6 +20,8 @@ enum Undo {
 }
 
 static PENDING: Mutex<Vec<Undo>> = Mutex::new(Vec::new());
+/// The signal received, 0 until one is.
+static RECEIVED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
 
 /// Starts the signal thread (once). Fails when the handlers cannot be registered.
@@ -32,6 +34,7 @@ pub fn install() -> Result<(), String> {
                 .name("baretpm-signals".into())
                 .spawn(move || {
                     if let Some(sig) = signals.forever().next() {
+                        RECEIVED.store(sig, std::sync::atomic::Ordering::SeqCst);
                         let what = undo_all();
                         eprintln!(
                             "baretpm: {} received: {}",
@@ -49,6 +52,20 @@ pub fn install() -> Result<(), String> {
             Ok(())
         })
         .clone()
+}
+
+/// Called before the process ends on its own: once a signal arrived, the main thread (whose
+/// TPM just went away under it) waits for the cleanup to finish and the process to exit with
+/// the signal's status, instead of exiting first with its own error.
+pub fn wait_if_signalled() {
+    let sig = RECEIVED.load(std::sync::atomic::Ordering::SeqCst);
+    if sig == 0 {
+        return;
+    }
+    // The signal thread exits the process when done; this bound only guards against a stuck
+    // removal.
+    std::thread::sleep(std::time::Duration::from_secs(10));
+    std::process::exit(128 + sig);
 }
 
 /// Stops this swtpm if a signal arrives.
@@ -74,7 +91,7 @@ fn undo_all() -> Vec<String> {
                 done.push("stopped the private swtpm and removed its state".to_string());
             }
             Undo::Dir(p) => {
-                if std::fs::remove_dir_all(&p).is_ok() {
+                if remove_while_in_use(&p) {
                     done.push(format!("removed {}", p.display()));
                 }
             }
@@ -90,4 +107,18 @@ fn name(sig: i32) -> &'static str {
         SIGHUP => "SIGHUP",
         _ => "a signal",
     }
+}
+
+/// Removes `dir` although the main thread may still be writing into it (it runs on until the
+/// process exits): a file created during the removal makes the last rmdir fail, so try again
+/// for up to a second. True once the directory is gone.
+fn remove_while_in_use(dir: &std::path::Path) -> bool {
+    for _ in 0..50 {
+        let _ = std::fs::remove_dir_all(dir);
+        if !dir.exists() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
 }

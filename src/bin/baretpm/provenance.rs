@@ -259,6 +259,7 @@ pub fn main(cmd: Command, tcti: Option<&str>) -> ExitCode {
         Command::AkPub(a) => ak_pub(a, tcti),
         Command::Demo(a) => demo(a, tcti),
     };
+    crate::cleanup::wait_if_signalled();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
