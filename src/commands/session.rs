@@ -8,7 +8,7 @@
 use super::{Command, Handles};
 use crate::types::alg::handle::{RH_NULL, RS_PW};
 use crate::types::tpm2b::max;
-use crate::types::{HashAlg, Tpm2bDigest, TpmAlgId, TpmCc, TpmtSymDefObject};
+use crate::types::{HashAlg, Tpm2bDigest, TpmCc, TpmtSymDefObject};
 use crate::wire::{Error, Reader, Writer};
 
 /// `TPMA_SESSION.continueSession`.
@@ -348,18 +348,8 @@ impl Command for StartAuthSession<'_> {
             "encryptedSalt",
         )?;
         w.u8(self.session_type.0)?;
-        match self.symmetric {
-            TpmtSymDefObject::Null => w.u16(TpmAlgId::NULL.0)?,
-            TpmtSymDefObject::Cipher {
-                algorithm,
-                key_bits,
-                mode,
-            } => {
-                w.u16(algorithm.0)?;
-                w.u16(key_bits)?;
-                w.u16(mode.0)?;
-            }
-        }
+        // TPMT_SYM_DEF: the same layout as TPMT_SYM_DEF_OBJECT for what a session uses.
+        self.symmetric.write(w)?;
         w.u16(self.auth_hash.alg_id().0)
     }
     fn response<'r>(h: &[u32], r: &mut Reader<'r>) -> Result<StartAuthSessionResponse<'r>, Error> {

@@ -80,7 +80,8 @@ impl TpmtSymDefObject {
         }
     }
 
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+    /// Writes the TPMT_SYM_DEF_OBJECT (also the layout of TPMT_SYM_DEF for AES/CFB).
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         match *self {
             Self::Null => w.u16(TpmAlgId::NULL.0),
             Self::Cipher {
