@@ -12,33 +12,9 @@
 
 mod common;
 
-use common::swtpm::{Ek, Family, Options, SwtpmInstance};
+use common::swtpm::{baretpm, tpm2, Ek, Family, Options, SwtpmInstance};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn baretpm(sw: &SwtpmInstance, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baretpm"))
-        .arg("-T")
-        .arg(sw.tcti_string())
-        .args(args)
-        .env_remove("TPM2TOOLS_TCTI")
-        .output()
-        .unwrap()
-}
-
-fn tpm2(sw: &SwtpmInstance, tool: &str, args: &[&str]) -> Output {
-    let out = Command::new(tool)
-        .args(args)
-        .env("TPM2TOOLS_TCTI", sw.tcti_string())
-        .output()
-        .unwrap_or_else(|e| panic!("{tool}: {e} (.ci/run installs tpm2-tools)"));
-    // tpm2-tools without a resource manager leave transient objects behind.
-    let _ = Command::new("tpm2_flushcontext")
-        .arg("-t")
-        .env("TPM2TOOLS_TCTI", sw.tcti_string())
-        .output();
-    out
-}
+use std::process::Output;
 
 fn ok(out: &Output, what: &str) {
     assert!(

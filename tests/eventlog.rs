@@ -4,46 +4,17 @@
 
 #![cfg(feature = "std")]
 
+mod common;
+
 use baretpm::eventlog::{
     check_structure, classify, replay, CompareError, EventData, EventLog, ExpectedPcr, LogFormat,
     ParseErrorKind, PcrStart, ReplayedPcrs, SecureBootSummary,
 };
 use baretpm::types::HashAlg;
-use std::path::{Path, PathBuf};
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/eventlogs")
-}
+use common::eventlogs::{all_logs, dir};
 
 fn read(rel: &str) -> Vec<u8> {
     std::fs::read(dir().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Every log file (not .json) under vectors/eventlogs/, relative paths, sorted.
-pub fn all_logs() -> Vec<String> {
-    let mut out = Vec::new();
-    for sub in std::fs::read_dir(dir()).unwrap() {
-        let sub = sub.unwrap().path();
-        if !sub.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&sub).unwrap() {
-            let f = f.unwrap().path();
-            if f.extension()
-                .is_some_and(|e| e == "json" || e == "yaml" || e == "md")
-            {
-                continue;
-            }
-            out.push(
-                f.strip_prefix(dir())
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-            );
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `{bank: {pcr: hex}}` of a `.pcrs.json` (bank names in either case).

@@ -14,40 +14,13 @@
 
 #![cfg(feature = "std")]
 
+mod common;
+
 use baretpm::eventlog::{EventLog, TcgEventType};
+use common::eventlogs::{all_logs, dir};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/eventlogs")
-}
-
-fn all_logs() -> Vec<String> {
-    let mut out = Vec::new();
-    for sub in std::fs::read_dir(dir()).unwrap() {
-        let sub = sub.unwrap().path();
-        if !sub.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&sub).unwrap() {
-            let f = f.unwrap().path();
-            if f.extension()
-                .is_some_and(|e| e == "json" || e == "yaml" || e == "md")
-            {
-                continue;
-            }
-            out.push(
-                f.strip_prefix(dir())
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-            );
-        }
-    }
-    out.sort();
-    out
-}
 
 /// `{bank: {pcr: lower-case hex}}`.
 type Pcrs = BTreeMap<String, BTreeMap<u32, String>>;

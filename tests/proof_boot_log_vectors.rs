@@ -4,16 +4,14 @@
 //! value, taken as a run's start, is explained by the log.
 #![cfg(feature = "std")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::eventlogs::dir;
 
 use baretpm::proof::boot::{facts, match_quoted};
 use baretpm::proof::file::{BankValues, PcrTable, PcrValue};
 use baretpm::proof::start::{explain, Origin, RunStart};
 use baretpm::types::HashAlg;
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/eventlogs")
-}
 
 /// Logs with a `.pcrs.json`, and their values as a quote's PCR table (banks in name order,
 /// indices ascending).

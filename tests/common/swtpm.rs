@@ -420,3 +420,29 @@ fn read_log(path: &Path) -> String {
     }
     s
 }
+
+/// Runs the baretpm CLI against `sw`, with `TPM2TOOLS_TCTI` cleared.
+pub fn baretpm(sw: &SwtpmInstance, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_baretpm"))
+        .arg("-T")
+        .arg(sw.tcti_string())
+        .args(args)
+        .env_remove("TPM2TOOLS_TCTI")
+        .output()
+        .unwrap()
+}
+
+/// Runs a tpm2-tools `tool` against `sw`, then flushes the transient objects it leaves
+/// behind (tpm2-tools without a resource manager do not flush their own).
+pub fn tpm2(sw: &SwtpmInstance, tool: &str, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .env("TPM2TOOLS_TCTI", sw.tcti_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e} (.ci/run installs tpm2-tools)"));
+    let _ = std::process::Command::new("tpm2_flushcontext")
+        .arg("-t")
+        .env("TPM2TOOLS_TCTI", sw.tcti_string())
+        .output();
+    out
+}
