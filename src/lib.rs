@@ -8,6 +8,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+#[cfg(feature = "ca")]
+pub mod ca;
 #[cfg(feature = "cert")]
 pub mod cert;
 pub mod commands;
