@@ -1,12 +1,16 @@
 //! baretpm: TPM 2.0 attestation from the command line, with no TSS installed.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "ca")]
+mod ca;
 mod certcmds;
 mod checkquote;
 mod cleanup;
 #[cfg(feature = "credential")]
 mod credential;
 mod ek_session;
+#[cfg(feature = "ca")]
+mod enroll;
 mod eventlog;
 mod provenance;
 mod run_guard;
@@ -68,6 +72,14 @@ enum Command {
     Createek(certcmds::CreateEkArgs),
     /// Validate an EK/AK certificate up to trusted roots (no TPM needed).
     Checkcert(certcmds::CheckCertArgs),
+    /// Attestation CA: init, challenge an enrollment request, issue AK certificates.
+    #[cfg(feature = "ca")]
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
+    /// Enroll this TPM's AK with an attestation CA: request, activate the challenge.
+    #[cfg(feature = "ca")]
+    #[command(subcommand)]
+    Enroll(enroll::EnrollCommand),
     #[command(flatten)]
     Provenance(provenance::Command),
 }
@@ -94,6 +106,10 @@ fn main() -> ExitCode {
         Command::Getekcertificate(a) => certcmds::getekcertificate(tcti, &a),
         Command::Createek(a) => certcmds::createek(tcti, &a),
         Command::Checkcert(a) => certcmds::checkcert(&a),
+        #[cfg(feature = "ca")]
+        Command::Ca(c) => ca::run(&c),
+        #[cfg(feature = "ca")]
+        Command::Enroll(c) => enroll::run(tcti, &c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
