@@ -1,0 +1,626 @@
+//! The attestation CA end to end on swtpm (`ca init|challenge|issue`, `enroll
+//! request|activate`), and the attacks it must refuse with the CA state left as it was.
+//!
+//! Each TPM gets EK certificates from its own swtpm_localca (a private configuration in a temp
+//! dir, nothing written under /etc or /var/lib), so two TPMs have two different EK roots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn installed(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// A swtpm whose EK certificates come from a local CA of its own; killed on drop.
+struct Tpm {
+    child: Child,
+    socket: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Tpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Tpm {
+    fn start() -> Option<Tpm> {
+        for t in ["swtpm", "swtpm_setup", "swtpm_localca"] {
+            if !installed(t) {
+                println!("skipped: {t} not installed");
+                return None;
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("baretpm-enroll-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("localca")).unwrap();
+        std::fs::create_dir(d.join("state")).unwrap();
+        let ca = d.join("localca");
+        std::fs::write(
+            d.join("localca.conf"),
+            format!(
+                "statedir = {0}\nsigningkey = {0}/signkey.pem\nissuercert = {0}/issuercert.pem\ncertserial = {0}/certserial\n",
+                ca.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("localca.options"),
+            "--platform-manufacturer baretpm\n--platform-version 2.1\n--platform-model test\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("setup.conf"),
+            format!(
+                "create_certs_tool = swtpm_localca\ncreate_certs_tool_config = {0}/localca.conf\ncreate_certs_tool_options = {0}/localca.options\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new("swtpm_setup")
+            .arg("--tpm2")
+            .arg("--tpmstate")
+            .arg(d.join("state"))
+            .arg("--config")
+            .arg(d.join("setup.conf"))
+            .args([
+                "--createek",
+                "--create-ek-cert",
+                "--ecc",
+                "--pcr-banks",
+                "sha256",
+            ])
+            .env("XDG_CONFIG_HOME", d)
+            .env("HOME", d)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "swtpm_setup: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let socket = d.join("swtpm.sock");
+        let child = Command::new("swtpm")
+            .args(["socket", "--tpm2", "--tpmstate"])
+            .arg(format!("dir={}", d.join("state").display()))
+            .arg("--server")
+            .arg(format!("type=unixio,path={}", socket.display()))
+            .arg("--ctrl")
+            .arg(format!("type=unixio,path={}.ctrl", socket.display()))
+            .args(["--flags", "not-need-init,startup-clear"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let me = Tpm { child, socket, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(&me.socket).is_err() {
+            assert!(Instant::now() < deadline, "swtpm did not start listening");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(me)
+    }
+
+    fn tcti(&self) -> String {
+        format!("swtpm:path={}", self.socket.display())
+    }
+
+    fn p(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// The local CA's root (what `--ek-ca` trusts) and its intermediate.
+    fn root(&self) -> String {
+        self.p("localca/swtpm-localca-rootca-cert.pem")
+    }
+
+    fn issuer(&self) -> String {
+        self.p("localca/issuercert.pem")
+    }
+
+    fn cli(&self, log: &mut Log, args: &[&str]) -> Output {
+        let mut all = vec!["-T".to_string(), self.tcti()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+        log.run(&refs)
+    }
+}
+
+/// Runs the CLI and keeps everything it printed (to check that the CA key never appears).
+#[derive(Default)]
+struct Log {
+    text: String,
+}
+
+impl Log {
+    fn run(&mut self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_baretpm"))
+            .args(args)
+            .env_remove("TPM2TOOLS_TCTI")
+            .output()
+            .expect("baretpm runs");
+        self.text.push_str(&String::from_utf8_lossy(&out.stdout));
+        self.text.push_str(&String::from_utf8_lossy(&out.stderr));
+        out
+    }
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\nstdout: {text}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    text
+}
+
+/// Asserts exit `code` and that stderr names `reason`.
+fn refused(o: &Output, code: i32, reason: &str, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{what}: expected exit {code}\nstdout: {}\nstderr: {err}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        err.contains(reason),
+        "{what}: stderr does not name '{reason}': {err}"
+    );
+}
+
+/// The CA's state: pending and done challenge files with their contents.
+fn state(ca: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for d in ["pending", "done"] {
+        for e in std::fs::read_dir(ca.join(d)).unwrap() {
+            let e = e.unwrap();
+            v.push((
+                format!("{d}/{}", e.file_name().to_string_lossy()),
+                std::fs::read(e.path()).unwrap(),
+            ));
+        }
+    }
+    v.sort();
+    v
+}
+
+fn json(path: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn write_json(path: &str, v: &serde_json::Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+/// The key's PEM body lines: none may appear in any output.
+fn key_lines(ca: &Path) -> Vec<String> {
+    std::fs::read_to_string(ca.join("ca.key"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        .map(|l| l.to_string())
+        .collect()
+}
+
+fn assert_no_key(ca: &Path, log: &Log, files: &[&str]) {
+    let lines = key_lines(ca);
+    assert!(!lines.is_empty());
+    for l in &lines {
+        assert!(!log.text.contains(l.as_str()), "CA key line in the output");
+        for f in files {
+            let t = String::from_utf8_lossy(&std::fs::read(f).unwrap()).to_string();
+            assert!(!t.contains(l.as_str()), "CA key line in {f}");
+        }
+    }
+}
+
+/// request → challenge → activate → issue; returns the AK certificate path.
+fn enroll(tpm: &Tpm, log: &mut Log, ca: &str, ak: &str, tag: &str) -> String {
+    let req = tpm.p(&format!("{tag}-req.json"));
+    let ch = tpm.p(&format!("{tag}-ch.json"));
+    let resp = tpm.p(&format!("{tag}-resp.json"));
+    let crt = tpm.p(&format!("{tag}-ak.crt"));
+    let out = ok(
+        &tpm.cli(log, &["enroll", "request", "-o", &req, "--ak", ak]),
+        "enroll request",
+    );
+    assert!(out.contains("0x01c00002"), "{out}");
+    let out = ok(
+        &log.run(&[
+            "ca",
+            "challenge",
+            ca,
+            &req,
+            "--ek-ca",
+            &tpm.root(),
+            "--ek-chain",
+            &tpm.issuer(),
+            "-o",
+            &ch,
+        ]),
+        "ca challenge",
+    );
+    assert!(out.contains("challenge "), "{out}");
+    ok(
+        &tpm.cli(log, &["enroll", "activate", &ch, "-o", &resp]),
+        "enroll activate",
+    );
+    ok(
+        &log.run(&["ca", "issue", ca, &resp, "-o", &crt]),
+        "ca issue",
+    );
+    crt
+}
+
+#[test]
+fn enrollment_issues_ak_certificates_for_rsa_and_ecc_aks() {
+    let Some(tpm) = Tpm::start() else { return };
+    let mut log = Log::default();
+    for (ca_alg, ak) in [("ecc", "rsa"), ("rsa", "ecc")] {
+        let ca = tpm.p(&format!("ca-{ca_alg}"));
+        ok(&log.run(&["ca", "init", &ca, "--alg", ca_alg]), "ca init");
+        let crt = enroll(&tpm, &mut log, &ca, ak, &format!("{ca_alg}-{ak}"));
+        // The certificate chains to the CA as an AK certificate and certifies this TPM's AK.
+        let akpub = tpm.p(&format!("ak-{ak}.pub"));
+        ok(
+            &tpm.cli(&mut log, &["createak", "--alg", ak, "-u", &akpub]),
+            "createak",
+        );
+        let out = ok(
+            &log.run(&[
+                "checkcert",
+                &crt,
+                "--ca",
+                &format!("{ca}/ca.crt"),
+                "--ak",
+                "--key",
+                &akpub,
+            ]),
+            "checkcert",
+        );
+        assert!(out.contains("as an AK certificate"), "{out}");
+        assert!(out.contains("2.23.133.8.3"), "{out}");
+        // TPM attributes copied from the EK certificate, and the EK certificate's hash.
+        assert!(out.contains("TPM model: swtpm"), "{out}");
+        assert!(out.contains("ek-cert-sha256:"), "{out}");
+        // Another CA's certificate does not validate it.
+        let other = tpm.p(&format!("other-{ca_alg}"));
+        ok(&log.run(&["ca", "init", &other]), "ca init other");
+        let o = log.run(&[
+            "checkcert",
+            &crt,
+            "--ca",
+            &format!("{other}/ca.crt"),
+            "--ak",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        // The one challenge is used up.
+        let st = state(Path::new(&ca));
+        assert_eq!(st.len(), 1);
+        assert!(st[0].0.starts_with("done/"));
+        assert_no_key(Path::new(&ca), &log, &[&crt]);
+    }
+}
+
+/// Sets `v[key]` (a hex string) to `f(bytes)`.
+fn edit_hex(v: &mut serde_json::Value, key: &str, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut b = hex::decode(v[key].as_str().unwrap()).unwrap();
+    f(&mut b);
+    v[key] = serde_json::Value::String(hex::encode(b));
+}
+
+/// TPM2B_PUBLIC: size (2), type (2), nameAlg (2), objectAttributes (4).
+fn edit_attributes(b: &mut [u8], clear: u32, set: u32) {
+    let a = u32::from_be_bytes(b[6..10].try_into().unwrap());
+    b[6..10].copy_from_slice(&((a & !clear) | set).to_be_bytes());
+}
+
+fn ca_challenge(
+    log: &mut Log,
+    ca: &str,
+    req: &str,
+    roots: &Tpm,
+    out: &str,
+    extra: &[&str],
+) -> Output {
+    let (root, issuer) = (roots.root(), roots.issuer());
+    let mut args = vec![
+        "ca",
+        "challenge",
+        ca,
+        req,
+        "--ek-ca",
+        &root,
+        "--ek-chain",
+        &issuer,
+        "-o",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    log.run(&args)
+}
+
+#[test]
+fn enrollment_attacks_are_refused_and_leave_the_ca_state_intact() {
+    let Some(a) = Tpm::start() else { return };
+    let Some(b) = Tpm::start() else { return };
+    let mut log = Log::default();
+    let ca = a.p("ca");
+    let cap = Path::new(&ca).to_path_buf();
+    ok(&log.run(&["ca", "init", &ca]), "ca init");
+    let req = a.p("req.json");
+    ok(
+        &a.cli(&mut log, &["enroll", "request", "-o", &req]),
+        "request A",
+    );
+    let req_b = b.p("req.json");
+    ok(
+        &b.cli(&mut log, &["enroll", "request", "-o", &req_b]),
+        "request B",
+    );
+    let t = |n: &str| a.p(n);
+
+    // Requests the CA must refuse before making any challenge.
+    let before = state(&cap);
+    let mut bad = |name: &str, edit: &dyn Fn(&mut serde_json::Value), code: i32, reason: &str| {
+        let mut v = json(&req);
+        edit(&mut v);
+        let path = t(&format!("{name}.json"));
+        write_json(&path, &v);
+        let o = ca_challenge(
+            &mut log,
+            &ca,
+            &path,
+            &a,
+            &t(&format!("{name}-ch.json")),
+            &[],
+        );
+        refused(&o, code, reason, name);
+        assert!(
+            !Path::new(&t(&format!("{name}-ch.json"))).exists(),
+            "{name}"
+        );
+        assert_eq!(state(&cap), before, "{name}: CA state changed");
+    };
+    bad(
+        "ak-not-restricted",
+        &|v| edit_hex(v, "ak_public", |b| edit_attributes(b, 0x0001_0000, 0)),
+        1,
+        "not restricted",
+    );
+    bad(
+        "ak-not-fixedtpm",
+        &|v| edit_hex(v, "ak_public", |b| edit_attributes(b, 0x0000_0002, 0)),
+        1,
+        "not fixedTPM",
+    );
+    bad(
+        "ak-decrypt",
+        &|v| edit_hex(v, "ak_public", |b| edit_attributes(b, 0, 0x0002_0000)),
+        1,
+        "decrypt is set",
+    );
+    let ek_b = json(&req_b)["ek_public"].clone();
+    bad(
+        "ek-not-the-certificate-key",
+        &|v| v["ek_public"] = ek_b.clone(),
+        1,
+        "the request's EK public is not the certificate's key",
+    );
+    bad(
+        "ek-not-from-template",
+        &|v| edit_hex(v, "ek_public", |b| edit_attributes(b, 0, 0x0000_0040)),
+        1,
+        "not from a TCG EK template",
+    );
+    bad(
+        "no-ek-certificate",
+        &|v| v["ek_certificates"] = serde_json::json!([]),
+        1,
+        "no EK certificate",
+    );
+    bad(
+        "unknown-field",
+        &|v| v["extra"] = serde_json::json!(1),
+        2,
+        "unknown field",
+    );
+    bad(
+        "version-2",
+        &|v| v["version"] = serde_json::json!(2),
+        2,
+        "version 2",
+    );
+    // An EK certificate from a root the CA does not trust: B's own request against A's root,
+    // and A's request against B's root.
+    let o = ca_challenge(&mut log, &ca, &req_b, &a, &t("untrusted-ch.json"), &[]);
+    refused(
+        &o,
+        1,
+        "EK certificate chain",
+        "untrusted root (B's request)",
+    );
+    let o = ca_challenge(&mut log, &ca, &req, &b, &t("untrusted2-ch.json"), &[]);
+    refused(&o, 1, "EK certificate chain", "untrusted root (B's root)");
+    assert_eq!(state(&cap), before, "untrusted root: CA state changed");
+
+    // A credential for another AK's Name: A's EK with B's AK. The CA cannot tell, the TPM
+    // refuses to release the secret to an AK that is not the one named.
+    let mut v = json(&req);
+    v["ak_public"] = json(&req_b)["ak_public"].clone();
+    write_json(&t("other-ak.json"), &v);
+    ok(
+        &ca_challenge(
+            &mut log,
+            &ca,
+            &t("other-ak.json"),
+            &a,
+            &t("other-ak-ch.json"),
+            &[],
+        ),
+        "challenge for B's AK",
+    );
+    let o = a.cli(
+        &mut log,
+        &[
+            "enroll",
+            "activate",
+            &t("other-ak-ch.json"),
+            "--ak",
+            "rsa",
+            "-o",
+            &t("x.json"),
+        ],
+    );
+    refused(&o, 1, "another AK Name", "credential for another AK on A");
+    let o = b.cli(
+        &mut log,
+        &[
+            "enroll",
+            "activate",
+            &t("other-ak-ch.json"),
+            "-o",
+            &t("x.json"),
+        ],
+    );
+    refused(&o, 1, "another EK", "credential for B's AK, activated on B");
+
+    // The real challenge.
+    let ch = t("ch.json");
+    ok(
+        &ca_challenge(&mut log, &ca, &req, &a, &ch, &[]),
+        "challenge",
+    );
+    // Activated on another TPM: refused by that TPM.
+    let o = b.cli(&mut log, &["enroll", "activate", &ch, "-o", &t("x.json")]);
+    refused(&o, 1, "another EK", "challenge activated on TPM B");
+    // A tampered challenge: the credential altered (the TPM's integrity check), an unknown
+    // field and a bad id (the parser).
+    let mut v = json(&ch);
+    edit_hex(&mut v, "credential", |b| {
+        let i = 12;
+        b[i] ^= 1;
+    });
+    write_json(&t("ch-tampered.json"), &v);
+    let o = a.cli(
+        &mut log,
+        &[
+            "enroll",
+            "activate",
+            &t("ch-tampered.json"),
+            "-o",
+            &t("x.json"),
+        ],
+    );
+    refused(&o, 1, "altered", "tampered credential");
+    let mut v = json(&ch);
+    v["note"] = serde_json::json!("x");
+    write_json(&t("ch-field.json"), &v);
+    let o = a.cli(
+        &mut log,
+        &[
+            "enroll",
+            "activate",
+            &t("ch-field.json"),
+            "-o",
+            &t("x.json"),
+        ],
+    );
+    refused(&o, 2, "unknown field", "challenge with an unknown field");
+
+    let resp = t("resp.json");
+    ok(
+        &a.cli(&mut log, &["enroll", "activate", &ch, "-o", &resp]),
+        "activate",
+    );
+    let pending = state(&cap);
+    // Wrong secret: refused, the challenge stays pending.
+    let mut v = json(&resp);
+    edit_hex(&mut v, "secret", |b| b[0] ^= 0x80);
+    write_json(&t("resp-wrong.json"), &v);
+    let o = log.run(&["ca", "issue", &ca, &t("resp-wrong.json"), "-o", &t("x.crt")]);
+    refused(&o, 1, "the secret is not the one", "wrong secret");
+    assert!(!Path::new(&t("x.crt")).exists());
+    assert_eq!(state(&cap), pending, "wrong secret: CA state changed");
+    // A response for an id the CA never issued, and a malformed one.
+    let mut v = json(&resp);
+    v["challenge_id"] = serde_json::json!("00112233445566778899aabbccddeeff");
+    write_json(&t("resp-id.json"), &v);
+    let o = log.run(&["ca", "issue", &ca, &t("resp-id.json"), "-o", &t("x.crt")]);
+    refused(&o, 1, "unknown challenge id", "unknown id");
+    let mut v = json(&resp);
+    v["challenge_id"] = serde_json::json!("../../ca");
+    write_json(&t("resp-path.json"), &v);
+    let o = log.run(&["ca", "issue", &ca, &t("resp-path.json"), "-o", &t("x.crt")]);
+    refused(&o, 2, "not 32 hex digits", "path in the id");
+    assert_eq!(state(&cap), pending, "bad responses: CA state changed");
+
+    // Two concurrent issuers on one response: exactly one certificate.
+    let bin = env!("CARGO_BIN_EXE_baretpm");
+    let spawn = |out: String| {
+        Command::new(bin)
+            .args(["ca", "issue", &ca, &resp, "-o", &out])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (c1, c2) = (spawn(t("ak1.crt")), spawn(t("ak2.crt")));
+    let (o1, o2) = (
+        c1.wait_with_output().unwrap(),
+        c2.wait_with_output().unwrap(),
+    );
+    let wins = [&o1, &o2].iter().filter(|o| o.status.success()).count();
+    assert_eq!(wins, 1, "{o1:?} {o2:?}");
+    let loser = if o1.status.success() { &o2 } else { &o1 };
+    refused(loser, 1, "already used", "second concurrent issuer");
+    for o in [&o1, &o2] {
+        log.text.push_str(&String::from_utf8_lossy(&o.stdout));
+        log.text.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    // Replayed afterwards: refused by name.
+    let o = log.run(&["ca", "issue", &ca, &resp, "-o", &t("ak3.crt")]);
+    refused(&o, 1, "replayed", "replayed response");
+
+    // An expired challenge: refused, and then counted as used.
+    let ch2 = t("ch2.json");
+    ok(
+        &ca_challenge(&mut log, &ca, &req, &a, &ch2, &["--expires", "1"]),
+        "challenge 2",
+    );
+    let resp2 = t("resp2.json");
+    ok(
+        &a.cli(&mut log, &["enroll", "activate", &ch2, "-o", &resp2]),
+        "activate 2",
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    let o = log.run(&["ca", "issue", &ca, &resp2, "-o", &t("ak4.crt")]);
+    refused(&o, 1, "expired", "expired challenge");
+    let o = log.run(&["ca", "issue", &ca, &resp2, "-o", &t("ak4.crt")]);
+    refused(&o, 1, "already used or has expired", "expired, retried");
+    assert!(!Path::new(&t("ak4.crt")).exists());
+
+    let winner = if o1.status.success() {
+        t("ak1.crt")
+    } else {
+        t("ak2.crt")
+    };
+    assert_no_key(&cap, &log, &[&winner, &ch, &resp, &req]);
+}
