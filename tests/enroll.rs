@@ -311,6 +311,74 @@ fn enrollment_issues_ak_certificates_for_rsa_and_ecc_aks() {
             "--ak",
         ]);
         assert_eq!(o.status.code(), Some(1));
+        // The certificate in a proof: `verify --ak-ca` passes only with this CA, and only
+        // for the AK it certifies.
+        let input = tpm.p("input.txt");
+        std::fs::write(&input, format!("model {ca_alg}-{ak}")).unwrap();
+        let proof = tpm.p(&format!("proof-{ca_alg}-{ak}.json"));
+        let other_ak = if ak == "rsa" { "ecc" } else { "rsa" };
+        let wrong_proof = tpm.p(&format!("proof-wrong-{ca_alg}-{ak}.json"));
+        for (p, key) in [(&proof, ak), (&wrong_proof, other_ak)] {
+            ok(
+                &tpm.cli(
+                    &mut log,
+                    &[
+                        "run",
+                        "--proof",
+                        p,
+                        "--ak",
+                        key,
+                        "--ak-cert",
+                        &crt,
+                        "--no-boot-log",
+                        "--input",
+                        &input,
+                        "--",
+                        "true",
+                    ],
+                ),
+                "run --ak-cert",
+            );
+        }
+        assert!(json(&proof)["ak_certificate"].is_string());
+        let ca_crt = format!("{ca}/ca.crt");
+        let (tpm_root, tpm_issuer) = (tpm.root(), tpm.issuer());
+        let verify = |log: &mut Log, p: &str, extra: &[&str]| {
+            let mut args = vec!["verify", p, "--ek-ca", &tpm_root, "--ek-chain", &tpm_issuer];
+            args.extend_from_slice(extra);
+            let o = log.run(&args);
+            let text = String::from_utf8_lossy(&o.stdout).to_string();
+            let row = text
+                .lines()
+                .find(|l| l.starts_with("ak-certificate"))
+                .unwrap_or_else(|| panic!("no ak-certificate row: {text}"))
+                .to_string();
+            (o, row)
+        };
+        let (o, row) = verify(&mut log, &proof, &["--ak-ca", &ca_crt]);
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success(), "{text}");
+        assert!(row.contains(" pass "), "{row}");
+        assert!(row.contains("certifies the quote's AK"), "{row}");
+        assert!(row.contains("EK certificate at NV 0x01c00002"), "{row}");
+        assert!(row.contains("TPM manufacturer root"), "{row}");
+        assert!(text.contains("ek-certificate    pass"), "{text}");
+        // Without --ak-ca: not checked, never pass.
+        let (_, row) = verify(&mut log, &proof, &[]);
+        assert!(
+            row.contains(" skip ") && row.contains("no --ak-ca"),
+            "{row}"
+        );
+        // Another CA: FAIL.
+        let other_crt = format!("{other}/ca.crt");
+        let (o, row) = verify(&mut log, &proof, &["--ak-ca", &other_crt]);
+        assert_eq!(o.status.code(), Some(1), "{row}");
+        assert!(row.contains("FAIL"), "{row}");
+        // A certificate for another AK than the quote's: FAIL.
+        let (o, row) = verify(&mut log, &wrong_proof, &["--ak-ca", &ca_crt]);
+        assert_eq!(o.status.code(), Some(1), "{row}");
+        assert!(row.contains("certifies another key"), "{row}");
+
         // The one challenge is used up.
         let st = state(Path::new(&ca));
         assert_eq!(st.len(), 1);

@@ -106,10 +106,15 @@ pub(super) fn ek_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, Strin
                 return (
                     Status::Pass,
                     format!(
-                        "NV {:#010x}: chain of {n} valid up to '{root}'; {}; the AK is not bound \
-                         to this EK by the proof",
+                        "NV {:#010x}: chain of {n} valid up to '{root}'; {}; {}",
                         c.nv_index,
-                        tpm_text(&cert)
+                        tpm_text(&cert),
+                        if proof.ak_certificate.is_some() {
+                            "the AK is bound to an EK only through the ak-certificate row (the \
+                             attestation CA's certificate)"
+                        } else {
+                            "the AK is not bound to this EK by the proof"
+                        }
                     ),
                 )
             }
@@ -120,29 +125,96 @@ pub(super) fn ek_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, Strin
 }
 
 /// The `ak-certificate` row: a cloud AK certificate (GCE 0x01C10000/0x01C10002, Azure
-/// 0x01C101D0) must validate and certify exactly the quote's AK.
+/// 0x01C101D0) or the certificate of an attestation CA the proof carries (`run`/`attest
+/// --ak-cert`, see src/ca) must validate and certify exactly the quote's AK.
 pub(super) fn ak_row(proof: &Proof, trust: Option<&CertTrust>) -> (Status, String) {
-    ak_row_of(&proof.ek_certificates, &proof.ak_public, trust)
+    ak_row_with(
+        &proof.ek_certificates,
+        proof.ak_certificate.as_deref(),
+        &proof.ak_public,
+        trust,
+    )
 }
 
+#[cfg(test)]
 fn ak_row_of(
     nv_certs: &[EkCertificate],
     ak_public: &[u8],
     trust: Option<&CertTrust>,
 ) -> (Status, String) {
-    let certs: Vec<&EkCertificate> = nv_certs
+    ak_row_with(nv_certs, None, ak_public, trust)
+}
+
+/// Where an AK certificate came from: an NV index, or the proof's `ak_certificate`.
+fn ak_label(nv_index: Option<u32>) -> String {
+    match nv_index {
+        Some(i) => format!("NV {i:#010x}"),
+        None => String::from("AK certificate (enrollment)"),
+    }
+}
+
+/// For an enrollment certificate (src/ca): the EK certificate of the proof whose SHA-256 the
+/// certificate's subject serialNumber names, if any.
+fn ek_binding_text(cert: &Certificate, ek_certs: &[EkCertificate]) -> String {
+    use sha2::{Digest, Sha256};
+    let serial_number = x509_cert::der::asn1::ObjectIdentifier::new_unwrap("2.5.4.5");
+    let mut binding = None;
+    for rdn in cert.subject().0.iter() {
+        for atv in rdn.0.iter() {
+            if atv.oid == serial_number {
+                binding = core::str::from_utf8(atv.value.value())
+                    .ok()
+                    .map(String::from);
+            }
+        }
+    }
+    let Some(b) = binding else {
+        return String::from("it names no EK");
+    };
+    if let Some(h) = b.strip_prefix("ek-cert-sha256:") {
+        for c in ek_certs {
+            let der = crate::cert::strip_nv_wrapper(&c.der).unwrap_or(&c.der);
+            if hex::encode(Sha256::digest(der)) == h.to_ascii_lowercase() {
+                return format!(
+                    "the CA bound it to the EK certificate at NV {:#010x} of this proof; with \
+                     the ek-certificate row, the proof verifies from the model file back to the \
+                     TPM manufacturer root",
+                    c.nv_index
+                );
+            }
+        }
+        return String::from("the CA bound it to an EK certificate this proof does not carry");
+    }
+    format!("EK binding {}", crate::text::escape(&b))
+}
+
+fn ak_row_with(
+    nv_certs: &[EkCertificate],
+    enrolled: Option<&[u8]>,
+    ak_public: &[u8],
+    trust: Option<&CertTrust>,
+) -> (Status, String) {
+    let mut certs: Vec<(Option<u32>, &[u8])> = nv_certs
         .iter()
         .filter(|c| is_ak_cert_nv_index(c.nv_index))
+        .map(|c| (Some(c.nv_index), c.der.as_slice()))
         .collect();
+    if let Some(der) = enrolled {
+        certs.push((None, der));
+    }
     let Some(trust) = trust else {
         return (
             Status::Skip,
             if certs.is_empty() {
-                String::from("no --ak-ca given; the TPM had no AK certificate in NV")
+                String::from("no --ak-ca given; the proof carries no AK certificate")
             } else {
+                let v: Vec<String> = certs
+                    .iter()
+                    .map(|(i, d)| format!("{} ({} bytes)", ak_label(*i), d.len()))
+                    .collect();
                 format!(
                     "present: {}; not validated (no --ak-ca given)",
-                    list(&certs)
+                    v.join(", ")
                 )
             },
         );
@@ -158,27 +230,35 @@ fn ak_row_of(
         Err(e) => return (Status::Fail, format!("the proof's AK: {e}")),
     };
     let mut errors = vec![];
-    for c in &certs {
-        match check(c, trust, Role::Ak) {
+    for (index, der) in &certs {
+        let label = ak_label(*index);
+        let c = EkCertificate {
+            nv_index: index.unwrap_or(0),
+            der: der.to_vec(),
+        };
+        match check(&c, trust, Role::Ak) {
             Ok((cert, root, n)) => match cert.subject_key() {
                 Ok(k) if k == ak => {
+                    let tail = match index {
+                        Some(_) => tpm_text(&cert),
+                        None => {
+                            format!("{}; {}", tpm_text(&cert), ek_binding_text(&cert, nv_certs))
+                        }
+                    };
                     return (
                         Status::Pass,
                         format!(
-                            "NV {:#010x}: chain of {n} valid up to '{root}' and certifies the \
-                             quote's AK; {}",
-                            c.nv_index,
-                            tpm_text(&cert)
+                            "{label}: chain of {n} valid up to '{root}' and certifies the \
+                             quote's AK; {tail}"
                         ),
-                    )
+                    );
                 }
                 Ok(_) => errors.push(format!(
-                    "NV {:#010x}: valid, but certifies another key than the quote's AK",
-                    c.nv_index
+                    "{label}: valid, but certifies another key than the quote's AK"
                 )),
-                Err(e) => errors.push(format!("NV {:#010x}: {e}", c.nv_index)),
+                Err(e) => errors.push(format!("{label}: {e}")),
             },
-            Err(e) => errors.push(format!("NV {:#010x}: {e}", c.nv_index)),
+            Err(e) => errors.push(format!("{label}: {e}")),
         }
     }
     (Status::Fail, errors.join("; "))

@@ -252,6 +252,9 @@ pub struct Proof {
     pub version: u32,
     /// PCR14/15 before the run's first event (version 2); no entry: zero.
     pub starts: Vec<RunStart>,
+    /// An AK certificate from an attestation CA (`run`/`attest --ak-cert`, src/ca), DER;
+    /// optional in every version.
+    pub ak_certificate: Option<Vec<u8>>,
 }
 
 /// An event log being built by `baretpm measure`: one PCR and its events in order.
@@ -465,6 +468,8 @@ struct RawProof {
     boot_log: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     starts: Option<Limited<RawStart, StartsLimit>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ak_certificate: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -793,10 +798,15 @@ impl TryFrom<RawProof> for Proof {
                 starts.push(s);
             }
         }
+        let ak_certificate = match r.ak_certificate {
+            None => None,
+            Some(h) => Some(hex_field("ak_certificate", &h, 1, MAX_EK_CERT)?),
+        };
         Ok(Proof {
             version: r.version,
             boot_log,
             starts,
+            ak_certificate,
             tpm,
             ak_public,
             ak_name,
@@ -864,6 +874,7 @@ impl From<&Proof> for RawProof {
             } else {
                 Some(p.starts.iter().map(start_to_raw).collect())
             },
+            ak_certificate: p.ak_certificate.as_ref().map(hex::encode),
         }
     }
 }

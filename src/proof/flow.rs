@@ -118,6 +118,8 @@ pub struct AttestOptions {
     /// [`super::runtime`]); `None`: runs are neither logged nor serialized. [`attest`] does
     /// not take the lock itself (its caller holds it).
     pub runtime_log: Option<std::path::PathBuf>,
+    /// An AK certificate (DER) from an attestation CA, carried in the proof as is.
+    pub ak_certificate: Option<Vec<u8>>,
 }
 
 impl Default for AttestOptions {
@@ -130,6 +132,7 @@ impl Default for AttestOptions {
             boot_log: None,
             starts: vec![],
             runtime_log: None,
+            ak_certificate: None,
         }
     }
 }
@@ -513,6 +516,7 @@ pub fn attest<T: Transport>(
             boot_log: opts.boot_log.clone(),
             version: super::file::PROOF_VERSION,
             starts,
+            ak_certificate: opts.ak_certificate.clone(),
         },
     );
     let flushed = flush(tpm, handle);

@@ -101,6 +101,10 @@ pub struct QuoteArgs {
     /// Make a proof without the firmware event log.
     #[arg(long)]
     no_boot_log: bool,
+    /// An AK certificate from the attestation CA (`baretpm ca issue`, PEM or DER) to carry
+    /// in the proof; `verify --ak-ca CA.crt` checks it certifies the quote's AK.
+    #[arg(long, value_name = "FILE")]
+    ak_cert: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -360,7 +364,19 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
         },
         starts: vec![],
         runtime_log: None,
+        ak_certificate: q.ak_cert.as_deref().map(read_ak_cert).transpose()?,
     })
+}
+
+/// `--ak-cert`: one certificate, PEM or DER, kept as DER.
+fn read_ak_cert(p: &Path) -> Result<Vec<u8>, Failure> {
+    let bytes = baretpm::files::read_bounded(p, 64 * 1024, "AK certificate").map_err(usage)?;
+    let mut certs = baretpm::cert::certificates_from_bytes(&bytes, 1)
+        .map_err(|e| usage(format!("--ak-cert {}: {e}", p.display())))?;
+    certs
+        .pop()
+        .map(|c| c.der().to_vec())
+        .ok_or_else(|| usage(format!("--ak-cert {}: no certificate", p.display())))
 }
 
 /// The runtime log for this TPM: `$BARETPM_RUNTIME_LOG` when set, else the machine's when
