@@ -367,12 +367,28 @@ fn ek_cert_binding(der: &[u8]) -> String {
     format!("ek-cert-sha256:{}", hex::encode(Sha256::digest(der)))
 }
 
-/// Step 2: validates a request and makes its challenge, recorded as pending in `ca`.
-pub fn challenge(
-    ca: &CaDir,
+/// A request that passed every check of [`check_request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedRequest {
+    /// The EK's TPM2B_PUBLIC.
+    pub ek_public: Vec<u8>,
+    /// The AK's TPM2B_PUBLIC.
+    pub ak_public: Vec<u8>,
+    /// The AK's Name, computed here from `ak_public`.
+    pub ak_name: Vec<u8>,
+    /// What the AK certificate will name as its EK: `ek-cert-sha256:HEX` or `ek-name:HEX`.
+    pub ek_binding: String,
+    /// DER of the TPM attributes (manufacturer, model, version) of the EK certificate.
+    pub tpm_attributes: Option<Vec<u8>>,
+}
+
+/// The checks of step 2, with no state: the EK public area (TCG template, usable for
+/// MakeCredential), an EK certificate that chains to a trusted root and certifies that EK
+/// (unless `allow_no_ek_cert` and there is none), and the AK ([`check_ak`]).
+pub fn check_request(
     req: &EnrollRequest,
     policy: &ChallengePolicy,
-) -> Result<Challenge, CaError> {
+) -> Result<CheckedRequest, CaError> {
     // The EK public area.
     let ek_bytes = hex_field("ek_public", &req.ek_public, MAX_PUBLIC)?;
     let ek2b = Tpm2bPublic::from_bytes(&ek_bytes)
@@ -456,7 +472,38 @@ pub fn challenge(
             .map_err(|e| refused(format!("AK public key: {e}")))?,
     )?;
 
-    // The credential.
+    crate::credential::ek_params(&ek).map_err(|e| refused(e.to_string()))?;
+    let tpm_attributes = match &tpm_attributes {
+        Some(n) => {
+            use x509_cert::der::Encode;
+            Some(
+                n.to_der()
+                    .map_err(|e| CaError::Internal(format!("TPM attributes: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    Ok(CheckedRequest {
+        ek_public: ek_bytes.clone(),
+        ak_public: ak_bytes.clone(),
+        ak_name: ak_name.as_bytes().to_vec(),
+        ek_binding,
+        tpm_attributes,
+    })
+}
+
+/// Step 2: validates a request ([`check_request`]) and makes its challenge: a credential for
+/// a fresh 32-byte secret from the OS generator, bound to the AK's Name and encrypted to the
+/// EK, recorded as pending in `ca`.
+pub fn challenge(
+    ca: &CaDir,
+    req: &EnrollRequest,
+    policy: &ChallengePolicy,
+) -> Result<Challenge, CaError> {
+    let checked = check_request(req, policy)?;
+    let ek = Tpm2bPublic::from_bytes(&checked.ek_public)
+        .map_err(|e| CaError::Internal(format!("ek_public: {e}")))?
+        .public_area;
     let mut secret = [0u8; SECRET_LEN];
     let mut id = [0u8; CHALLENGE_ID_LEN];
     {
@@ -464,7 +511,7 @@ pub fn challenge(
         rand_core::OsRng.fill_bytes(&mut secret);
         rand_core::OsRng.fill_bytes(&mut id);
     }
-    let made = make_credential_for_name(&mut rand_core::OsRng, &ek, ak_name.as_bytes(), &secret)
+    let made = make_credential_for_name(&mut rand_core::OsRng, &ek, &checked.ak_name, &secret)
         .map_err(|e| refused(format!("makecredential: {e}")))?;
     let mut file = [0u8; MAX_CREDENTIAL_FILE];
     let n = CredentialFile {
@@ -475,22 +522,17 @@ pub fn challenge(
     .map_err(|e| CaError::Internal(format!("credential file: {e}")))?;
     let id = hex::encode(id);
     let expires = policy.at.saturating_add(policy.lifetime);
-    let tpm_attributes = match &tpm_attributes {
-        Some(n) => {
-            use x509_cert::der::Encode;
-            hex::encode(
-                n.to_der()
-                    .map_err(|e| CaError::Internal(format!("TPM attributes: {e}")))?,
-            )
-        }
-        None => String::new(),
-    };
+    let tpm_attributes = checked
+        .tpm_attributes
+        .as_ref()
+        .map(hex::encode)
+        .unwrap_or_default();
     ca.store_pending(&Pending {
         version: MESSAGE_VERSION,
         challenge_id: id.clone(),
         secret_sha256: hex::encode(Sha256::digest(secret)),
-        ak_public: req.ak_public.to_ascii_lowercase(),
-        ek_binding,
+        ak_public: hex::encode(&checked.ak_public),
+        ek_binding: checked.ek_binding,
         tpm_attributes,
         expires,
     })?;
@@ -498,7 +540,7 @@ pub fn challenge(
         version: MESSAGE_VERSION,
         challenge_id: id,
         credential: hex::encode(file.get(..n).unwrap_or_default()),
-        ak_name: hex::encode(ak_name.as_bytes()),
+        ak_name: hex::encode(&checked.ak_name),
         expires,
     })
 }
