@@ -646,7 +646,7 @@ mod tests {
                 allow_sha1: false,
                 role: Role::Any,
             };
-            validate(&c, &[], &[c.clone()], &policy).unwrap();
+            validate(&c, &[], core::slice::from_ref(&c), &policy).unwrap();
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(dir.join("ca.key"))
                 .unwrap()

@@ -5,6 +5,7 @@
 
 use super::CaError;
 use crate::cert::SubjectKey;
+use std::boxed::Box;
 use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
@@ -37,7 +38,7 @@ pub enum CaAlg {
 /// The CA's signing key. Deliberately without `Debug`.
 pub(crate) enum CaKey {
     P256(p256::ecdsa::SigningKey),
-    Rsa(rsa::pkcs1v15::SigningKey<sha2::Sha256>),
+    Rsa(Box<rsa::pkcs1v15::SigningKey<sha2::Sha256>>),
 }
 
 fn internal<E: core::fmt::Display>(what: &'static str) -> impl Fn(E) -> CaError {
@@ -67,7 +68,7 @@ impl CaKey {
                     .to_pkcs8_pem(LineEnding::LF)
                     .map_err(|_| CaError::Internal(String::from("encoding the CA key failed")))?;
                 Ok((
-                    Self::Rsa(rsa::pkcs1v15::SigningKey::new(sk)),
+                    Self::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(sk))),
                     pem.to_string(),
                 ))
             }
@@ -81,7 +82,7 @@ impl CaKey {
             return Ok(Self::P256(p256::ecdsa::SigningKey::from(k)));
         }
         if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
-            return Ok(Self::Rsa(rsa::pkcs1v15::SigningKey::new(k)));
+            return Ok(Self::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(k))));
         }
         Err(CaError::Io(String::from(
             "ca.key: not a PKCS#8 P-256 or RSA private key",
@@ -180,8 +181,8 @@ pub(crate) fn spki_of(key: &SubjectKey) -> Result<SubjectPublicKeyInfoOwned, CaE
     SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(internal("AK public key"))
 }
 
-fn sign_with<S, Sig>(
-    signer: &S,
+/// The fields of a certificate to sign.
+struct Tbs {
     profile: Profile,
     subject: Name,
     spki: SubjectPublicKeyInfoOwned,
@@ -189,7 +190,9 @@ fn sign_with<S, Sig>(
     not_after: u64,
     eku: Option<ExtendedKeyUsage>,
     san: Option<SubjectAltName>,
-) -> Result<Vec<u8>, CaError>
+}
+
+fn sign_with<S, Sig>(signer: &S, t: Tbs) -> Result<Vec<u8>, CaError>
 where
     S: signature::Keypair
         + x509_cert::spki::DynSignatureAlgorithmIdentifier
@@ -197,6 +200,15 @@ where
     S::VerifyingKey: EncodePublicKey,
     Sig: x509_cert::spki::SignatureBitStringEncoding,
 {
+    let Tbs {
+        profile,
+        subject,
+        spki,
+        not_before,
+        not_after,
+        eku,
+        san,
+    } = t;
     let mut b = CertificateBuilder::new(
         profile,
         random_serial()?,
@@ -239,29 +251,18 @@ impl CaKey {
 
     /// The self-signed CA certificate, DER.
     pub(crate) fn self_signed(&self, not_before: u64, not_after: u64) -> Result<Vec<u8>, CaError> {
-        let spki = self.spki()?;
-        let subject = ca_subject()?;
+        let tbs = Tbs {
+            profile: Profile::Root,
+            subject: ca_subject()?,
+            spki: self.spki()?,
+            not_before,
+            not_after,
+            eku: None,
+            san: None,
+        };
         match self {
-            Self::P256(s) => sign_with::<_, p256::ecdsa::DerSignature>(
-                s,
-                Profile::Root,
-                subject,
-                spki,
-                not_before,
-                not_after,
-                None,
-                None,
-            ),
-            Self::Rsa(s) => sign_with::<_, rsa::pkcs1v15::Signature>(
-                s,
-                Profile::Root,
-                subject,
-                spki,
-                not_before,
-                not_after,
-                None,
-                None,
-            ),
+            Self::P256(s) => sign_with::<_, p256::ecdsa::DerSignature>(s, tbs),
+            Self::Rsa(s) => sign_with::<_, rsa::pkcs1v15::Signature>(s.as_ref(), tbs),
         }
     }
 
@@ -286,13 +287,18 @@ impl CaKey {
             .tpm_attributes
             .clone()
             .map(|n| SubjectAltName(vec![GeneralName::DirectoryName(n)]));
+        let tbs = Tbs {
+            profile,
+            subject,
+            spki,
+            not_before,
+            not_after,
+            eku,
+            san,
+        };
         match self {
-            Self::P256(s) => sign_with::<_, p256::ecdsa::DerSignature>(
-                s, profile, subject, spki, not_before, not_after, eku, san,
-            ),
-            Self::Rsa(s) => sign_with::<_, rsa::pkcs1v15::Signature>(
-                s, profile, subject, spki, not_before, not_after, eku, san,
-            ),
+            Self::P256(s) => sign_with::<_, p256::ecdsa::DerSignature>(s, tbs),
+            Self::Rsa(s) => sign_with::<_, rsa::pkcs1v15::Signature>(s.as_ref(), tbs),
         }
     }
 }
