@@ -680,4 +680,100 @@ mod tests {
         let big = std::vec![b' '; MAX_MESSAGE + 1];
         assert!(EnrollRequest::from_json(&big).is_err());
     }
+
+    /// A pending challenge with a known secret, as `challenge` would store it (the TPM part
+    /// is covered by tests/enroll.rs).
+    fn pending(ca: &CaDir, id: &str, secret: &[u8], expires: u64) {
+        let ak = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/vectors/credential/swtpm/ek-ecc.ak-rsa.ak.tpm2b_public.bin"
+        ));
+        ca.store_pending(&Pending {
+            version: MESSAGE_VERSION,
+            challenge_id: id.into(),
+            secret_sha256: hex::encode(Sha256::digest(secret)),
+            ak_public: hex::encode(ak),
+            ek_binding: "ek-name:000b00".into(),
+            tpm_attributes: String::new(),
+            expires,
+        })
+        .unwrap();
+    }
+
+    fn response(id: &str, secret: &[u8]) -> ChallengeResponse {
+        ChallengeResponse {
+            version: MESSAGE_VERSION,
+            challenge_id: id.into(),
+            secret: hex::encode(secret),
+        }
+    }
+
+    #[test]
+    fn of_many_concurrent_issuers_exactly_one_gets_a_certificate() {
+        let t = tempfile::tempdir().unwrap();
+        let ca = CaDir::init(&t.path().join("ca"), CaAlg::EccP256).unwrap();
+        let id = "0123456789abcdef0123456789abcdef";
+        pending(&ca, id, &[7; 32], now() + 600);
+        let results: Vec<Result<Issued, CaError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| issue(&ca, &response(id, &[7; 32]), now(), 3600)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let wins: Vec<&Issued> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(wins.len(), 1);
+        for r in &results {
+            if let Err(e) = r {
+                assert!(
+                    e.is_refusal() && e.to_string().contains("already used"),
+                    "{e}"
+                );
+            }
+        }
+        // The certificate: an AK certificate under the CA, for the pending AK's key.
+        let cert = Certificate::from_der(&wins[0].der).unwrap();
+        let root = ca.certificate().unwrap();
+        let policy = Policy {
+            at: now(),
+            allow_sha1: false,
+            role: Role::Ak,
+        };
+        validate(&cert, &[], core::slice::from_ref(&root), &policy).unwrap();
+        let ak = Tpm2bPublic::from_bytes(include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/vectors/credential/swtpm/ek-ecc.ak-rsa.ak.tpm2b_public.bin"
+        )))
+        .unwrap();
+        assert_eq!(
+            cert.subject_key().unwrap(),
+            SubjectKey::from_tpmt_public(&ak.public_area).unwrap()
+        );
+        assert!(ca.pending_ids().unwrap().is_empty());
+    }
+
+    #[test]
+    fn wrong_secrets_leave_the_challenge_pending_and_expiry_consumes_it() {
+        let t = tempfile::tempdir().unwrap();
+        let ca = CaDir::init(&t.path().join("ca"), CaAlg::Rsa2048).unwrap();
+        let id = "00000000000000000000000000000001";
+        pending(&ca, id, &[1; 32], now() + 600);
+        for wrong in [&[2u8; 32][..], &[1; 31], &[1; 33], &[]] {
+            let e = issue(&ca, &response(id, wrong), now(), 3600).unwrap_err();
+            assert!(e.to_string().contains("the secret is not the one"), "{e}");
+        }
+        assert_eq!(ca.pending_ids().unwrap(), [id]);
+        // After its expiry even the right secret is refused, and then as used.
+        let e = issue(&ca, &response(id, &[1; 32]), now() + 601, 3600).unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+        let e = issue(&ca, &response(id, &[1; 32]), now(), 3600).unwrap_err();
+        assert!(e.to_string().contains("already used"), "{e}");
+        let e = issue(
+            &ca,
+            &response("ffffffffffffffffffffffffffffffff", &[1; 32]),
+            now(),
+            1,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown challenge id"), "{e}");
+    }
 }
