@@ -564,6 +564,9 @@ pub fn issue(
     use subtle::ConstantTimeEq;
     let id = challenge_id(&resp.challenge_id)?;
     let secret = hex_field("secret", &resp.secret, crate::credential::MAX_CREDENTIAL)?;
+    let (not_before, not_after) = (at.saturating_sub(60), at.saturating_add(cert_lifetime));
+    // A validity the certificate cannot hold is refused before the challenge is consumed.
+    x509::validity(not_before, not_after)?;
     let key = ca.key()?;
     let ca_cert = ca.certificate()?;
     let lock = ca.lock()?;
@@ -621,8 +624,8 @@ pub fn issue(
             ek_binding: p.ek_binding,
             tpm_attributes,
         },
-        at.saturating_sub(60),
-        at.saturating_add(cert_lifetime),
+        not_before,
+        not_after,
     )?;
     let pem = x509::cert_pem(&der)?;
     Ok(Issued { der, pem })

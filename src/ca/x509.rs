@@ -137,10 +137,12 @@ fn random_serial() -> Result<SerialNumber, CaError> {
     SerialNumber::new(&b).map_err(internal("serial number"))
 }
 
-fn validity(not_before: u64, not_after: u64) -> Result<Validity, CaError> {
+pub(crate) fn validity(not_before: u64, not_after: u64) -> Result<Validity, CaError> {
     let t = |s: u64| -> Result<Time, CaError> {
-        let st = std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
-        Time::try_from(st).map_err(internal("validity"))
+        let st = std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs(s))
+            .ok_or_else(|| CaError::Refused(format!("validity: {s} s after 1970 is too late")))?;
+        Time::try_from(st).map_err(|e| CaError::Refused(format!("validity: {e}")))
     };
     Ok(Validity {
         not_before: t(not_before)?,

@@ -52,8 +52,9 @@ pub struct ChallengeArgs {
     /// Accept a request without an EK certificate (the EK is then taken on trust).
     #[arg(long)]
     allow_no_ek_cert: bool,
-    /// Seconds the challenge stays valid.
-    #[arg(long, default_value_t = DEFAULT_CHALLENGE_LIFETIME)]
+    /// Seconds the challenge stays valid (1 to 604800, a week).
+    #[arg(long, default_value_t = DEFAULT_CHALLENGE_LIFETIME,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
     expires: u64,
     /// Where to write the challenge (JSON).
     #[arg(short = 'o', long)]
@@ -66,8 +67,9 @@ pub struct IssueArgs {
     dir: PathBuf,
     /// The response (`baretpm enroll activate -o`).
     response: PathBuf,
-    /// Days the AK certificate is valid.
-    #[arg(long, default_value_t = DEFAULT_CERT_LIFETIME / 86400)]
+    /// Days the AK certificate is valid (1 to 36500).
+    #[arg(long, default_value_t = DEFAULT_CERT_LIFETIME / 86400,
+          value_parser = clap::value_parser!(u64).range(1..=36500))]
     days: u64,
     /// Where to write the AK certificate (PEM).
     #[arg(short = 'o', long)]
