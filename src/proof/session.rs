@@ -213,18 +213,21 @@ mod with {
         };
         let made = match tpm.execute(&CreatePrimary::in_endorsement(template)) {
             Ok(r) => (r.object_handle, r.out_public.raw.to_vec()),
-            Err(TpmError::Transport(e)) => {
-                return Err(FlowError::Tpm {
-                    step: "CreatePrimary(EK)",
-                    rc: None,
-                    message: e.to_string(),
-                })
-            }
-            Err(e) => {
+            // The TPM refused (endorsement hierarchy with a password, disabled, no room):
+            // no EK, no session, and the user and the proof are told.
+            Err(e @ TpmError::Tpm { .. }) => {
                 me.messages.push(std::format!(
                     "warning: no EK available ({e}): {NO_SESSION_WARNING}"
                 ));
                 return Ok(());
+            }
+            // A malformed answer is no reason to go without a session: refused.
+            Err(e) => {
+                return Err(FlowError::Tpm {
+                    step: "CreatePrimary(EK)",
+                    rc: e.rc(),
+                    message: e.to_string(),
+                })
             }
         };
         let (ek, raw) = made;
