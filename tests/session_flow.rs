@@ -134,6 +134,20 @@ fn honest_run_measure_attest_use_the_session_and_record_it() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(session_of(&d.join("a.json")), Some("salted-ek-certified"));
+    // The field is optional (older proofs parse, and say nothing) and strict.
+    let json = std::fs::read_to_string(d.join("a.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["session"] = "salted".into();
+    let e = Proof::from_json(&serde_json::to_vec(&v).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("session: \"salted\" is not"), "{e}");
+    v.as_object_mut().unwrap().remove("session");
+    let old = Proof::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(old.session, None);
+    let report = baretpm::proof::verify(&old, &baretpm::proof::Policy::default()).unwrap();
+    let row = report.checks.iter().find(|c| c.name == "session").unwrap();
+    assert!(row.detail.contains("does not say"), "{}", row.detail);
 
     // run through a proxy that changes nothing: the same bytes as a direct connection.
     let p = proxy::start(sw.socket_path(), no_edit_command(), no_edit_response());
