@@ -7,6 +7,8 @@
 //! - (d) the EK public rewritten in CreatePrimary's answer: refused by the certificate check
 //!   before any salt is sent or anything extended;
 //! - a response rewritten on the way back: refused by the response HMAC check;
+//! - (e) `activatecredential`: the secret comes back encrypted (never in the clear on the bus,
+//!   unlike `--no-session`), and a flipped byte of it is refused by the response check;
 //! - the honest path passes and records the session in the proof (unsigned, shown by
 //!   `verify`); `--no-session` says what it gives up and records `none`.
 #![cfg(all(feature = "std", feature = "credential", feature = "cert"))]
@@ -381,4 +383,105 @@ fn a_replaced_ek_is_refused_by_the_certificate_check() {
     );
     assert!(!d.join("p.json").exists());
     assert_eq!(pcr(&sw, 14), before);
+}
+
+#[test]
+fn activatecredential_gets_the_secret_encrypted_and_refuses_a_changed_answer() {
+    let sw = swtpm(Ek::KeyAndCert);
+    let dir = workdir();
+    let d = dir.path();
+    let t = sw.tcti_string();
+    let ok = |o: Output| assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    ok(cli(&t, d, &["createek", "-G", "ecc", "-u", "ek.pub"]));
+    ok(cli(&t, d, &["createak", "--alg", "ecc", "-u", "ak.pub"]));
+    let secret: Vec<u8> = (0..32).map(|i| 0x5a ^ i).collect();
+    std::fs::write(d.join("secret"), &secret).unwrap();
+    ok(cli(
+        &t,
+        d,
+        &[
+            "makecredential",
+            "-u",
+            "ek.pub",
+            "-s",
+            "secret",
+            "--ak-public",
+            "ak.pub",
+            "-o",
+            "cred",
+        ],
+    ));
+    let activate = [
+        "activatecredential",
+        "--ek",
+        "ecc",
+        "--ak",
+        "ecc",
+        "-i",
+        "cred",
+        "-o",
+    ];
+
+    // Honest, watched: the secret is recovered and never crosses the bus in the clear.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(false));
+    let (seen_c, seen_r, s1, s2) = (seen.clone(), seen.clone(), secret.clone(), secret.clone());
+    let has = |hay: &[u8], s: &[u8]| hay.windows(s.len()).any(|w| w == s);
+    let p = proxy::start(
+        sw.socket_path(),
+        Box::new(move |cmd: &mut Vec<u8>| {
+            *seen_c.lock().unwrap() |= has(cmd, &s1);
+        }),
+        Box::new(move |_: &[u8], rsp: &mut Vec<u8>| {
+            *seen_r.lock().unwrap() |= has(rsp, &s2);
+        }),
+    );
+    let mut args = activate.to_vec();
+    args.push("out1");
+    let o = cli(&p.tcti(), d, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(std::fs::read(d.join("out1")).unwrap(), secret);
+    assert!(
+        !*seen.lock().unwrap(),
+        "the secret crossed the bus in the clear"
+    );
+
+    // Without the session it does cross in the clear (what the encryption is for).
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(false));
+    let seen_r = seen.clone();
+    let s2 = secret.clone();
+    let p = proxy::start(
+        sw.socket_path(),
+        no_edit_command(),
+        Box::new(move |_: &[u8], rsp: &mut Vec<u8>| {
+            *seen_r.lock().unwrap() |= has(rsp, &s2);
+        }),
+    );
+    let mut args = activate.to_vec();
+    args.extend(["out2", "--no-session"]);
+    let o = cli(&p.tcti(), d, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(err(&o).contains("warning: --no-session"), "{}", err(&o));
+    assert!(*seen.lock().unwrap());
+
+    // (e) One byte of the encrypted secret flipped on the way back (certInfo's data starts
+    // after the header, parameterSize and its size field): refused by the response check.
+    let p = proxy::start(
+        sw.socket_path(),
+        no_edit_command(),
+        Box::new(|cmd: &[u8], rsp: &mut Vec<u8>| {
+            if proxy::command_code(cmd) == TpmCc::ACTIVATE_CREDENTIAL.0 && rsp.len() > 30 {
+                rsp[16 + 3] ^= 0x01;
+            }
+        }),
+    );
+    let mut args = activate.to_vec();
+    args.push("out3");
+    let o = cli(&p.tcti(), d, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("ActivateCredential: the answer's session HMAC does not check"),
+        "{}",
+        err(&o)
+    );
+    assert!(!d.join("out3").exists());
 }

@@ -63,6 +63,15 @@ pub fn under_session(what: &str, e: &TpmError<<AnyTransport as Transport>::Error
     }
 }
 
+/// Whether `e` says the command or its answer was changed on the way (the TPM refused the
+/// session HMAC, or the answer's HMAC does not check).
+pub fn changed_on_the_way(e: &TpmError<<AnyTransport as Transport>::Error>) -> bool {
+    e.rc()
+        .is_some_and(|rc| baretpm::proof::session::is_hmac_refusal(rc.0))
+        || (matches!(e, TpmError::Malformed { .. })
+            && e.to_string().contains("TPMS_AUTH_RESPONSE.hmac"))
+}
+
 /// Sends `cmd` under the session; `names` are the Names of its handles.
 pub fn execute<'t, C: Command>(
     tpm: &'t mut Tpm<AnyTransport>,
@@ -167,6 +176,28 @@ mod with {
         /// Flushes the session.
         pub fn close(self, tpm: &mut Tpm<AnyTransport>) {
             self.session.flush(tpm);
+        }
+
+        /// ActivateCredential with this session as the AK's authorization and the secret
+        /// returned encrypted; the EK authorized as `keys` says.
+        pub fn activate_credential(
+            &mut self,
+            tpm: &mut Tpm<AnyTransport>,
+            keys: &baretpm::activation::ActivationKeys<'_>,
+            ak_name: &[u8],
+            ek_name: &[u8],
+            cred: &baretpm::interop::CredentialFile<'_>,
+            out: &mut [u8],
+        ) -> Result<usize, TpmError<<AnyTransport as Transport>::Error>> {
+            self.session.activate_credential(
+                tpm,
+                keys,
+                ak_name,
+                ek_name,
+                cred.id_object,
+                cred.encrypted_secret,
+                out,
+            )
         }
     }
 
