@@ -235,6 +235,13 @@ mod with {
         // The EK is needed only to start the session.
         tpm.flush_quietly(ek);
         let (session, record) = result?;
+        if let (SessionRecord::SaltedEkCertified, Some((_, _, c))) = (record, found) {
+            me.messages.push(std::format!(
+                "note: commands go under an HMAC session salted to the EK that the EK \
+                 certificate at NV {:#010x} certifies",
+                c.nv_index
+            ));
+        }
         if record == SessionRecord::SaltedEkUnverified {
             me.messages.push(
                 "note: the EK salting the session is unverified (no EK certificate in NV to \
