@@ -36,7 +36,7 @@ use sha2::{Digest as _, Sha256};
 /// response of that command.
 struct Tap<T> {
     inner: T,
-    log: Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>>,
+    log: Log,
     flip: Option<(u32, usize)>,
 }
 

@@ -65,6 +65,7 @@ pub fn under_session(what: &str, e: &TpmError<<AnyTransport as Transport>::Error
 
 /// Whether `e` says the command or its answer was changed on the way (the TPM refused the
 /// session HMAC, or the answer's HMAC does not check).
+#[cfg(feature = "credential")]
 pub fn changed_on_the_way(e: &TpmError<<AnyTransport as Transport>::Error>) -> bool {
     e.rc()
         .is_some_and(|rc| baretpm::proof::session::is_hmac_refusal(rc.0))
