@@ -7,6 +7,7 @@
 //! - ActivateCredential: the released secret comes back encrypted (never in the clear on the
 //!   bus) and decrypts to what MakeCredential encrypted, with RSA and ECC EKs; an encrypted
 //!   answer flipped on the way is refused by the response HMAC check before it is decrypted.
+//! - the response check (with one to three sessions) reads arbitrary bytes without panicking.
 #![cfg(all(
     feature = "std",
     feature = "credential",
@@ -230,5 +231,39 @@ fn activate_credential_returns_the_secret_encrypted() {
         s.flush(&mut tpm);
         tpm.flush_quietly(ak);
         tpm.flush_quietly(ek_handle);
+    }
+}
+
+proptest::proptest! {
+    /// The response check reads any bytes (a lying TPM's, an interposer's) without panicking,
+    /// for one to three sessions, and refuses them (no key here makes their HMAC).
+    #[test]
+    fn response_check_never_panics(
+        rsp in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        handles in 0usize..2,
+        sessions in 1usize..4,
+    ) {
+        let mut frame = rsp.clone();
+        if frame.len() >= 10 {
+            // A success header with the size of the bytes: the parser gets past the header.
+            frame[..2].copy_from_slice(&0x8002u16.to_be_bytes());
+            let n = frame.len() as u32;
+            frame[2..6].copy_from_slice(&n.to_be_bytes());
+            frame[6..10].copy_from_slice(&[0; 4]);
+        }
+        for f in [&rsp, &frame] {
+            let r = baretpm::commands::check_first_response_hmac(
+                f,
+                TpmCc::ACTIVATE_CREDENTIAL,
+                handles,
+                sessions,
+                HashAlg::Sha256,
+                &[7; 32],
+                &[9; 32],
+            );
+            if f.len() >= 10 && f[6..10] == [0; 4] {
+                proptest::prop_assert!(r.is_err());
+            }
+        }
     }
 }
