@@ -7,6 +7,7 @@
 //! - (d) the EK public rewritten in CreatePrimary's answer: refused by the certificate check
 //!   before any salt is sent or anything extended;
 //! - a response rewritten on the way back: refused by the response HMAC check;
+//! - `measure` (an extend rewritten) and `attest` (the nonce rewritten) refuse too;
 //! - (e) `activatecredential`: the secret comes back encrypted (never in the clear on the bus,
 //!   unlike `--no-session`), and a flipped byte of it is refused by the response check;
 //! - the honest path passes and records the session in the proof (unsigned, shown by
@@ -484,4 +485,66 @@ fn activatecredential_gets_the_secret_encrypted_and_refuses_a_changed_answer() {
         err(&o)
     );
     assert!(!d.join("out3").exists());
+}
+
+#[test]
+fn measure_and_attest_refuse_rewrites_too() {
+    let sw = swtpm(Ek::KeyAndCert);
+    let dir = workdir();
+    let d = dir.path();
+    let before = pcr(&sw, 14);
+    // measure: the extend rewritten on the way is refused, the log stays empty.
+    let p = proxy::start(
+        sw.socket_path(),
+        Box::new(|cmd: &mut Vec<u8>| {
+            if proxy::command_code(cmd) == TpmCc::PCR_EXTEND.0 {
+                let last = cmd.len() - 1;
+                cmd[last] ^= 0x01;
+            }
+        }),
+        no_edit_response(),
+    );
+    let o = cli(
+        &p.tcti(),
+        d,
+        &["measure", "--pcr", "14", "--log", "l14.json", "in.txt"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("PCR_Extend: the TPM refused the command's session HMAC"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(pcr(&sw, 14), before);
+    let log = baretpm::proof::EventLog::read(&d.join("l14.json")).unwrap();
+    assert!(log.events.is_empty());
+
+    // attest: the nonce rewritten in the Quote is refused, no proof written.
+    let p = proxy::start(
+        sw.socket_path(),
+        Box::new(|cmd: &mut Vec<u8>| {
+            if proxy::command_code(cmd) == TpmCc::QUOTE.0 {
+                if let Some(at) =
+                    (14..cmd.len() - 4).find(|&i| cmd[i..i + 4] == [0xc0, 0xff, 0xee, 0x00])
+                {
+                    cmd[at] ^= 0x01;
+                }
+            }
+        }),
+        no_edit_response(),
+    );
+    let o = cli(
+        &p.tcti(),
+        d,
+        &[
+            "attest", "--log", "l14.json", "--proof", "a.json", "--nonce", NONCE, "--pcrs", "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("Quote: the TPM refused the command's session HMAC"),
+        "{}",
+        err(&o)
+    );
+    assert!(!d.join("a.json").exists());
 }
