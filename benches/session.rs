@@ -4,6 +4,8 @@
 //!   as the provenance flow sends it today.
 //! - `session_pcr_extend/salted_hmac`: the same command through a `SaltedSession` (cpHash and
 //!   command HMAC, response HMAC checked, nonces rolled).
+//! - `session_quote/{password,salted_hmac}`: Quote (sha256:0,14,15, a 32-byte nonce) with the
+//!   standard ECC AK, with a password session and through the `SaltedSession`.
 //! - `session_start/{ecc_ek,rsa_ek}`: StartAuthSession salted to the EK (salt encapsulation
 //!   in software, the TPM's decryption) and FlushContext: the one-off cost per connection.
 //!
@@ -13,12 +15,12 @@
 #[path = "../tests/common/swtpm.rs"]
 mod swtpm;
 
-use baretpm::commands::{templates, CreatePrimary, PcrExtend};
+use baretpm::commands::{templates, CreatePrimary, PcrExtend, Quote};
 use baretpm::hmac_session::{handle_name, SaltedSession};
 use baretpm::tpm::Tpm;
 use baretpm::transport::swtpm::SwtpmTransport;
 use baretpm::transport::Timeouts;
-use baretpm::types::pcr::TpmlDigestValues;
+use baretpm::types::pcr::{TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection};
 use baretpm::types::{HashAlg, Tpm2bPublic, TpmtHa, TpmtPublic};
 use criterion::Criterion;
 use std::time::Duration;
@@ -84,6 +86,36 @@ fn main() {
         })
     });
     g.finish();
+
+    let ak = tpm
+        .execute(&CreatePrimary::in_endorsement(templates::ak_ecc()))
+        .unwrap();
+    let (ak, ak_name) = (ak.object_handle, ak.name.as_bytes().to_vec());
+    let mut sel = TpmlPcrSelection::default();
+    sel.banks
+        .push(TpmsPcrSelection::new(HashAlg::Sha256, &[0, 14, 15]).unwrap())
+        .unwrap();
+    let nonce = [0x33u8; 32];
+    let quote = Quote {
+        sign_handle: ak,
+        sign_auth: &[],
+        qualifying_data: &nonce,
+        pcr_select: sel,
+    };
+    let mut g = c.benchmark_group("session_quote");
+    g.bench_function("password", |b| {
+        b.iter(|| tpm.execute(&quote).unwrap().attest_bytes.len())
+    });
+    g.bench_function("salted_hmac", |b| {
+        b.iter(|| {
+            s.execute(&mut tpm, &quote, &[&ak_name])
+                .unwrap()
+                .attest_bytes
+                .len()
+        })
+    });
+    g.finish();
+    tpm.flush_quietly(ak);
     s.flush(&mut tpm);
 
     let mut g = c.benchmark_group("session_start");

@@ -128,6 +128,16 @@ impl<T: Transport> Tpm<T> {
         cmd: &C,
         check: impl FnOnce(&[u8]) -> Result<(), wire::Error>,
     ) -> Result<C::Response<'_>, TpmError<T::Error>> {
+        self.execute_transformed(cmd, |rsp| check(rsp))
+    }
+
+    /// [`Tpm::execute_checked`] whose `check` may also change the response in place before it
+    /// is parsed (a session decrypting the response's first parameter once its HMAC checks).
+    pub fn execute_transformed<C: Command>(
+        &mut self,
+        cmd: &C,
+        check: impl FnOnce(&mut [u8]) -> Result<(), wire::Error>,
+    ) -> Result<C::Response<'_>, TpmError<T::Error>> {
         let n = commands::build(cmd, &mut self.cmd)
             .map_err(|error| TpmError::Build { cc: C::CC, error })?;
         // One deadline for the command and all its retries.
@@ -144,7 +154,7 @@ impl<T: Transport> Tpm<T> {
         } else {
             None
         };
-        let parsed = match check(&self.rsp[..len]) {
+        let parsed = match check(&mut self.rsp[..len]) {
             Ok(()) => commands::parse_response(cmd, &self.rsp[..len]),
             Err(e) => Err(ResponseError::Malformed(e)),
         };

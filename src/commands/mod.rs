@@ -27,7 +27,7 @@ pub use object::{
 };
 pub use pcr::{PcrEvent, PcrExtend, PcrRead, PcrReadResponse, PcrReset};
 #[cfg(feature = "credential")]
-pub use session::{check_response_hmac, HmacAuth, SessionNonce};
+pub use session::{check_first_response_hmac, check_response_hmac, HmacAuth, SessionNonce};
 pub use session::{
     AuthSession, StartAuthSession, StartAuthSessionResponse, TpmSe, CONTINUE_SESSION,
 };

@@ -155,6 +155,22 @@ pub fn check_response_hmac(
     key: &[u8],
     nonce_caller: &[u8],
 ) -> Result<Option<SessionNonce>, Error> {
+    check_first_response_hmac(rsp, cc, response_handles, 1, hash, key, nonce_caller)
+}
+
+/// [`check_response_hmac`] for a command sent with `sessions` sessions of which the HMAC
+/// session is the first: the other entries of the response's authorization area (a policy
+/// session's nonce and attributes) are read for shape only.
+#[cfg(feature = "credential")]
+pub fn check_first_response_hmac(
+    rsp: &[u8],
+    cc: TpmCc,
+    response_handles: usize,
+    sessions: usize,
+    hash: HashAlg,
+    key: &[u8],
+    nonce_caller: &[u8],
+) -> Result<Option<SessionNonce>, Error> {
     let mut r = Reader::new(rsp);
     let tag = r.u16("response tag")?;
     r.u32("response size")?;
@@ -180,6 +196,12 @@ pub fn check_response_hmac(
     let attributes = r.u8("TPMS_AUTH_RESPONSE.sessionAttributes")?;
     let at = r.offset();
     let hmac = r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.hmac")?;
+    // At most three sessions in a command (Part 1, 18.2.1): the others' entries.
+    for _ in 1..sessions.min(3) {
+        r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.nonce")?;
+        r.u8("TPMS_AUTH_RESPONSE.sessionAttributes")?;
+        r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.hmac")?;
+    }
     r.finish()?;
     let mut rp = [0u8; crate::types::hash::MAX_DIGEST];
     let n = digest_of(

@@ -116,6 +116,40 @@ impl NonceSource {
     }
 }
 
+/// Whether the prover sent its PCR_Extend, CreatePrimary(AK) and Quote under an HMAC session
+/// salted to the EK (issue 15). Recorded by the prover and covered by no signature: a
+/// verifier shows it, it proves nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionRecord {
+    /// Without a salted session (`--no-session`, or no EK could be made).
+    None,
+    /// Under a session salted to an EK that had no certificate in NV to compare it with.
+    SaltedEkUnverified,
+    /// Under a session salted to an EK whose public key matched its NV certificate's key.
+    SaltedEkCertified,
+}
+
+impl SessionRecord {
+    /// The value of the proof's `session` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::SaltedEkUnverified => "salted-ek-unverified",
+            Self::SaltedEkCertified => "salted-ek-certified",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Self> {
+        [
+            Self::None,
+            Self::SaltedEkUnverified,
+            Self::SaltedEkCertified,
+        ]
+        .into_iter()
+        .find(|r| r.name() == s)
+    }
+}
+
 /// What GetCapability said about the TPM.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TpmInfo {
@@ -255,6 +289,9 @@ pub struct Proof {
     /// An AK certificate from an attestation CA (`run`/`attest --ak-cert`, src/ca), DER;
     /// optional in every version.
     pub ak_certificate: Option<Vec<u8>>,
+    /// Whether the prover's commands went under a salted session (unsigned); `None`: the
+    /// proof does not say (made before sessions were recorded).
+    pub session: Option<SessionRecord>,
 }
 
 /// An event log being built by `baretpm measure`: one PCR and its events in order.
@@ -470,6 +507,7 @@ struct RawProof {
     starts: Option<Limited<RawStart, StartsLimit>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ak_certificate: Option<String>,
+    session: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -802,11 +840,22 @@ impl TryFrom<RawProof> for Proof {
             None => None,
             Some(h) => Some(hex_field("ak_certificate", &h, 1, MAX_EK_CERT)?),
         };
+        let session = match r.session {
+            None => None,
+            Some(v) => Some(SessionRecord::from_name(&v).ok_or_else(|| {
+                format!(
+                    "session: {:?} is not \"none\", \"salted-ek-unverified\" or \
+                     \"salted-ek-certified\"",
+                    truncate(&v)
+                )
+            })?),
+        };
         Ok(Proof {
             version: r.version,
             boot_log,
             starts,
             ak_certificate,
+            session,
             tpm,
             ak_public,
             ak_name,
@@ -875,6 +924,7 @@ impl From<&Proof> for RawProof {
                 Some(p.starts.iter().map(start_to_raw).collect())
             },
             ak_certificate: p.ak_certificate.as_ref().map(hex::encode),
+            session: p.session.map(|s| s.name().to_string()),
         }
     }
 }

@@ -15,6 +15,7 @@ use super::file::{
 use super::hash::{self, HashError, HashOptions, Progress, Target};
 use super::preflight::{self, PreflightError};
 use super::runtime::RuntimeLog;
+use super::session::{FlowSession, SessionMode};
 use super::start::{self, RunStart};
 use super::verify::{self, Policy, Status};
 use crate::commands::{self, templates};
@@ -69,6 +70,13 @@ pub enum FlowError {
     /// Refused before anything was extended.
     #[error(transparent)]
     Preflight(#[from] PreflightError),
+    /// The EK created to salt the session is not the key of the TPM's EK certificate at
+    /// `nv_index`: an interposer may have replaced it to read the salt.
+    #[error(
+        "ek-certificate-match: the EK certificate at NV {nv_index:#010x} does not certify the EK \
+         the TPM answered with ({why}); no session was salted to it"
+    )]
+    EkMismatch { nv_index: u32, why: String },
 }
 
 fn tpm_err<E: core::fmt::Display>(step: &'static str) -> impl FnOnce(TpmError<E>) -> FlowError {
@@ -120,6 +128,9 @@ pub struct AttestOptions {
     pub runtime_log: Option<std::path::PathBuf>,
     /// An AK certificate (DER) from an attestation CA, carried in the proof as is.
     pub ak_certificate: Option<Vec<u8>>,
+    /// Whether PCR_Extend, CreatePrimary(AK) and Quote go under an HMAC session salted to
+    /// the EK (see [`super::session`]).
+    pub session: SessionMode,
 }
 
 impl Default for AttestOptions {
@@ -133,6 +144,7 @@ impl Default for AttestOptions {
             starts: vec![],
             runtime_log: None,
             ak_certificate: None,
+            session: SessionMode::default(),
         }
     }
 }
@@ -292,6 +304,17 @@ pub fn extend<T: Transport>(
     banks: &[HashAlg],
     event: &Event,
 ) -> Result<(), FlowError> {
+    extend_in(tpm, &mut FlowSession::none(), pcr, banks, event)
+}
+
+/// [`extend`] under `session` (the PCR's authValue is empty).
+pub fn extend_in<T: Transport>(
+    tpm: &mut Tpm<T>,
+    session: &mut FlowSession,
+    pcr: u32,
+    banks: &[HashAlg],
+    event: &Event,
+) -> Result<(), FlowError> {
     let digests: Vec<_> = banks
         .iter()
         .map(|&b| event.extend_digest(b))
@@ -307,14 +330,14 @@ pub fn extend<T: Transport>(
             })
             .map_err(|_| FlowError::Invalid("more than 16 PCR banks".into()))?;
     }
-    let done = tpm
-        .execute(&commands::PcrExtend {
-            pcr,
-            auth: &[],
-            digests: values,
-        })
-        .map_err(tpm_err("PCR_Extend"));
-    done
+    let cmd = commands::PcrExtend {
+        pcr,
+        auth: &[],
+        digests: values,
+    };
+    session
+        .execute(tpm, &cmd, &[&pcr.to_be_bytes()], "PCR_Extend")
+        .map(|_| ())
 }
 
 /// Checks that the TPM's PCR matches `log`, then extends each of `events` and appends it to
@@ -325,9 +348,20 @@ pub fn measure_into<T: Transport>(
     log: &mut EventLog,
     events: Vec<Event>,
 ) -> Result<(), FlowError> {
+    measure_into_in(tpm, &mut FlowSession::none(), banks, log, events)
+}
+
+/// [`measure_into`], each PCR_Extend under `session`.
+pub fn measure_into_in<T: Transport>(
+    tpm: &mut Tpm<T>,
+    session: &mut FlowSession,
+    banks: &[HashAlg],
+    log: &mut EventLog,
+    events: Vec<Event>,
+) -> Result<(), FlowError> {
     check_pcr_state_from(tpm, log.pcr, banks, log.start.as_ref(), &log.events)?;
     for e in events {
-        extend(tpm, log.pcr, banks, &e)?;
+        extend_in(tpm, session, log.pcr, banks, &e)?;
         log.events.push(e);
     }
     Ok(())
@@ -350,16 +384,29 @@ pub fn create_ak<T: Transport>(
     tpm: &mut Tpm<T>,
     kind: AkKind,
 ) -> Result<(u32, Vec<u8>, Vec<u8>), FlowError> {
-    let rsp = tpm
-        .execute(&commands::CreatePrimary {
-            primary_handle: handle::RH_ENDORSEMENT,
-            hierarchy_auth: &[],
-            user_auth: &[],
-            public: kind.template(),
-            outside_info: &[],
-            creation_pcr: TpmlPcrSelection::default(),
-        })
-        .map_err(tpm_err("CreatePrimary(AK)"))?;
+    create_ak_in(tpm, &mut FlowSession::none(), kind)
+}
+
+/// [`create_ak`] under `session`.
+pub fn create_ak_in<T: Transport>(
+    tpm: &mut Tpm<T>,
+    session: &mut FlowSession,
+    kind: AkKind,
+) -> Result<(u32, Vec<u8>, Vec<u8>), FlowError> {
+    let cmd = commands::CreatePrimary {
+        primary_handle: handle::RH_ENDORSEMENT,
+        hierarchy_auth: &[],
+        user_auth: &[],
+        public: kind.template(),
+        outside_info: &[],
+        creation_pcr: TpmlPcrSelection::default(),
+    };
+    let rsp = session.execute(
+        tpm,
+        &cmd,
+        &[&handle::RH_ENDORSEMENT.to_be_bytes()],
+        "CreatePrimary(AK)",
+    )?;
     let raw = rsp.out_public.raw;
     let mut public = Vec::with_capacity(2 + raw.len());
     public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
@@ -405,7 +452,9 @@ pub const EK_CERT_NV_INDICES: [u32; 8] = [
 ];
 
 /// EK certificates found at [`EK_CERT_NV_INDICES`]; absent indices are skipped.
-fn ek_certificates<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<EkCertificate>, FlowError> {
+pub(super) fn ek_certificates<T: Transport>(
+    tpm: &mut Tpm<T>,
+) -> Result<Vec<EkCertificate>, FlowError> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; MAX_EK_CERT];
     // Cloud AK certificates travel in the same list (their indices say what they are).
@@ -438,9 +487,27 @@ fn ek_certificates<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<EkCertificate>,
 
 /// Quotes PCR14, PCR15 and the chosen PCRs with the standard AK and assembles the proof with
 /// the given event logs. Checks first that the TPM's PCR14/15 are what the logs replay to,
-/// and last that the new proof verifies.
+/// and last that the new proof verifies. The AK's CreatePrimary and the Quote go under a
+/// session as `opts.session` asks (its warnings are not shown: [`attest_in`] lets the caller
+/// show them).
 pub fn attest<T: Transport>(
     tpm: &mut Tpm<T>,
+    opts: &AttestOptions,
+    pcr14: Vec<Event>,
+    pcr15: Vec<Event>,
+    command: Option<CommandRecord>,
+) -> Result<Proof, FlowError> {
+    let mut session = FlowSession::begin(tpm, opts.session)?;
+    let result = attest_in(tpm, &mut session, opts, pcr14, pcr15, command);
+    session.close(tpm);
+    result
+}
+
+/// [`attest`] under a session the caller started (`opts.session` is not looked at); the
+/// proof records what `session` is.
+pub fn attest_in<T: Transport>(
+    tpm: &mut Tpm<T>,
+    session: &mut FlowSession,
     opts: &AttestOptions,
     pcr14: Vec<Event>,
     pcr15: Vec<Event>,
@@ -494,9 +561,10 @@ pub fn attest<T: Transport>(
     let ek_certificates = ek_certificates(tpm)?;
     let sel = selection(&banks, opts.pcrs | (1 << INPUT_PCR) | (1 << OUTPUT_PCR));
 
-    let (handle, ak_public, ak_name) = create_ak(tpm, opts.ak)?;
+    let (handle, ak_public, ak_name) = create_ak_in(tpm, session, opts.ak)?;
     let result = quote_until_stable(
         tpm,
+        session,
         handle,
         &sel,
         &nonce,
@@ -517,6 +585,7 @@ pub fn attest<T: Transport>(
             version: super::file::PROOF_VERSION,
             starts,
             ak_certificate: opts.ak_certificate.clone(),
+            session: Some(session.record()),
         },
     );
     let flushed = flush(tpm, handle);
@@ -550,6 +619,7 @@ pub fn check_boot_log<T: Transport>(
 /// Quotes, reads the PCRs back, and checks the proof; retries when a PCR changed in between.
 fn quote_until_stable<T: Transport>(
     tpm: &mut Tpm<T>,
+    session: &mut FlowSession,
     handle: u32,
     sel: &TpmlPcrSelection,
     nonce: &[u8],
@@ -565,14 +635,14 @@ fn quote_until_stable<T: Transport>(
     policy.quote = policy.quote.with_sha1();
     let mut last = None;
     for _ in 0..QUOTE_ATTEMPTS {
-        let q = tpm
-            .execute(&commands::Quote {
-                sign_handle: handle,
-                sign_auth: &[],
-                qualifying_data: nonce,
-                pcr_select: sel.clone(),
-            })
-            .map_err(tpm_err("Quote"))?;
+        let cmd = commands::Quote {
+            sign_handle: handle,
+            sign_auth: &[],
+            qualifying_data: nonce,
+            pcr_select: sel.clone(),
+        };
+        let ak_name = proof.ak_name.clone();
+        let q = session.execute(tpm, &cmd, &[&ak_name], "Quote")?;
         proof.attest = q.attest_bytes.to_vec();
         proof.signature = q.signature_bytes.to_vec();
         proof.pcrs = read_pcrs(tpm, sel)?;
@@ -651,6 +721,24 @@ pub fn run_tracked<T: Transport>(
 ) -> Result<Proof, FlowError> {
     let command = preflight::check_command(&spec.argv)?;
     let banks = active_banks(tpm)?;
+    let mut session = FlowSession::begin(tpm, spec.attest.session)?;
+    for m in session.messages() {
+        observer.note(m);
+    }
+    let result = run_in(tpm, &mut session, spec, observer, extended, command, banks);
+    session.close(tpm);
+    result
+}
+
+fn run_in<T: Transport>(
+    tpm: &mut Tpm<T>,
+    session: &mut FlowSession,
+    spec: &RunSpec,
+    observer: &mut dyn Observer,
+    extended: &mut Extended,
+    command: preflight::CheckedCommand,
+    banks: Vec<HashAlg>,
+) -> Result<Proof, FlowError> {
     // Serialize with other runs on this TPM, then record where PCR14/15 stand (anything the
     // boot loader or earlier runs extended): the proof replays this run's events from there.
     let mut runtime = match &spec.attest.runtime_log {
@@ -700,7 +788,7 @@ pub fn run_tracked<T: Transport>(
     };
     extended.pcr14.start = Some(starts[0].clone());
     extended.pcr15.start = Some(starts[1].clone());
-    let done = measure_into(tpm, &banks, &mut extended.pcr14, inputs);
+    let done = measure_into_in(tpm, session, &banks, &mut extended.pcr14, inputs);
     note_runtime(&mut runtime, &extended.pcr14, observer);
     done?;
     observer.note(&format!(
@@ -737,7 +825,7 @@ pub fn run_tracked<T: Transport>(
     outputs.extend(hash::measure(&spec.outputs, &spec.hash, &mut |p| {
         observer.progress("outputs", p)
     })?);
-    let done = measure_into(tpm, &banks, &mut extended.pcr15, outputs);
+    let done = measure_into_in(tpm, session, &banks, &mut extended.pcr15, outputs);
     note_runtime(&mut runtime, &extended.pcr15, observer);
     done?;
     observer.note(&format!(
@@ -750,8 +838,9 @@ pub fn run_tracked<T: Transport>(
         starts,
         ..spec.attest.clone()
     };
-    attest(
+    attest_in(
         tpm,
+        session,
         &opts,
         extended.pcr14.events.clone(),
         extended.pcr15.events.clone(),

@@ -11,6 +11,7 @@
 //! - [`preflight`]: what `run` checks before it extends anything.
 //! - [`start`]: PCR14/15 start values and where they came from.
 //! - [`runtime`]: the machine-wide log of baretpm's own extends in this boot, and its lock.
+//! - [`session`]: the salted HMAC session the flow sends its extends, AK and quote under.
 //! - [`swtpm`]: a private swtpm for demos and for machines without a TPM.
 //!
 //! The byte formats are specified in `docs/proof-format.md`.
@@ -24,6 +25,7 @@ pub mod flow;
 pub mod hash;
 pub mod preflight;
 pub mod runtime;
+pub mod session;
 pub mod start;
 pub mod swtpm;
 pub mod verify;

@@ -266,6 +266,25 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
             proof.tpm.vendor
         ),
     );
+    // The prover's word about its own bus: no signature covers it either.
+    let session = match proof.session {
+        None => "the proof does not say whether the prover used a salted session (made \
+                 before sessions were recorded)"
+            .to_string(),
+        Some(super::file::SessionRecord::None) => "unsigned: the prover says its PCR_Extend, \
+             CreatePrimary(AK) and Quote went without a salted HMAC session (a bus interposer \
+             would not have been seen)"
+            .to_string(),
+        Some(super::file::SessionRecord::SaltedEkUnverified) => "unsigned: the prover says \
+             its PCR_Extend, CreatePrimary(AK) and Quote went under an HMAC session salted to \
+             an EK it could not compare with a certificate"
+            .to_string(),
+        Some(super::file::SessionRecord::SaltedEkCertified) => "unsigned: the prover says its \
+             PCR_Extend, CreatePrimary(AK) and Quote went under an HMAC session salted to the \
+             EK of its EK certificate"
+            .to_string(),
+    };
+    r.push("session", Status::Skip, session);
 
     let quoted = verified.is_some();
     check_log(proof, policy, INPUT_PCR, &proof.pcr14, quoted, &mut r);

@@ -137,6 +137,10 @@ pub struct ActivateCredentialArgs {
     /// Where to write the recovered secret.
     #[arg(short = 'o', long = "certinfo-data")]
     output: PathBuf,
+    /// By default the AK's authorization is an HMAC session salted to the EK, and the secret
+    /// comes back encrypted under it (it never crosses the bus in the clear).
+    #[command(flatten)]
+    session: crate::ek_session::SessionArgs,
 }
 
 fn parse_handle(s: &str, what: &str) -> Result<u32, CliError> {
@@ -234,6 +238,21 @@ pub fn activatecredential(tcti: Option<&str>, a: &ActivateCredentialArgs) -> Res
         .map_err(|e| failed(format!("output {}: {e}", a.output.display())))
 }
 
+/// The Names of the AK and the EK, from ReadPublic (a wrong Name makes the TPM refuse the
+/// session's HMAC).
+fn names(tpm: &mut Tpm<AnyTransport>, ak: u32, ek: u32) -> Result<(Vec<u8>, Vec<u8>), CliError> {
+    let mut name = |handle: u32, what: &str| {
+        tpm.execute(&ReadPublic {
+            object_handle: handle,
+        })
+        .map(|r| r.name.as_bytes().to_vec())
+        .map_err(|e| failed(format!("ReadPublic({what} {handle:#010x}): {e}")))
+    };
+    let ak_name = name(ak, "AK")?;
+    let ek_name = name(ek, "EK")?;
+    Ok((ak_name, ek_name))
+}
+
 fn activate(
     tpm: &mut Tpm<AnyTransport>,
     ek: &Key,
@@ -257,7 +276,33 @@ fn activate(
         ek_auth,
     };
     let mut out = [0u8; MAX_CREDENTIAL];
-    match tpm.activate_credential(&keys, cred.id_object, cred.encrypted_secret, &mut out) {
+    let result = match crate::ek_session::begin(tpm, a.session)? {
+        Some(mut s) => {
+            let (ak_name, ek_name) = match names(tpm, ak.handle, ek.handle) {
+                Ok(n) => n,
+                Err(e) => {
+                    s.close(tpm);
+                    return Err(e);
+                }
+            };
+            let r = s.activate_credential(tpm, &keys, &ak_name, &ek_name, cred, &mut out);
+            s.close(tpm);
+            match r {
+                Err(e) if crate::ek_session::changed_on_the_way(&e) => {
+                    // Under an HMAC session a wrong AK password looks the same to the TPM.
+                    let what = if a.ak_auth.is_empty() {
+                        "ActivateCredential"
+                    } else {
+                        "ActivateCredential (or --ak-auth is wrong)"
+                    };
+                    return Err(crate::ek_session::under_session(what, &e));
+                }
+                r => r,
+            }
+        }
+        None => tpm.activate_credential(&keys, cred.id_object, cred.encrypted_secret, &mut out),
+    };
+    match result {
         Ok(n) => Ok(out[..n].to_vec()),
         Err(TpmError::Tpm { cc, rc }) if is_integrity_failure(rc) => Err(refused(format!(
             "{cc}: {rc}: the TPM refused the credential: it was made for another AK Name or \

@@ -3,15 +3,19 @@
 //! rewritten on the bus is refused by the TPM), and each answer's HMAC is checked before it is
 //! used.
 //!
-//! The EK is the standard ECC EK template (TCG EK Credential Profile L-2), created in the
-//! endorsement hierarchy for this run and flushed afterwards. When it cannot be created
+//! The EK is chosen and checked as the provenance flow does it ([`baretpm::proof::session`]):
+//! when the TPM has an EK certificate in NV, the EK of that certificate's type is created from
+//! its default template and its public key must be the certificate's key, or the command is
+//! refused (exit 1, `ek-certificate-match`) before any salt is sent to it; without a
+//! certificate the standard ECC EK (TCG EK Credential Profile L-2) is used and a note says it
+//! is unverified. The EK is flushed once the session is started. When no EK can be created
 //! (endorsement hierarchy with a password, or disabled) the commands go without a session and
 //! a warning says so; `--no-session` asks for that, with the same warning. An EK that exists
 //! but refuses to start the session is an error, not a reason to go without one.
 //!
-//! Limit: the EK public key is read over the same bus; it is not compared with the EK
-//! certificate here. An interposer that replaced the EK in the CreatePrimary answer could
-//! read the salt.
+//! Limit: the certificate is read over the same bus and compared by key only (not
+//! chain-validated here); an interposer that hides it (NV reads carry no session) leaves the
+//! EK unverified, as the note says, and could then read the salt by replacing the EK.
 
 use baretpm::commands::Command;
 use baretpm::proof::flow::AkKind;
@@ -36,8 +40,8 @@ pub struct SessionArgs {
     pub no_session: bool,
 }
 
-const WARNING: &str = "commands go without a salted session: a bus interposer that rewrites \
-                       them would not be seen";
+#[cfg(not(feature = "credential"))]
+const WARNING: &str = baretpm::proof::session::NO_SESSION_WARNING;
 
 /// A failure under the session: the TPM refusing the command's HMAC (TPM_RC_BAD_AUTH or
 /// TPM_RC_AUTH_FAIL, session 1) or an answer whose HMAC does not check means the bytes were
@@ -57,6 +61,16 @@ pub fn under_session(what: &str, e: &TpmError<<AnyTransport as Transport>::Error
     } else {
         crate::util::failed(format!("{what} under the salted session: {e}"))
     }
+}
+
+/// Whether `e` says the command or its answer was changed on the way (the TPM refused the
+/// session HMAC, or the answer's HMAC does not check).
+#[cfg(feature = "credential")]
+pub fn changed_on_the_way(e: &TpmError<<AnyTransport as Transport>::Error>) -> bool {
+    e.rc()
+        .is_some_and(|rc| baretpm::proof::session::is_hmac_refusal(rc.0))
+        || (matches!(e, TpmError::Malformed { .. })
+            && e.to_string().contains("TPMS_AUTH_RESPONSE.hmac"))
 }
 
 /// Sends `cmd` under the session; `names` are the Names of its handles.
@@ -117,49 +131,37 @@ mod without {
 mod with {
     use super::*;
     use crate::util::failed;
-    use baretpm::commands::{templates, CreatePrimary};
+    use baretpm::commands::CreatePrimary;
     use baretpm::hmac_session::{handle_name, SaltedSession};
+    use baretpm::proof::flow::FlowError;
+    use baretpm::proof::session::{FlowSession, SessionMode};
+    use baretpm::text::Escaped;
     use baretpm::types::alg::handle::RH_ENDORSEMENT;
 
-    use baretpm::types::{HashAlg, Tpm2bPublic};
-
-    /// A salted session and the EK it is salted to, both flushed by [`EkSession::close`].
+    /// A salted session (its EK already flushed), flushed by [`EkSession::close`].
     pub struct EkSession {
         session: SaltedSession,
-        ek: u32,
     }
 
-    /// Starts the session unless `--no-session`; `None` (with a warning) when no EK can be made.
+    /// Starts the session unless `--no-session`; `None` (with a warning) when no EK can be
+    /// made. An EK that its certificate does not certify is refused (exit 1).
     pub fn begin(
         tpm: &mut Tpm<AnyTransport>,
         args: SessionArgs,
     ) -> Result<Option<EkSession>, CliError> {
-        if args.no_session {
-            eprintln!("baretpm: warning: --no-session: {WARNING}");
-            return Ok(None);
-        }
-        let made = tpm.execute(&CreatePrimary::in_endorsement(templates::ek_ecc()));
-        let (ek, raw) = match made {
-            Ok(r) => (r.object_handle, r.out_public.raw.to_vec()),
-            Err(e) => {
-                eprintln!("baretpm: warning: no EK available ({e}): {WARNING}");
-                return Ok(None);
-            }
+        let mode = if args.no_session {
+            SessionMode::Off
+        } else {
+            SessionMode::Salted
         };
-        let public = match Tpm2bPublic::from_tpmt_bytes(&raw) {
-            Ok(p) => p,
-            Err(e) => {
-                tpm.flush_quietly(ek);
-                return Err(failed(format!("EK public area: {e}")));
-            }
-        };
-        match SaltedSession::start(tpm, ek, &public.public_area, HashAlg::Sha256) {
-            Ok(session) => Ok(Some(EkSession { session, ek })),
-            Err(e) => {
-                tpm.flush_quietly(ek);
-                Err(failed(e))
-            }
+        let fs = FlowSession::begin(tpm, mode).map_err(|e| match e {
+            FlowError::EkMismatch { .. } => crate::util::refused(format!("{e}; nothing written")),
+            e => failed(e),
+        })?;
+        for m in fs.messages() {
+            eprintln!("baretpm: {}", Escaped(m));
         }
+        Ok(fs.into_salted().map(|session| EkSession { session }))
     }
 
     impl EkSession {
@@ -172,10 +174,31 @@ mod with {
             self.session.execute(tpm, cmd, names)
         }
 
-        /// Flushes the session and the EK.
+        /// Flushes the session.
         pub fn close(self, tpm: &mut Tpm<AnyTransport>) {
             self.session.flush(tpm);
-            tpm.flush_quietly(self.ek);
+        }
+
+        /// ActivateCredential with this session as the AK's authorization and the secret
+        /// returned encrypted; the EK authorized as `keys` says.
+        pub fn activate_credential(
+            &mut self,
+            tpm: &mut Tpm<AnyTransport>,
+            keys: &baretpm::activation::ActivationKeys<'_>,
+            ak_name: &[u8],
+            ek_name: &[u8],
+            cred: &baretpm::interop::CredentialFile<'_>,
+            out: &mut [u8],
+        ) -> Result<usize, TpmError<<AnyTransport as Transport>::Error>> {
+            self.session.activate_credential(
+                tpm,
+                keys,
+                ak_name,
+                ek_name,
+                cred.id_object,
+                cred.encrypted_secret,
+                out,
+            )
         }
     }
 

@@ -15,6 +15,7 @@ use baretpm::proof::file::{EventLog, Proof, Reference, MAX_NONCE};
 use baretpm::proof::flow::{self, AkKind, AttestOptions, Observer, RunSpec};
 use baretpm::proof::hash::{self, HashOptions, Progress, Target};
 use baretpm::proof::runtime;
+use baretpm::proof::session::{FlowSession, SessionMode};
 use baretpm::proof::swtpm::{PrivateSwtpm, TempDir};
 use baretpm::proof::verify::{verify, Policy, Report};
 use baretpm::text::Escaped;
@@ -105,6 +106,8 @@ pub struct QuoteArgs {
     /// in the proof; `verify --ak-ca CA.crt` checks it certifies the quote's AK.
     #[arg(long, value_name = "FILE")]
     ak_cert: Option<PathBuf>,
+    #[command(flatten)]
+    session: crate::ek_session::SessionArgs,
 }
 
 #[derive(clap::Args)]
@@ -150,6 +153,8 @@ pub struct MeasureArgs {
     /// Files, directories, or git:PATH.
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
+    #[command(flatten)]
+    session: crate::ek_session::SessionArgs,
 }
 
 #[derive(clap::Args)]
@@ -365,6 +370,7 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
         starts: vec![],
         runtime_log: None,
         ak_certificate: q.ak_cert.as_deref().map(read_ak_cert).transpose()?,
+        session: session_mode(q.session),
     })
 }
 
@@ -377,6 +383,26 @@ fn read_ak_cert(p: &Path) -> Result<Vec<u8>, Failure> {
         .pop()
         .map(|c| c.der().to_vec())
         .ok_or_else(|| usage(format!("--ak-cert {}: no certificate", p.display())))
+}
+
+fn session_mode(a: crate::ek_session::SessionArgs) -> SessionMode {
+    if a.no_session {
+        SessionMode::Off
+    } else {
+        SessionMode::Salted
+    }
+}
+
+/// Starts the flow's session for `measure` and `attest`, showing its warnings and notes.
+fn begin_session(
+    tpm: &mut Tpm<AnyTransport>,
+    a: crate::ek_session::SessionArgs,
+) -> Result<FlowSession, Failure> {
+    let session = FlowSession::begin(tpm, session_mode(a)).map_err(flow_err)?;
+    for m in session.messages() {
+        term_note(m);
+    }
+    Ok(session)
 }
 
 /// The runtime log for this TPM: `$BARETPM_RUNTIME_LOG` when set, else the machine's when
@@ -793,7 +819,9 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     }
     let n = events.len();
     let before = log.events.len();
-    let result = flow::measure_into(&mut s.tpm, &banks, &mut log, events);
+    let mut session = begin_session(&mut s.tpm, a.session)?;
+    let result = flow::measure_into_in(&mut s.tpm, &mut session, &banks, &mut log, events);
+    session.close(&mut s.tpm);
     if let Some(rt) = rt.as_mut() {
         if let Err(m) = rt.append(a.pcr, &log.events[before..]) {
             term_note(&format!("the runtime log was not updated: {m}"));
@@ -843,14 +871,17 @@ fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     default_boot_log(&a.quote, &mut opts, &mut s);
     // Nothing extends PCR14/15 between the check and the quote while the lock is held.
     let _rt = lock_runtime(runtime_path(&mut s).as_deref())?;
-    let proof = flow::attest(
+    let mut session = begin_session(&mut s.tpm, a.quote.session)?;
+    let proof = flow::attest_in(
         &mut s.tpm,
+        &mut session,
         &opts,
         pcr14.unwrap_or_default(),
         pcr15.unwrap_or_default(),
         None,
-    )
-    .map_err(flow_err)?;
+    );
+    session.close(&mut s.tpm);
+    let proof = proof.map_err(flow_err)?;
     proof.write(&a.proof).map_err(flow_err)?;
     eprintln!(
         "baretpm: wrote {} ({} input events, {} output events, nonce {})",
