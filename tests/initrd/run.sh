@@ -7,7 +7,8 @@
 # bios: SeaBIOS, pc machine, tpm-tis.  uefi: OVMF, q35 machine, tpm-crb.
 # initramfs-tools: as bios, but the initrd is Debian's own, made by mkinitramfs with the hook
 # and boot script of docs/hooks/initramfs-tools (the documented way to install baretpm) plus
-# tests/initrd/premount-test.sh, which quotes and sends the files instead of mounting a root.
+# tests/initrd/premount-test.sh, which quotes and sends the files instead of mounting a root;
+# and baretpm is the initrd build (feature `initrd`, dynamically linked), not the static one.
 # Leaves in OUT:
 #   proof.json      the proof the guest wrote (quote of PCR0-7,14,15 over /dev/tpmrm0)
 #   ak.pub          the AK as the host enrolled it from the same swtpm before the boot
@@ -118,19 +119,30 @@ wait_socket() {
     die "$what did not create $path within 10 s"
 }
 
-# --- 1. the static CLI -------------------------------------------------------------------
+# --- 1. the CLI ---------------------------------------------------------------------------
 t0=$(now)
-say "building the static CLI (CARGO_TARGET_DIR=target/initrd)"
-# Two invocations: an example pulls in the dev-dependencies, whose features would otherwise
-# be unified into (and change) the CLI binary measured here.
-for what in "--bin baretpm" "--example initrd_device_probe"; do
-    # shellcheck disable=SC2086
-    (cd "$ROOT" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$BUILD_DIR" \
-        timeout 1800 cargo build --quiet --release --target "$TARGET" $what) ||
-        die "static build ($what) failed"
-done
-build_s=$(elapsed "$t0")
-file -b "$BIN" | grep -Eq 'static(-pie)? linked|statically linked' || die "$BIN is not statically linked"
+if [ "$MODE" = initramfs-tools ]; then
+    # The initrd build (docs/initrd.md): the `initrd` feature set, linked dynamically against
+    # the libc Debian's initramfs already holds; the hook's copy_exec brings its libraries.
+    BUILD_DIR=$ROOT/target/initrd-slim
+    BIN=$BUILD_DIR/release/baretpm
+    say "building the initrd CLI (--no-default-features --features initrd, CARGO_TARGET_DIR=target/initrd-slim)"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$BUILD_DIR" timeout 1800 cargo build --quiet --release \
+        --bin baretpm --no-default-features --features initrd) || die "initrd build failed"
+    build_s=$(elapsed "$t0")
+else
+    say "building the static CLI (CARGO_TARGET_DIR=target/initrd)"
+    # Two invocations: an example pulls in the dev-dependencies, whose features would otherwise
+    # be unified into (and change) the CLI binary measured here.
+    for what in "--bin baretpm" "--example initrd_device_probe"; do
+        # shellcheck disable=SC2086
+        (cd "$ROOT" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$BUILD_DIR" \
+            timeout 1800 cargo build --quiet --release --target "$TARGET" $what) ||
+            die "static build ($what) failed"
+    done
+    build_s=$(elapsed "$t0")
+    file -b "$BIN" | grep -Eq 'static(-pie)? linked|statically linked' || die "$BIN is not statically linked"
+fi
 
 # --- 2. the initrd -------------------------------------------------------------------------
 R=$OUT/initrd
