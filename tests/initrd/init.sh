@@ -80,22 +80,9 @@ timeout "$STEP_TIMEOUT" device-probe >/out/device.txt 2>&1
 echo "device-probe exit $?" >>/out/device.txt
 cat /out/device.txt
 
-send() {
-    f=$1
-    echo "FILE ${f##*/} $(wc -c <"$f") $(sha256sum "$f" | cut -d' ' -f1)"
-    base64 "$f"
-    echo "END ${f##*/}"
-}
-
+. /lib/baretpm-xfer.sh
 FILES="/out/proof.json /out/ak.pub /out/pcr14.log /out/boot_log.bin /out/device.txt"
-{
-    echo "BARETPM-XFER-BEGIN 1"
-    n=0
-    for f in $FILES; do
-        send "$f"
-        n=$((n + 1))
-    done
-    echo "BARETPM-XFER-DONE $n"
-} >"$XFER"
+# shellcheck disable=SC2086
+send_all $FILES >"$XFER"
 echo "baretpm-initrd: sent $FILES"
 finish

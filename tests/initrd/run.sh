@@ -2,9 +2,13 @@
 # Boots the installed Debian kernel in qemu with an initrd holding busybox and a static
 # baretpm, a fresh swtpm as the VM's TPM, and brings the guest's proof back to the host.
 #
-#   tests/initrd/run.sh OUT bios|uefi
+#   tests/initrd/run.sh OUT bios|uefi|initramfs-tools
 #
 # bios: SeaBIOS, pc machine, tpm-tis.  uefi: OVMF, q35 machine, tpm-crb.
+# initramfs-tools: as bios, but the initrd is Debian's own, made by mkinitramfs with the hook
+# and boot script of docs/hooks/initramfs-tools (the documented way to install baretpm) plus
+# tests/initrd/premount-test.sh, which quotes and sends the files instead of mounting a root;
+# and baretpm is the initrd build (feature `initrd`, dynamically linked), not the static one.
 # Leaves in OUT:
 #   proof.json      the proof the guest wrote (quote of PCR0-7,14,15 over /dev/tpmrm0)
 #   ak.pub          the AK as the host enrolled it from the same swtpm before the boot
@@ -27,11 +31,11 @@
 # Exit status: 0 the proof arrived complete; 1 a step failed; 2 usage or a missing tool.
 set -euo pipefail
 
-usage() { echo "usage: $0 OUT bios|uefi" >&2; exit 2; }
+usage() { echo "usage: $0 OUT bios|uefi|initramfs-tools" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 OUT=$1
 MODE=$2
-case "$MODE" in bios | uefi) ;; *) usage ;; esac
+case "$MODE" in bios | uefi | initramfs-tools) ;; *) usage ;; esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -63,6 +67,12 @@ done
 KERNEL=${BARETPM_KERNEL:-$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)}
 [ -n "$KERNEL" ] && [ -r "$KERNEL" ] || { say "missing a kernel in /boot (apt-get install linux-image-amd64)"; exit 2; }
 
+if [ "$MODE" = initramfs-tools ]; then
+    need mkinitramfs "apt-get install initramfs-tools-core"
+    need lsinitramfs "apt-get install initramfs-tools-core"
+    KVER=$(basename "$KERNEL" | sed 's/^vmlinuz-//')
+    [ -d "/lib/modules/$KVER" ] || { say "missing /lib/modules/$KVER for mkinitramfs"; exit 2; }
+fi
 if [ "$MODE" = uefi ]; then
     OVMF_CODE=${BARETPM_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
     OVMF_VARS=${BARETPM_OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
@@ -71,7 +81,7 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -rf "$OUT/initrd" "$OUT"/{proof.json,ak.pub,ak.guest.pub,nonce,boot_log.bin,pcr14.log,device.txt,console.log,transfer.txt,timings,initrd.cpio.gz}
+rm -rf "$OUT/initrd" "$OUT"/{proof.json,ak.pub,ak.guest.pub,nonce,boot_log.bin,pcr14.log,device.txt,console.log,transfer.txt,timings,initrd.cpio.gz,mkinitramfs.log}
 W=$(mktemp -d /tmp/baretpm-initrd.XXXXXX)
 
 SWTPM_PID=""
@@ -109,35 +119,83 @@ wait_socket() {
     die "$what did not create $path within 10 s"
 }
 
-# --- 1. the static CLI -------------------------------------------------------------------
+# --- 1. the CLI ---------------------------------------------------------------------------
 t0=$(now)
-say "building the static CLI (CARGO_TARGET_DIR=target/initrd)"
-# Two invocations: an example pulls in the dev-dependencies, whose features would otherwise
-# be unified into (and change) the CLI binary measured here.
-for what in "--bin baretpm" "--example initrd_device_probe"; do
-    # shellcheck disable=SC2086
-    (cd "$ROOT" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$BUILD_DIR" \
-        timeout 1800 cargo build --quiet --release --target "$TARGET" $what) ||
-        die "static build ($what) failed"
-done
-build_s=$(elapsed "$t0")
-file -b "$BIN" | grep -Eq 'static(-pie)? linked|statically linked' || die "$BIN is not statically linked"
+if [ "$MODE" = initramfs-tools ]; then
+    # The initrd build (docs/initrd.md): the `initrd` feature set, linked dynamically against
+    # the libc Debian's initramfs already holds; the hook's copy_exec brings its libraries.
+    BUILD_DIR=$ROOT/target/initrd-slim
+    BIN=$BUILD_DIR/release/baretpm
+    say "building the initrd CLI (--no-default-features --features initrd, CARGO_TARGET_DIR=target/initrd-slim)"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$BUILD_DIR" timeout 1800 cargo build --quiet --release \
+        --bin baretpm --no-default-features --features initrd) || die "initrd build failed"
+    build_s=$(elapsed "$t0")
+else
+    say "building the static CLI (CARGO_TARGET_DIR=target/initrd)"
+    # Two invocations: an example pulls in the dev-dependencies, whose features would otherwise
+    # be unified into (and change) the CLI binary measured here.
+    for what in "--bin baretpm" "--example initrd_device_probe"; do
+        # shellcheck disable=SC2086
+        (cd "$ROOT" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$BUILD_DIR" \
+            timeout 1800 cargo build --quiet --release --target "$TARGET" $what) ||
+            die "static build ($what) failed"
+    done
+    build_s=$(elapsed "$t0")
+    file -b "$BIN" | grep -Eq 'static(-pie)? linked|statically linked' || die "$BIN is not statically linked"
+fi
 
 # --- 2. the initrd -------------------------------------------------------------------------
 R=$OUT/initrd
-mkdir -p "$R/bin" "$R/etc/baretpm" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/out"
-cp "$BUSYBOX" "$R/bin/busybox"
-cp "$BIN" "$R/bin/baretpm"
-cp "$PROBE" "$R/bin/device-probe"
-cp "$HERE/init.sh" "$R/init"
-chmod 755 "$R/init" "$R/bin/busybox" "$R/bin/baretpm" "$R/bin/device-probe"
+mkdir -p "$R/bin" "$R/lib" "$R/etc/baretpm" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/out"
 cat >"$R/etc/baretpm/initrd.conf" <<'EOF'
 # baretpm initrd configuration, measured into PCR14 together with /init.
 ak=ecc
 pcrs=0-7
 EOF
-(cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
-    gzip -9 >"$OUT/initrd.cpio.gz"
+if [ "$MODE" = initramfs-tools ]; then
+    # Debian's generator with a configuration of our own: the system's initramfs.conf with
+    # only listed modules (the TPM drivers are built into Debian's kernel) and gzip, and the
+    # documented hook and boot script, installed as a user would install them.
+    C=$W/initramfs-tools
+    H=$ROOT/docs/hooks/initramfs-tools
+    mkdir -p "$C/hooks" "$C/scripts/init-premount" "$C/conf.d"
+    sed -e 's/^MODULES=.*/MODULES=list/' -e 's/^COMPRESS=.*/COMPRESS=gzip/' \
+        -e 's/^BUSYBOX=.*/BUSYBOX=y/' /etc/initramfs-tools/initramfs.conf >"$C/initramfs.conf"
+    : >"$C/modules"
+    install -m 755 "$H/hooks/baretpm" "$C/hooks/baretpm"
+    install -m 755 "$H/scripts/init-premount/baretpm" "$C/scripts/init-premount/baretpm"
+    install -m 755 "$HERE/premount-test.sh" "$C/scripts/init-premount/zz-baretpm-test"
+    # The test script's framing helper goes in with a hook of the test's own.
+    printf '%s\n' '#!/bin/sh' 'case "$1" in prereqs) exit 0 ;; esac' \
+        'mkdir -p "$DESTDIR/lib" && cp "$BARETPM_XFER" "$DESTDIR/lib/baretpm-xfer.sh"' \
+        >"$C/hooks/zz-baretpm-test"
+    chmod 755 "$C/hooks/zz-baretpm-test"
+    BARETPM_BIN=$BIN BARETPM_CONF=$R/etc/baretpm/initrd.conf BARETPM_XFER=$HERE/xfer.sh \
+        timeout 600 mkinitramfs -d "$C" -o "$OUT/initrd.cpio.gz" "$KVER" >"$OUT/mkinitramfs.log" 2>&1 ||
+        die "mkinitramfs failed: $(tail -5 "$OUT/mkinitramfs.log")"
+    # The files the documented hook must have put in.
+    lsinitramfs "$OUT/initrd.cpio.gz" >"$W/contents" || die "lsinitramfs failed"
+    # bin/ and lib/ may be links into usr/ (merged /usr), so either place counts.
+    for f in etc/baretpm/initrd.conf scripts/init-premount/baretpm '(usr/)?bin/baretpm' \
+        '(usr/)?lib/baretpm-xfer.sh'; do
+        grep -Eqx "$f" "$W/contents" || die "mkinitramfs left $f out of the initramfs"
+    done
+    # The /init the boot script measured, for the host's verify --input.
+    need unmkinitramfs "apt-get install initramfs-tools-core"
+    unmkinitramfs "$OUT/initrd.cpio.gz" "$W/unpacked" || die "unmkinitramfs failed"
+    init=$(find "$W/unpacked" -maxdepth 2 -name init -type f | head -1)
+    [ -n "$init" ] || die "no /init in the initramfs mkinitramfs made"
+    cp "$init" "$R/init"
+else
+    cp "$BUSYBOX" "$R/bin/busybox"
+    cp "$BIN" "$R/bin/baretpm"
+    cp "$PROBE" "$R/bin/device-probe"
+    cp "$HERE/init.sh" "$R/init"
+    cp "$HERE/xfer.sh" "$R/lib/baretpm-xfer.sh"
+    chmod 755 "$R/init" "$R/bin/busybox" "$R/bin/baretpm" "$R/bin/device-probe"
+    (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
+        gzip -9 >"$OUT/initrd.cpio.gz"
+fi
 initrd_bytes=$(stat -c %s "$OUT/initrd.cpio.gz")
 baretpm_bytes=$(stat -c %s "$BIN")
 say "initrd $initrd_bytes bytes (baretpm $baretpm_bytes bytes, busybox $(stat -c %s "$BUSYBOX") bytes)"
@@ -193,7 +251,7 @@ if [ -z "$ACCEL" ]; then
 fi
 case "$ACCEL" in kvm | tcg) ;; *) say "BARETPM_QEMU_ACCEL must be kvm or tcg"; exit 2 ;; esac
 
-machine=(-machine "pc,accel=$ACCEL" -device tpm-tis,tpmdev=tpm0)
+machine=(-machine "pc,accel=$ACCEL" -device tpm-tis,tpmdev=tpm0)  # bios, initramfs-tools
 if [ "$MODE" = uefi ]; then
     cp "$OVMF_VARS" "$W/OVMF_VARS.fd"
     machine=(-machine "q35,accel=$ACCEL" -device tpm-crb,tpmdev=tpm0

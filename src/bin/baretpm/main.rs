@@ -3,6 +3,7 @@
 
 #[cfg(feature = "ca")]
 mod ca;
+#[cfg(feature = "cert")]
 mod certcmds;
 mod checkquote;
 mod cleanup;
@@ -64,12 +65,16 @@ enum Command {
     /// Recover a credential's secret with the TPM holding the EK and the AK.
     #[cfg(feature = "credential")]
     Activatecredential(credential::ActivateCredentialArgs),
+    #[cfg(feature = "cert")]
     /// Read an NV index (tpm2_nvread), in chunks of the TPM's NV buffer size.
     Nvread(certcmds::NvReadArgs),
+    #[cfg(feature = "cert")]
     /// Read the EK certificate(s) from NV, wrapper and padding removed.
     Getekcertificate(certcmds::GetEkCertArgs),
+    #[cfg(feature = "cert")]
     /// Create the EK from the TCG EK Credential Profile template (or the one in NV).
     Createek(certcmds::CreateEkArgs),
+    #[cfg(feature = "cert")]
     /// Validate an EK/AK certificate up to trusted roots (no TPM needed).
     Checkcert(certcmds::CheckCertArgs),
     /// Attestation CA: init, challenge an enrollment request, issue AK certificates.
@@ -102,9 +107,13 @@ fn main() -> ExitCode {
         Command::Makecredential(a) => credential::makecredential(&a),
         #[cfg(feature = "credential")]
         Command::Activatecredential(a) => credential::activatecredential(tcti, &a),
+        #[cfg(feature = "cert")]
         Command::Nvread(a) => certcmds::nvread(tcti, &a),
+        #[cfg(feature = "cert")]
         Command::Getekcertificate(a) => certcmds::getekcertificate(tcti, &a),
+        #[cfg(feature = "cert")]
         Command::Createek(a) => certcmds::createek(tcti, &a),
+        #[cfg(feature = "cert")]
         Command::Checkcert(a) => certcmds::checkcert(&a),
         #[cfg(feature = "ca")]
         Command::Ca(c) => ca::run(&c),

@@ -104,6 +104,7 @@ pub struct QuoteArgs {
     no_boot_log: bool,
     /// An AK certificate from the attestation CA (`baretpm ca issue`, PEM or DER) to carry
     /// in the proof; `verify --ak-ca CA.crt` checks it certifies the quote's AK.
+    #[cfg(feature = "cert")]
     #[arg(long, value_name = "FILE")]
     ak_cert: Option<PathBuf>,
     #[command(flatten)]
@@ -195,17 +196,21 @@ pub struct VerifyArgs {
     /// Accept proofs whose only banks, or whose signature, use SHA-1.
     #[arg(long)]
     allow_sha1: bool,
+    #[cfg(feature = "cert")]
     /// Trusted roots for the EK certificates (PEM bundle, DER, or a directory; may repeat):
     /// the ek-certificate row passes only when a chain validates.
     #[arg(long, value_name = "ROOTS")]
     ek_ca: Vec<PathBuf>,
+    #[cfg(feature = "cert")]
     /// Intermediate certificates for the EK chain (may repeat).
     #[arg(long, value_name = "FILE")]
     ek_chain: Vec<PathBuf>,
+    #[cfg(feature = "cert")]
     /// Trusted roots for cloud AK certificates: the ak-certificate row passes only when one
     /// validates and certifies the quote's AK.
     #[arg(long, value_name = "ROOTS")]
     ak_ca: Vec<PathBuf>,
+    #[cfg(feature = "cert")]
     /// Intermediate certificates for the AK chain (may repeat).
     #[arg(long, value_name = "FILE")]
     ak_chain: Vec<PathBuf>,
@@ -369,12 +374,16 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
         },
         starts: vec![],
         runtime_log: None,
+        #[cfg(feature = "cert")]
         ak_certificate: q.ak_cert.as_deref().map(read_ak_cert).transpose()?,
+        #[cfg(not(feature = "cert"))]
+        ak_certificate: None,
         session: session_mode(q.session),
     })
 }
 
 /// `--ak-cert`: one certificate, PEM or DER, kept as DER.
+#[cfg(feature = "cert")]
 fn read_ak_cert(p: &Path) -> Result<Vec<u8>, Failure> {
     let bytes = baretpm::files::read_bounded(p, 64 * 1024, "AK certificate").map_err(usage)?;
     let mut certs = baretpm::cert::certificates_from_bytes(&bytes, 1)
@@ -920,27 +929,32 @@ fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
     if let Some(p) = &a.reference {
         policy.reference = Some(Reference::read(p).map_err(usage)?);
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(usage)?
-        .as_secs();
-    let trust = |roots: &[PathBuf], chain: &[PathBuf], what| {
-        if roots.is_empty() {
-            if chain.is_empty() {
-                return Ok(None);
+    // Certificate chains for the ek-certificate and ak-certificate rows (a build without the
+    // `cert` feature, such as the initrd one, has no such flags and leaves both rows skipped).
+    #[cfg(feature = "cert")]
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(usage)?
+            .as_secs();
+        let trust = |roots: &[PathBuf], chain: &[PathBuf], what| {
+            if roots.is_empty() {
+                if chain.is_empty() {
+                    return Ok(None);
+                }
+                return Err(usage(format!("--{what}-chain needs --{what}-ca")));
             }
-            return Err(usage(format!("--{what}-chain needs --{what}-ca")));
-        }
-        Ok(Some(baretpm::proof::certs::CertTrust {
-            roots: crate::certcmds::read_pool(roots, "--ek-ca/--ak-ca").map_err(usage)?,
-            intermediates: crate::certcmds::read_pool(chain, "--ek-chain/--ak-chain")
-                .map_err(usage)?,
-            at: now,
-            allow_sha1: a.allow_sha1,
-        }))
-    };
-    policy.ek_ca = trust(&a.ek_ca, &a.ek_chain, "ek")?;
-    policy.ak_ca = trust(&a.ak_ca, &a.ak_chain, "ak")?;
+            Ok(Some(baretpm::proof::certs::CertTrust {
+                roots: crate::certcmds::read_pool(roots, "--ek-ca/--ak-ca").map_err(usage)?,
+                intermediates: crate::certcmds::read_pool(chain, "--ek-chain/--ak-chain")
+                    .map_err(usage)?,
+                at: now,
+                allow_sha1: a.allow_sha1,
+            }))
+        };
+        policy.ek_ca = trust(&a.ek_ca, &a.ek_chain, "ek")?;
+        policy.ak_ca = trust(&a.ak_ca, &a.ak_chain, "ak")?;
+    }
     let opts = HashOptions::default();
     for (list, out) in [
         (&a.inputs, &mut policy.inputs),
