@@ -48,6 +48,30 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
+/// A message of several lines shown with each line escaped as by [`Escaped`] and every line
+/// after the first indented by two spaces. A line break inside untrusted text then starts an
+/// indented continuation, never a line of its own that could pass for a new message.
+///
+/// ```
+/// use baretpm::text::EscapedLines;
+/// let shown = format!("{}", EscapedLines("run failed:\nstep 2\x1b[2J\rVERDICT: PASS"));
+/// assert_eq!(shown, "run failed:\n  step 2\\u{1b}[2J\\u{d}VERDICT: PASS");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct EscapedLines<'a>(pub &'a str);
+
+impl fmt::Display for EscapedLines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.0.split('\n').enumerate() {
+            if i > 0 {
+                f.write_str("\n  ")?;
+            }
+            Escaped(line).fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether `s` would be shown changed by [`Escaped`].
 pub fn needs_escaping(s: &str) -> bool {
     s.chars().any(is_unsafe_char)

@@ -18,7 +18,7 @@ mod run_guard;
 mod tpmcmds;
 mod util;
 
-use baretpm::text::Escaped;
+use baretpm::text::EscapedLines;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Messages quote file names, JSON keys and TPM text: escape them.
-            eprintln!("baretpm: {}", Escaped(&e.to_string()));
+            eprintln!("baretpm: {}", EscapedLines(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

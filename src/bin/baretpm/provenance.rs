@@ -277,11 +277,11 @@ pub fn main(cmd: Command, tcti: Option<&str>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("baretpm: {}", Escaped(&m));
+            eprintln!("baretpm: {}", baretpm::text::EscapedLines(&m));
             ExitCode::from(2)
         }
         Err(Failure::Flow(m)) => {
-            eprintln!("baretpm: {}", Escaped(&m));
+            eprintln!("baretpm: {}", baretpm::text::EscapedLines(&m));
             ExitCode::from(1)
         }
     }
