@@ -10,6 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-target/size}
+mkdir -p "$T"
 TRIPLE=x86_64-unknown-linux-gnu
 FULL=""
 SLIM="--no-default-features --features initrd"
