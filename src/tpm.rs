@@ -55,8 +55,7 @@ impl<E> TpmError<E> {
 
 /// The transient handle a response with a success code carries first, if it does.
 fn created_transient(rsp: &[u8]) -> Option<u32> {
-    let rc = commands::response_code(rsp).ok()?;
-    if !rc.is_success() {
+    if !commands::response_code(rsp).ok()?.is_success() {
         return None;
     }
     let h = u32::from_be_bytes(

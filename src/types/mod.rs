@@ -5,6 +5,7 @@ pub mod attest;
 pub mod capability;
 pub mod credential;
 pub mod hash;
+pub mod header;
 pub mod pcr;
 pub mod public;
 pub mod rc;
@@ -19,6 +20,7 @@ pub use attest::{
 };
 pub use capability::TpmsCapabilityData;
 pub use credential::{Tpm2bEncryptedSecret, Tpm2bIdObject};
+pub use header::TpmHeader;
 pub use pcr::{PcrValues, TpmlDigest, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection};
 pub use public::{
     Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,
