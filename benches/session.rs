@@ -44,7 +44,7 @@ fn make_ek(tpm: &mut Tpm<SwtpmTransport>, template: TpmtPublic<'static>) -> (u32
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .unwrap();
-    (rsp.object_handle, rsp.out_public.raw.to_vec())
+    (rsp.object_handle, rsp.out_public.raw().to_vec())
 }
 
 fn main() {
@@ -75,7 +75,7 @@ fn main() {
     g.bench_function("password", |b| {
         b.iter(|| tpm.execute(&extend(&digest)).unwrap())
     });
-    let mut s = SaltedSession::start(&mut tpm, ecc_ek, &ecc.public_area, HashAlg::Sha256)
+    let mut s = SaltedSession::start(&mut tpm, ecc_ek, &ecc.public_area(), HashAlg::Sha256)
         .expect("salted session");
     g.bench_function("salted_hmac", |b| {
         b.iter(|| {
@@ -90,7 +90,7 @@ fn main() {
     for (name, ek, public) in [("ecc_ek", ecc_ek, &ecc), ("rsa_ek", rsa_ek, &rsa)] {
         g.bench_function(name, |b| {
             b.iter(|| {
-                SaltedSession::start(&mut tpm, ek, &public.public_area, HashAlg::Sha256)
+                SaltedSession::start(&mut tpm, ek, &public.public_area(), HashAlg::Sha256)
                     .expect("salted session")
                     .flush(&mut tpm)
             })

@@ -146,7 +146,7 @@ impl Bare {
         let public = Tpm2bPublic::from_bytes(&k.ak).expect("AK");
         match (
             TpmtSignature::from_bytes(&k.sig).expect("signature"),
-            public.public_area.details,
+            public.public_area().details,
         ) {
             (TpmtSignature::RsaSsa(s), PublicDetails::Rsa { unique, .. }) => {
                 let key = rsa::RsaPublicKey::new(

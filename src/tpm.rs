@@ -272,13 +272,7 @@ impl<T: Transport> Tpm<T> {
                         "a PCR value is not the digest size of its bank's hash algorithm",
                     ));
                 }
-                if let Some(b) = remaining
-                    .banks
-                    .iter_mut()
-                    .find(|b| b.hash == bank && b.contains(index))
-                {
-                    b.pcrs &= !(1 << index);
-                }
+                remaining.deselect(bank, index);
                 each(bank, index, v);
             }
         }
@@ -295,8 +289,8 @@ impl<T: Transport> Tpm<T> {
         match rsp.data {
             TpmsCapabilityData::Pcrs(p) => {
                 let mut out = TpmlPcrSelection::default();
-                for b in p.banks.iter().filter(|b| b.pcrs != 0) {
-                    out.push(TpmsPcrSelection::from_bitmap(b.hash, b.pcrs))
+                for b in p.banks().iter().filter(|b| !b.is_empty()) {
+                    out.push(TpmsPcrSelection::from_bitmap(b.hash, b.bitmap()))
                         .map_err(|error| TpmError::Malformed {
                             cc: TpmCc::GET_CAPABILITY,
                             error,

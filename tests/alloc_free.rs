@@ -180,8 +180,10 @@ impl QuoteParts {
         let mut selection = TpmlPcrSelection::default();
         for &(hash, size_of_select) in banks {
             let indices: Vec<u32> = (0..pcrs).collect();
-            let mut s = TpmsPcrSelection::new(hash, &indices).expect("selection");
-            s.size_of_select = size_of_select;
+            let bitmap = TpmsPcrSelection::new(hash, &indices)
+                .expect("selection")
+                .bitmap();
+            let s = TpmsPcrSelection::from_select(hash, size_of_select, bitmap).expect("size");
             selection.push(s).expect("bank");
         }
         let values: Vec<Vec<u8>> = selection

@@ -383,8 +383,8 @@ fn proof_round_trips() {
     assert_eq!(p, again);
     assert_eq!(p.to_json(), again.to_json());
     let sel = p.pcrs.selection();
-    assert_eq!(sel.banks[0].pcrs, 1 | 1 << 14 | 1 << 15);
-    assert_eq!(sel.banks[1].hash, HashAlg::Sha1);
+    assert_eq!(sel.banks()[0].bitmap(), 1 | 1 << 14 | 1 << 15);
+    assert_eq!(sel.banks()[1].hash, HashAlg::Sha1);
 }
 
 /// Applies `edit` to the sample and expects the reader to refuse it with `needle` in the error.

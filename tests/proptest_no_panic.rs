@@ -123,7 +123,7 @@ fn seeds() -> &'static [Vec<u8>] {
         let attest = TpmsAttest::from_bytes(&quote).expect("quote");
         let sel = &attest.quote().expect("quote").pcr_select;
         s.push(wire::to_vec(sel, 1024).expect("selection"));
-        s.push(wire::to_vec(&sel.banks[0], 16).expect("one bank"));
+        s.push(wire::to_vec(&sel.banks()[0], 16).expect("one bank"));
         s.push(wire::to_vec(&attest.clock_info, 32).expect("clock"));
         let mut sized = (quote.len() as u16).to_be_bytes().to_vec();
         sized.extend_from_slice(&quote);
@@ -550,7 +550,7 @@ fn key_material(ak: &Ak<'_>) -> String {
         let n = b.iter().take_while(|&&x| x == 0).count();
         &b[n..]
     }
-    match ak.public.as_ref().map(|p| p.public_area.details) {
+    match ak.public.as_ref().map(|p| p.public_area().details) {
         Some(PublicDetails::Rsa { parms, unique }) => format!(
             "rsa n={:02x?} e={}",
             strip(unique.as_bytes()),

@@ -146,7 +146,7 @@ fn reads_all_48_pcrs_in_rounds_of_eight() {
     let mut tpm = connect(&sw);
     let banks = tpm.pcr_banks().unwrap();
     assert_eq!(
-        banks.banks.iter().map(|b| b.hash).collect::<Vec<_>>(),
+        banks.banks().iter().map(|b| b.hash).collect::<Vec<_>>(),
         [HashAlg::Sha1, HashAlg::Sha256]
     );
     let mut seen = Vec::new();
@@ -335,7 +335,7 @@ fn ek_templates_match_the_ek_certificate_read_from_nv_in_chunks() {
     assert_eq!(cert[0], 0x30, "DER certificate");
     let ek = create(&mut tpm, templates::ek_rsa());
     let public = Tpm2bPublic::from_bytes_checked(&ek.public);
-    let PublicDetails::Rsa { unique, .. } = public.public_area.details else {
+    let PublicDetails::Rsa { unique, .. } = public.public_area().details else {
         panic!("RSA EK")
     };
     assert_eq!(unique.0.len(), 256);

@@ -92,9 +92,9 @@ fn json_values(path: &Path, selection: &TpmlPcrSelection) -> Vec<Vec<u8>> {
 fn sha1_only(selection: &TpmlPcrSelection) -> bool {
     selection.pcr_count() > 0
         && !selection
-            .banks
+            .banks()
             .iter()
-            .any(|b| b.pcrs != 0 && Policy::bank_is_strong(b.hash))
+            .any(|b| b.bitmap() != 0 && Policy::bank_is_strong(b.hash))
 }
 
 /// The policy a case's `expect` is given under: SHA-1 permissions only where the case needs
@@ -215,7 +215,7 @@ fn strict_policy_refuses_only_sha1_alone() {
         } else if sha1_only(&selection) && c.expect == "ok" {
             got == Err(VerifyError::Sha1BankNotAllowed)
         } else {
-            if selection.banks.iter().any(|b| b.hash == HashAlg::Sha1) {
+            if selection.banks().iter().any(|b| b.hash == HashAlg::Sha1) {
                 sha1_next_to_strong += 1;
             }
             matches_expect(&c.expect, &got)

@@ -381,7 +381,7 @@ fn measure_paths(
 
 fn selection_list<'py>(py: Python<'py>, s: &TpmlPcrSelection) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
-    for b in &s.banks {
+    for b in s.banks() {
         let d = PyDict::new(py);
         d.set_item("hash", b.hash.name())?;
         d.set_item("pcrs", b.indices().collect::<Vec<u32>>())?;

@@ -67,7 +67,7 @@ impl Command for CreatePrimary<'_> {
     }
     fn check_response(&self, rsp: &CreatePrimaryResponse<'_>) -> Result<(), Error> {
         rsp.out_public
-            .public_area
+            .public_area()
             .check_made_from(&self.public)
             .map_err(|field| {
                 Error::new(

@@ -48,7 +48,8 @@
 use core::fmt;
 
 use crate::types::pcr::{
-    IMPLEMENTATION_PCR, MAX_DIGESTS, MAX_PCR_BANKS, MAX_PCR_VALUES, PCR_SELECT_MAX, PCR_SELECT_MIN,
+    bitmap_le, IMPLEMENTATION_PCR, MAX_DIGESTS, MAX_PCR_BANKS, MAX_PCR_VALUES, PCR_SELECT_MAX,
+    PCR_SELECT_MIN,
 };
 use crate::types::tpm2b::max::DIGEST as MAX_DIGEST_SIZE;
 use crate::types::tpm2b::Tpm2b;
@@ -268,10 +269,6 @@ impl core::error::Error for PcrFileError {}
 /// Why [`PcrValues`] could not be written as a PCR file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PcrWriteError {
-    /// Bank number `bank` of the selection has a `sizeofSelect` other than 3 or 4.
-    BadSizeofSelect { bank: usize, size: u8 },
-    /// Bank number `bank` of the selection names a PCR of 24 or above.
-    PcrIndexOutOfRange { bank: usize, index: u32 },
     /// The number of values is not the number of selected PCRs.
     ValueCountMismatch { values: usize, selected: usize },
     /// Value number `index` (for `bank` PCR `pcr`) is not a digest of its bank's size.
@@ -289,24 +286,24 @@ pub enum PcrWriteError {
 impl fmt::Display for PcrWriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::BadSizeofSelect { bank, size } => write!(
-                f,
-                "selection bank #{bank}: sizeofSelect {size} outside {PCR_SELECT_MIN}..={PCR_SELECT_MAX}"
-            ),
-            Self::PcrIndexOutOfRange { bank, index } => write!(
-                f,
-                "selection bank #{bank}: PCR {index} out of range 0-{}",
-                IMPLEMENTATION_PCR - 1
-            ),
             Self::ValueCountMismatch { values, selected } => {
                 write!(f, "{values} PCR values for {selected} selected PCRs")
             }
-            Self::ValueSizeMismatch { index, bank, pcr, size, expected } => write!(
+            Self::ValueSizeMismatch {
+                index,
+                bank,
+                pcr,
+                size,
+                expected,
+            } => write!(
                 f,
                 "value #{index} ({bank} PCR {pcr}) is {size} bytes, a {bank} digest is {expected}"
             ),
             Self::BufferTooSmall { needed, available } => {
-                write!(f, "output buffer of {available} bytes, the file needs {needed}")
+                write!(
+                    f,
+                    "output buffer of {available} bytes, the file needs {needed}"
+                )
             }
         }
     }
@@ -378,19 +375,6 @@ impl<'a, I: Iterator<Item = (HashAlg, u32)>> ValueSink<'_, 'a, I> {
     }
 }
 
-/// Turns a 4-byte select field of `size` significant bytes into a bitmap, refusing PCR 24+.
-fn select_bitmap(select: &[u8], at: usize) -> Result<u32, PcrFileError> {
-    let mut pcrs = 0u32;
-    for (i, b) in select.iter().enumerate().take(usize::from(PCR_SELECT_MAX)) {
-        pcrs |= u32::from(*b) << (8 * i);
-    }
-    if pcrs >> IMPLEMENTATION_PCR != 0 {
-        let index = IMPLEMENTATION_PCR + (pcrs >> IMPLEMENTATION_PCR).trailing_zeros();
-        return Err(PcrFileError::PcrIndexOutOfRange { index, at });
-    }
-    Ok(pcrs)
-}
-
 /// The number of digest lists must fit the bytes present (`room`) and be exactly what the
 /// selection needs, in both the serialized and the marshaled form.
 fn check_list_count(
@@ -439,17 +423,18 @@ pub fn parse_serialized(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
         let hash = HashAlg::from_alg_id(TpmAlgId(alg))
             .ok_or(PcrFileError::UnknownHash { alg, at: slot })?;
         let size = bytes[slot + 2];
-        if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&size) {
-            return Err(PcrFileError::BadSizeofSelect { size, at: slot + 2 });
-        }
-        let select = &bytes[slot + 3..slot + 3 + usize::from(size)];
-        let pcrs = select_bitmap(select, slot + 3)?;
+        // Only the first `size` select bytes count (the rest is ignored, as tpm2-tools does).
+        let select = bytes.get(slot + 3..slot + 3 + usize::from(size));
+        let bank = TpmsPcrSelection::from_select(hash, size, select.map_or(0, bitmap_le)).map_err(
+            |kind| match kind {
+                ErrorKind::BadSizeofSelect { size } => {
+                    PcrFileError::BadSizeofSelect { size, at: slot + 2 }
+                }
+                kind => from_wire(Error::new(kind, "TPMS_PCR_SELECTION.pcrSelect", slot + 3)),
+            },
+        )?;
         // Cannot fail: count <= MAX_PCR_BANKS was checked above.
-        let _ = selection.banks.push(TpmsPcrSelection {
-            hash,
-            size_of_select: size,
-            pcrs,
-        });
+        let _ = selection.push(bank);
     }
 
     let at = SERIALIZED_SELECTION_LEN;
@@ -614,16 +599,6 @@ pub fn parse_marshaled(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
     Ok(PcrValues { selection, values })
 }
 
-/// Whether two selections name the same banks, in the same order, with the same PCRs
-/// (`sizeofSelect` aside).
-fn same_selection(a: &TpmlPcrSelection, b: &TpmlPcrSelection) -> bool {
-    a.banks.len() == b.banks.len()
-        && a.banks
-            .iter()
-            .zip(&b.banks)
-            .all(|(x, y)| x.hash == y.hash && x.pcrs == y.pcrs)
-}
-
 /// Parses a PCR file of the given form.
 ///
 /// `selection` is required for [`PcrFileFormat::Values`]. For the other forms it is optional;
@@ -642,7 +617,7 @@ pub fn parse_pcr_file<'a>(
         PcrFileFormat::Marshaled => parse_marshaled(bytes)?,
     };
     match selection {
-        Some(s) if !same_selection(s, &parsed.selection) => Err(PcrFileError::SelectionMismatch),
+        Some(s) if !s.same_pcrs(&parsed.selection) => Err(PcrFileError::SelectionMismatch),
         _ => Ok(parsed),
     }
 }
@@ -650,23 +625,9 @@ pub fn parse_pcr_file<'a>(
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/// Checks that `v` can be written: one value per selected PCR, each of its bank's size, and
-/// (for the forms that carry it) a selection the parsers would accept.
-fn check_writable(v: &PcrValues<'_>, with_selection: bool) -> Result<(), PcrWriteError> {
-    if with_selection {
-        for (bank, b) in v.selection.banks.iter().enumerate() {
-            if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&b.size_of_select) {
-                return Err(PcrWriteError::BadSizeofSelect {
-                    bank,
-                    size: b.size_of_select,
-                });
-            }
-            if b.pcrs >> IMPLEMENTATION_PCR != 0 {
-                let index = IMPLEMENTATION_PCR + (b.pcrs >> IMPLEMENTATION_PCR).trailing_zeros();
-                return Err(PcrWriteError::PcrIndexOutOfRange { bank, index });
-            }
-        }
-    }
+/// Checks that `v` can be written: one value per selected PCR, each of its bank's size. (Its
+/// selection is one the parsers accept: a [`TpmsPcrSelection`] cannot hold another.)
+fn check_writable(v: &PcrValues<'_>) -> Result<(), PcrWriteError> {
     let selected = v.selection.pcr_count();
     if v.values.len() != selected {
         return Err(PcrWriteError::ValueCountMismatch {
@@ -699,9 +660,9 @@ pub fn encoded_len(format: PcrFileFormat, v: &PcrValues<'_>) -> usize {
             SERIALIZED_LISTS_OFFSET + digest_list_count(selected) * SERIALIZED_DIGEST_LIST_LEN
         }
         PcrFileFormat::Marshaled => {
-            let banks = v.selection.banks.iter();
+            let banks = v.selection.banks().iter();
             let selection = 4 + banks
-                .map(|b| 3 + usize::from(b.size_of_select))
+                .map(|b| 3 + usize::from(b.size_of_select()))
                 .sum::<usize>();
             selection + 4 + digest_list_count(selected) * 4 + 2 * selected + digests
         }
@@ -722,17 +683,18 @@ pub fn write_serialized<'b>(
     v: &PcrValues<'_>,
     out: &'b mut [u8],
 ) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v, true)?;
+    check_writable(v)?;
     let len = encoded_len(PcrFileFormat::Serialized, v);
     let buf = take(out, len)?;
     buf.fill(0);
-    buf[..4].copy_from_slice(&(v.selection.banks.len() as u32).to_le_bytes());
-    for (i, b) in v.selection.banks.iter().enumerate() {
+    buf[..4].copy_from_slice(&(v.selection.banks().len() as u32).to_le_bytes());
+    for (i, b) in v.selection.banks().iter().enumerate() {
         let slot = 4 + i * SERIALIZED_BANK_SLOT;
         buf[slot..slot + 2].copy_from_slice(&b.hash.alg_id().0.to_le_bytes());
-        buf[slot + 2] = b.size_of_select;
-        // No bit above 23 (checked), so the fourth select byte stays zero for size 3.
-        buf[slot + 3..slot + 7].copy_from_slice(&b.pcrs.to_le_bytes());
+        buf[slot + 2] = b.size_of_select();
+        // No bit above 23 (a TpmsPcrSelection holds none), so the fourth select byte stays
+        // zero for size 3.
+        buf[slot + 3..slot + 7].copy_from_slice(&b.bitmap().to_le_bytes());
     }
     let lists = digest_list_count(v.values.len());
     buf[SERIALIZED_SELECTION_LEN..SERIALIZED_LISTS_OFFSET]
@@ -752,7 +714,7 @@ pub fn write_serialized<'b>(
 
 /// Writes `v` in the `values` form: the digests concatenated in selection order.
 pub fn write_values<'b>(v: &PcrValues<'_>, out: &'b mut [u8]) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v, false)?;
+    check_writable(v)?;
     let len = encoded_len(PcrFileFormat::Values, v);
     let buf = take(out, len)?;
     let mut pos = 0;
@@ -769,7 +731,7 @@ pub fn write_marshaled<'b>(
     v: &PcrValues<'_>,
     out: &'b mut [u8],
 ) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v, true)?;
+    check_writable(v)?;
     let len = encoded_len(PcrFileFormat::Marshaled, v);
     let buf = take(out, len)?;
     let mut w = Writer::new(buf);
@@ -925,19 +887,14 @@ mod tests {
                 expected: 20
             })
         );
-        let mut v = sample();
-        v.selection.banks[1].size_of_select = 2;
+        // A selection the parsers would refuse cannot be built, so none can be written.
         assert_eq!(
-            write_serialized(&v, &mut buf),
-            Err(PcrWriteError::BadSizeofSelect { bank: 1, size: 2 })
+            TpmsPcrSelection::from_select(HashAlg::Sha1, 2, 1),
+            Err(ErrorKind::BadSizeofSelect { size: 2 })
         );
-        // The values form carries no selection bytes, so sizeofSelect does not matter there.
-        assert!(write_values(&v, &mut buf).is_ok());
-        let mut v = sample();
-        v.selection.banks[0].pcrs |= 1 << 30;
         assert_eq!(
-            write_marshaled(&v, &mut buf),
-            Err(PcrWriteError::PcrIndexOutOfRange { bank: 0, index: 30 })
+            TpmsPcrSelection::from_select(HashAlg::Sha1, 4, 1 << 30),
+            Err(ErrorKind::PcrIndexOutOfRange { index: 30 })
         );
     }
 
@@ -964,8 +921,10 @@ mod tests {
         let v = sample();
         let mut buf = [0u8; 700];
         let bytes = write_serialized(&v, &mut buf).unwrap();
-        let mut other = v.selection.clone();
-        other.banks.swap(0, 1);
+        let mut other = TpmlPcrSelection::default();
+        for b in v.selection.banks().iter().rev() {
+            other.push(*b).unwrap();
+        }
         assert_eq!(
             parse_pcr_file(PcrFileFormat::Serialized, bytes, Some(&other)),
             Err(PcrFileError::SelectionMismatch)

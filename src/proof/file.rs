@@ -200,16 +200,12 @@ impl PcrTable {
     pub fn selection(&self) -> TpmlPcrSelection {
         let mut sel = TpmlPcrSelection::default();
         for b in &self.banks {
-            let mut s = TpmsPcrSelection {
-                hash: b.bank,
-                size_of_select: 3,
-                pcrs: 0,
-            };
-            for v in &b.values {
-                s.pcrs |= 1 << v.index;
-            }
-            // Validation keeps banks within MAX_PCR_BANKS.
-            let _ = sel.push(s);
+            let pcrs = b
+                .values
+                .iter()
+                .fold(0u32, |m, v| m | 1u32.checked_shl(v.index).unwrap_or(0));
+            // Validation keeps banks within MAX_PCR_BANKS and indices below 24.
+            let _ = sel.push(TpmsPcrSelection::from_bitmap(b.bank, pcrs));
         }
         sel
     }

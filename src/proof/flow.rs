@@ -148,7 +148,7 @@ impl Observer for () {}
 /// The PCR banks the TPM has allocated, in the TPM's order.
 pub fn active_banks<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<HashAlg>, FlowError> {
     let sel = tpm.pcr_banks().map_err(tpm_err("GetCapability(PCRS)"))?;
-    let banks: Vec<HashAlg> = sel.banks.iter().map(|b| b.hash).collect();
+    let banks: Vec<HashAlg> = sel.banks().iter().map(|b| b.hash).collect();
     if banks.is_empty() {
         return Err(FlowError::Invalid("the TPM has no active PCR bank".into()));
     }
@@ -171,7 +171,7 @@ pub fn read_pcrs<T: Transport>(
     })
     .map_err(tpm_err("PCR_Read"))?;
     let mut table = PcrTable::default();
-    for s in &selection.banks {
+    for s in selection.banks() {
         let mut values = Vec::new();
         for index in s.indices() {
             let value = got.remove(&(s.hash, index)).ok_or_else(|| {
@@ -357,7 +357,7 @@ pub fn create_ak<T: Transport>(
             creation_pcr: TpmlPcrSelection::default(),
         })
         .map_err(tpm_err("CreatePrimary(AK)"))?;
-    let raw = rsp.out_public.raw;
+    let raw = rsp.out_public.raw();
     let mut public = Vec::with_capacity(2 + raw.len());
     public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
     public.extend_from_slice(raw);

@@ -196,7 +196,7 @@ mod tests {
         let mut r = Reader::new(&bytes);
         let d = TpmsCreationData::unmarshal_tpm2b(&mut r).unwrap();
         r.finish().unwrap();
-        assert!(d.pcr_select.banks.is_empty());
+        assert!(d.pcr_select.banks().is_empty());
         // SHA-256 of nothing: no PCR was selected.
         assert_eq!(d.pcr_digest.0[..4], [0xe3, 0xb0, 0xc4, 0x42]);
         assert_eq!(d.locality, 1);

@@ -80,10 +80,10 @@ impl Policy {
     /// `allow_sha1_banks`. (An empty selection is left to the caller's own check.)
     pub fn check_banks(&self, selection: &TpmlPcrSelection) -> Result<(), VerifyError> {
         let strong = selection
-            .banks
+            .banks()
             .iter()
-            .any(|b| b.pcrs != 0 && Self::bank_is_strong(b.hash));
-        let any = selection.banks.iter().any(|b| b.pcrs != 0);
+            .any(|b| !b.is_empty() && Self::bank_is_strong(b.hash));
+        let any = selection.banks().iter().any(|b| !b.is_empty());
         if any && !strong && !self.allow_sha1_banks {
             return Err(VerifyError::Sha1BankNotAllowed);
         }
@@ -179,13 +179,7 @@ fn check_selection(
     if quoted.pcr_count() == 0 {
         return Err(VerifyError::NoPcrsSelected);
     }
-    let same = quoted.banks.len() == given.banks.len()
-        && quoted
-            .banks
-            .iter()
-            .zip(given.banks.iter())
-            .all(|(q, g)| q.hash == g.hash && q.pcrs == g.pcrs);
-    if !same {
+    if !quoted.same_pcrs(given) {
         return Err(VerifyError::SelectionMismatch);
     }
     policy.check_banks(quoted)
@@ -256,7 +250,7 @@ fn check_clock(
 fn check_qualified_signer(ak: &Ak<'_>, parent_qn: &[u8], signer: &[u8]) -> Result<(), VerifyError> {
     let public = ak.public.as_ref().ok_or(VerifyError::AkNameUnknown)?;
     let alg = public
-        .public_area
+        .public_area()
         .name_alg
         .ok_or(VerifyError::AkNameUnknown)?;
     let name = public.name().map_err(|_| VerifyError::AkNameUnknown)?;

@@ -333,11 +333,9 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     };
     let mut unique_buf = [0u8; 256];
     let template: TpmtPublic<'_> = match &nv_template {
-        Some(bytes) => {
-            Tpm2bPublic::from_tpmt_bytes(bytes)
-                .map_err(|e| refused(format!("EK template in NV: {e}")))?
-                .public_area
-        }
+        Some(bytes) => Tpm2bPublic::from_tpmt_bytes(bytes)
+            .map_err(|e| refused(format!("EK template in NV: {e}")))?
+            .public_area(),
         None => kind.template(high),
     };
     let mut template = template;
@@ -360,7 +358,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .map_err(failed)?;
-    let raw = rsp.out_public.raw.to_vec();
+    let raw = rsp.out_public.raw().to_vec();
     let name = rsp.name.as_bytes().to_vec();
     let handle = rsp.object_handle;
     tpm.execute(&FlushContext {

@@ -140,7 +140,7 @@ mod with {
         }
         let made = tpm.execute(&CreatePrimary::in_endorsement(templates::ek_ecc()));
         let (ek, raw) = match made {
-            Ok(r) => (r.object_handle, r.out_public.raw.to_vec()),
+            Ok(r) => (r.object_handle, r.out_public.raw().to_vec()),
             Err(e) => {
                 eprintln!("baretpm: warning: no EK available ({e}): {WARNING}");
                 return Ok(None);
@@ -153,7 +153,7 @@ mod with {
                 return Err(failed(format!("EK public area: {e}")));
             }
         };
-        match SaltedSession::start(tpm, ek, &public.public_area, HashAlg::Sha256) {
+        match SaltedSession::start(tpm, ek, &public.public_area(), HashAlg::Sha256) {
             Ok(session) => Ok(Some(EkSession { session, ek })),
             Err(e) => {
                 tpm.flush_quietly(ek);
@@ -193,7 +193,7 @@ mod with {
                 &[&handle_name(RH_ENDORSEMENT)],
             )
             .map_err(|e| under_session("CreatePrimary(AK)", &e))?;
-        let raw = rsp.out_public.raw;
+        let raw = rsp.out_public.raw();
         let mut public = Vec::with_capacity(2 + raw.len());
         public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
         public.extend_from_slice(raw);

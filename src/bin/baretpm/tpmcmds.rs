@@ -106,7 +106,7 @@ pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
     let values = read_pcrs(&mut tpm, &sel)?;
     let pv = pcr_values(&sel, &values);
     let mut out = String::new();
-    for bank in &sel.banks {
+    for bank in sel.banks() {
         out.push_str(&format!("  {}:\n", bank.hash));
         for (h, i, v) in pv.iter().filter(|(h, _, _)| *h == bank.hash) {
             debug_assert_eq!(h, bank.hash);
