@@ -6,8 +6,7 @@
 //! for the invariants the verifier relies on. A bad file gives an error naming the field,
 //! never a panic. Field by field documentation: `docs/proof-format.md`.
 
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::Path;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -972,30 +971,13 @@ fn to_json<R: Serialize>(raw: &R) -> String {
     s
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename, so
-/// a reader never sees half a file.
+/// Writes `text` to `path` atomically ([`crate::files::write_atomic`]: temporary file in the
+/// same directory, fsync, rename, fsync of the directory).
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ProofFileError> {
-    let err = |source| ProofFileError::Write {
+    crate::files::write_atomic(path, text).map_err(|source| ProofFileError::Write {
         path: path.display().to_string(),
         source,
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| err(io::Error::other("not a file name")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 impl Proof {
