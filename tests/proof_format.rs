@@ -11,6 +11,7 @@ use std::process::Command;
 use baretpm::proof::event::{replay, Event, EventKind};
 use baretpm::proof::file::{EventLog, Proof, Reference, MAX_PROOF_FILE};
 use baretpm::proof::hash::{self, HashError, HashOptions, Target};
+use baretpm::proof::JsonFile;
 use baretpm::types::HashAlg;
 
 const DOC: &str = include_str!("../docs/proof-format.md");

@@ -16,6 +16,7 @@ use baretpm::interop::{display_pcr_spec, parse_pcr_file, parse_pcr_spec, PcrFile
 use baretpm::proof::certs::CertTrust;
 use baretpm::proof::file::MAX_NONCE;
 use baretpm::proof::hash::{self, HashOptions, Target};
+use baretpm::proof::JsonFile;
 use baretpm::proof::{verify as verify_proof, Event, Policy, Proof, Reference, Report, Status};
 use baretpm::types::{HashAlg, PcrValues, TpmlPcrSelection, TpmsAttest, TpmuAttest};
 use baretpm::verify::{self as qv, Ak, AkFormat, Expectations};

@@ -375,16 +375,7 @@ fn tpm_info<T: Transport>(tpm: &mut Tpm<T>) -> Result<TpmInfo, FlowError> {
     let id = tpm
         .identity()
         .map_err(tpm_err("GetCapability(TPM_PROPERTIES)"))?;
-    let vendor: String = String::from_utf8_lossy(&id.vendor)
-        .trim_end_matches(['\0', ' '])
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    Ok(TpmInfo {
-        manufacturer: id.manufacturer,
-        firmware_version: id.firmware_version,
-        vendor,
-    })
+    Ok(TpmInfo::from(&id))
 }
 
 /// NV indices of EK certificates (TCG EK Credential Profile 2.x): RSA-2048 and ECC P-256 of

@@ -17,6 +17,7 @@ use baretpm::proof::hash::{self, HashOptions, Progress, Target};
 use baretpm::proof::runtime;
 use baretpm::proof::swtpm::{PrivateSwtpm, TempDir};
 use baretpm::proof::verify::{verify, Policy, Report};
+use baretpm::proof::JsonFile;
 use baretpm::text::Escaped;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
