@@ -94,7 +94,37 @@ pub struct Tpm<T: Transport> {
     pub backoff: Option<fn(u32)>,
 }
 
+/// Sleeps 20 ms times the attempt number: the backoff [`Tpm::open`] installs.
+#[cfg(feature = "std")]
+pub fn sleep_backoff(attempt: u32) {
+    std::thread::sleep(core::time::Duration::from_millis(20 * u64::from(attempt)));
+}
+
+#[cfg(feature = "std")]
+impl Tpm<crate::transport::tcti::AnyTransport> {
+    /// Opens the TPM a TCTI string names (`device:/dev/tpmrm0`, `swtpm:port=2321`, ...), or,
+    /// when `tcti` is `None`, the one `TPM2TOOLS_TCTI` names, or else the default device; with
+    /// default timeouts and a sleeping backoff between retries ([`sleep_backoff`]).
+    pub fn open(tcti: Option<&str>) -> Result<Self, crate::transport::TransportError> {
+        Self::open_with(tcti, crate::transport::Timeouts::default())
+    }
+
+    /// [`Tpm::open`] with the given timeouts.
+    pub fn open_with(
+        tcti: Option<&str>,
+        timeouts: crate::transport::Timeouts,
+    ) -> Result<Self, crate::transport::TransportError> {
+        use crate::transport::tcti;
+        let transport = tcti::open(&tcti::tcti_from_env_or(tcti)?, timeouts)?;
+        let mut tpm = Tpm::new(transport);
+        tpm.backoff = Some(sleep_backoff);
+        Ok(tpm)
+    }
+}
+
 impl<T: Transport> Tpm<T> {
+    /// A TPM reached through `transport`, with fixed command and response buffers and no
+    /// backoff between retries.
     pub fn new(transport: T) -> Self {
         Self {
             transport,

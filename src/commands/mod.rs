@@ -51,15 +51,17 @@ pub type Passwords<'a> = heapless::Vec<&'a [u8], MAX_HANDLES>;
 /// Sessions for a command's authorized handles, in handle order.
 pub type Sessions<'a> = heapless::Vec<AuthSession<'a>, MAX_HANDLES>;
 
-/// The handle area from a slice of at most [`MAX_HANDLES`] handles (extra ones are a bug in the
-/// command's declaration, caught by the tests that send every command).
-pub(crate) fn handles(h: &[u32]) -> Handles {
-    h.iter().copied().take(MAX_HANDLES).collect()
+/// The handle area from `N` handles; more than [`MAX_HANDLES`] does not compile (nothing is
+/// ever cut off).
+pub(crate) fn handles<const N: usize>(h: [u32; N]) -> Handles {
+    const { assert!(N <= MAX_HANDLES, "more handles than MAX_HANDLES") };
+    h.into_iter().collect()
 }
 
-/// Passwords from a slice of at most [`MAX_HANDLES`].
-pub(crate) fn passwords<'a>(p: &[&'a [u8]]) -> Passwords<'a> {
-    p.iter().copied().take(MAX_HANDLES).collect()
+/// Passwords from `N` values; more than [`MAX_HANDLES`] does not compile.
+pub(crate) fn passwords<const N: usize>(p: [&[u8]; N]) -> Passwords<'_> {
+    const { assert!(N <= MAX_HANDLES, "more passwords than MAX_HANDLES") };
+    p.into_iter().collect()
 }
 
 /// A TPM command, declared once.

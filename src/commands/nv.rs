@@ -24,7 +24,7 @@ impl Command for NvReadPublic {
     const CC: TpmCc = TpmCc::NV_READ_PUBLIC;
     type Response<'r> = NvReadPublicResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.nv_index])
+        handles([self.nv_index])
     }
     fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
         Ok(())
@@ -52,10 +52,10 @@ impl Command for NvRead<'_> {
     const CC: TpmCc = TpmCc::NV_READ;
     type Response<'r> = &'r [u8];
     fn handles(&self) -> Handles {
-        handles(&[self.auth_handle, self.nv_index])
+        handles([self.auth_handle, self.nv_index])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u16(self.size)?;

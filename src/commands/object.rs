@@ -49,10 +49,10 @@ impl Command for CreatePrimary<'_> {
     const RESPONSE_HANDLES: usize = 1;
     type Response<'r> = CreatePrimaryResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.primary_handle])
+        handles([self.primary_handle])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.hierarchy_auth])
+        passwords([self.hierarchy_auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         TpmsSensitiveCreate {
@@ -113,7 +113,7 @@ impl Command for ReadPublic {
     const CC: TpmCc = TpmCc::READ_PUBLIC;
     type Response<'r> = ReadPublicResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.object_handle])
+        handles([self.object_handle])
     }
     fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
         Ok(())
@@ -160,10 +160,10 @@ impl Command for EvictControl<'_> {
     const CC: TpmCc = TpmCc::EVICT_CONTROL;
     type Response<'r> = ();
     fn handles(&self) -> Handles {
-        handles(&[self.auth_handle, self.object_handle])
+        handles([self.auth_handle, self.object_handle])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u32(self.persistent_handle)

@@ -106,18 +106,21 @@ pub struct Expectations<'e> {
     pub ak_parent_qualified_name: Option<&'e [u8]>,
 }
 
-/// A quote that passed every check, with its parsed fields.
+/// A quote that passed every check, with its parsed fields. Only [`verify_quote`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedQuote<'a> {
+    /// The signed TPMS_ATTEST.
     pub attest: TpmsAttest<'a>,
     /// The hash the AK signed with (also the hash of pcrDigest).
     pub signing_hash: HashAlg,
+    /// The quote body that was checked (the `attested` field of `attest`).
+    quote: TpmsQuoteInfo<'a>,
 }
 
 impl<'a> VerifiedQuote<'a> {
-    /// The quote body (always present when `verify_quote` built this value).
-    pub fn quote(&self) -> Option<&TpmsQuoteInfo<'a>> {
-        self.attest.quote()
+    /// The quote body that was checked: selection and pcrDigest.
+    pub fn quote(&self) -> &TpmsQuoteInfo<'a> {
+        &self.quote
     }
     pub fn clock_info(&self) -> TpmsClockInfo {
         self.attest.clock_info
@@ -146,7 +149,7 @@ pub fn verify_quote<'a>(
         ErrorKind::BadMagic { value } => VerifyError::NotTpmGenerated { magic: value },
         _ => VerifyError::AttestUnreadable(e),
     })?;
-    let quote = parsed.quote().ok_or(VerifyError::NotAQuote {
+    let quote = parsed.quote().cloned().ok_or(VerifyError::NotAQuote {
         type_name: parsed.attested.type_name(),
     })?;
 
@@ -163,6 +166,7 @@ pub fn verify_quote<'a>(
     Ok(VerifiedQuote {
         attest: parsed,
         signing_hash,
+        quote,
     })
 }
 

@@ -5,7 +5,7 @@ use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
 use baretpm::proof::flow::{self, AkKind};
 use baretpm::tpm::Tpm;
-use baretpm::transport::tcti::{open, tcti_from_env_or, AnyTransport};
+use baretpm::transport::tcti::AnyTransport;
 use baretpm::types::{hash, HashAlg, PcrValues, TpmlDigestValues, TpmlPcrSelection, TpmtHa};
 use baretpm::verify::Ak;
 use std::io::Write;
@@ -13,13 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Opens the TPM named by `-T`, `TPM2TOOLS_TCTI` or the default device.
 pub fn open_tpm(tcti: Option<&str>) -> Result<Tpm<AnyTransport>, CliError> {
-    let t = tcti_from_env_or(tcti).map_err(failed)?;
-    let transport = open(&t, crate::util::timeouts()).map_err(failed)?;
-    let mut tpm = Tpm::new(transport);
-    tpm.backoff = Some(|attempt| {
-        std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
-    });
-    Ok(tpm)
+    Tpm::open_with(tcti, crate::util::timeouts()).map_err(failed)
 }
 
 fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), CliError> {
