@@ -37,6 +37,11 @@ pub enum AkFormat {
 }
 
 impl<'a> Ak<'a> {
+    /// The public key signatures are checked with.
+    pub fn key(&self) -> &AkKey {
+        &self.key
+    }
+
     /// Reads a TPM2B_PUBLIC (as `tpm2_readpublic -o` and `tpm2_createak -u` write it).
     pub fn from_tpm2b_public(bytes: &'a [u8]) -> Result<Self, VerifyError> {
         let public = Tpm2bPublic::from_bytes(bytes).map_err(VerifyError::AkUnreadable)?;

@@ -106,6 +106,20 @@ pub struct Expectations<'e> {
     pub ak_parent_qualified_name: Option<&'e [u8]>,
 }
 
+impl<'e> Expectations<'e> {
+    /// Expects `nonce` as extraData and a quote over `pcrs`; no earlier clock and no AK
+    /// parent to check (set [`previous`](Self::previous) and
+    /// [`ak_parent_qualified_name`](Self::ak_parent_qualified_name) for those).
+    pub fn new(nonce: &'e [u8], pcrs: &'e PcrValues<'e>) -> Self {
+        Self {
+            nonce,
+            pcrs,
+            previous: None,
+            ak_parent_qualified_name: None,
+        }
+    }
+}
+
 /// A quote that passed every check, with its parsed fields. Only [`verify_quote`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedQuote<'a> {
