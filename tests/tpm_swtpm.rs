@@ -68,6 +68,31 @@ fn create(tpm: &mut Tpm<SwtpmTransport>, public: TpmtPublic<'static>) -> AkInfo 
 }
 
 #[test]
+fn read_clock_moves_forward_within_one_power_cycle() {
+    let sw = start(Ek::None);
+    let mut tpm = connect(&sw);
+    let a = tpm.execute(&ReadClock).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let b = tpm.execute(&ReadClock).unwrap();
+    assert!(b.time > a.time, "time went from {} to {}", a.time, b.time);
+    assert!(b.clock_info.clock >= a.clock_info.clock);
+    assert_eq!(b.clock_info.reset_count, a.clock_info.reset_count);
+    assert_eq!(b.clock_info.restart_count, a.clock_info.restart_count);
+    // The same clock a quote signs: a fresh quote's clockInfo is not behind it.
+    let ak = create(&mut tpm, templates::ak_ecc());
+    let q = tpm
+        .execute(&Quote {
+            sign_handle: ak.handle,
+            sign_auth: &[],
+            qualifying_data: b"clock",
+            pcr_select: sel(&[(HashAlg::Sha256, &[0])]),
+        })
+        .unwrap();
+    assert!(q.attest.clock_info.clock >= b.clock_info.clock);
+    assert_eq!(q.attest.clock_info.reset_count, b.clock_info.reset_count);
+}
+
+#[test]
 fn extend_read_event_reset_follow_the_spec() {
     let sw = start(Ek::None);
     let mut tpm = connect(&sw);

@@ -147,6 +147,7 @@ fuzz_target!(|data: &[u8]| {
         &header,
     );
     check(&SelfTest { full_test: true }, data, &header);
+    check(&ReadClock, data, &header);
     check(
         &NvReadPublic {
             nv_index: templates::EK_CERT_RSA_NV_INDEX,

@@ -16,8 +16,8 @@ pub mod templates;
 
 pub use attest::{Certify, Quote, SignedAttest};
 pub use capability::{
-    GetCapability, GetCapabilityResponse, GetRandom, SelfTest, Shutdown, Startup, SU_CLEAR,
-    SU_STATE,
+    GetCapability, GetCapabilityResponse, GetRandom, ReadClock, ReadClockResponse, SelfTest,
+    Shutdown, Startup, SU_CLEAR, SU_STATE,
 };
 pub use credential::{ActivateCredential, PolicySecret, PolicySecretResponse};
 pub use nv::{NvPublic, NvRead, NvReadPublic, NvReadPublicResponse};

@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! offset  size  field
-//!      0     4  TPML_PCR_SELECTION.count (u32 LE, at most 16)
+//!      0     4  TPML_PCR_SELECTION.count (u32 LE; 16 slots, this parser accepts at most 8)
 //!      4   128  16 slots of TPMS_PCR_SELECTION, 8 bytes each:
 //!               u16 LE hash, u8 sizeofSelect, u8[4] pcrSelect, u8 padding
 //!    132     4  N, the number of TPML_DIGEST lists (u32 LE)
@@ -39,7 +39,8 @@
 //!
 //! # Strictness
 //!
-//! Every check below has its own [`PcrFileError`] variant: bank count at most 16, known hash
+//! Every check below has its own [`PcrFileError`] variant: bank count at most 8
+//! ([`MAX_PCR_BANKS`]: one per hash algorithm the spec defines), known hash
 //! algorithms, `sizeofSelect` 3 or 4, no PCR index above 23, a list count that fits in the data
 //! and equals `max(1, ceil(selected / 8))`, at most 8 digests per list, digest sizes at most 64
 //! and equal to the bank's digest size, exactly one digest per selected PCR, and no bytes after
@@ -122,7 +123,7 @@ pub enum PcrFileError {
         needed: usize,
         available: usize,
     },
-    /// TPML_PCR_SELECTION.count is above 16.
+    /// TPML_PCR_SELECTION.count is above [`MAX_PCR_BANKS`] (8).
     BankCountAboveMax { count: u32, at: usize },
     /// A bank's algorithm is not a hash algorithm.
     UnknownHash { alg: u16, at: usize },
