@@ -36,8 +36,17 @@ use std::vec::Vec;
 use super::frame::{self, FrameError, HEADER_LEN};
 use super::{Timeouts, Transport, TransportError};
 
+/// The resource-manager device path as a literal, so that the default TCTI string can be
+/// built from it at compile time (`concat!`) instead of spelling the path a second time.
+macro_rules! default_device {
+    () => {
+        "/dev/tpmrm0"
+    };
+}
+pub(crate) use default_device;
+
 /// The resource-manager device, used when no path is given.
-pub const DEFAULT_DEVICE: &str = "/dev/tpmrm0";
+pub const DEFAULT_DEVICE: &str = default_device!();
 
 /// The smallest buffer the helper reads into: the Linux driver's `TPM_BUFSIZE`.
 const MIN_READ: usize = 4096;

@@ -2,7 +2,7 @@
 //! (validation, no TPM needed).
 
 use crate::tpmcmds::open_tpm;
-use crate::util::{failed, refused, CliError};
+use crate::util::{failed, refused, CliError, PublicForm};
 use baretpm::cert::{
     self, chain_names, escape, time_text, validate, CertError, Certificate, Policy, Role,
     SubjectKey, MAX_POOL,
@@ -277,32 +277,39 @@ pub fn getekcertificate(tcti: Option<&str>, a: &GetEkCertArgs) -> Result<(), Cli
 #[derive(clap::Args)]
 pub struct CreateEkArgs {
     /// rsa (RSA-2048), ecc (P-256), ecc384, rsa3072, rsa4096 (the last three: high range).
-    #[arg(short = 'G', long, default_value = "rsa")]
-    alg: String,
+    #[arg(short = 'G', long, value_enum, default_value = "rsa")]
+    alg: EkAlg,
     /// High-range template (H-1/H-2 for rsa/ecc: PolicyB, userWithAuth, empty unique).
     #[arg(long)]
     high: bool,
     /// Public key output.
     #[arg(short = 'u', long)]
     public: PathBuf,
-    /// tpm2b (TPM2B_PUBLIC, default) or pem.
-    #[arg(short = 'f', long, default_value = "tpm2b")]
-    format: String,
+    /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
+    #[arg(short = 'f', long, value_enum, default_value = "tpm2b")]
+    format: PublicForm,
 }
 
-fn ek_type(name: &str) -> Result<EkType, CliError> {
-    Ok(match name {
-        "rsa" | "rsa2048" => EkType::Rsa2048,
-        "ecc" | "ecc256" => EkType::EccP256,
-        "ecc384" => EkType::EccP384,
-        "rsa3072" => EkType::Rsa3072,
-        "rsa4096" => EkType::Rsa4096,
-        other => {
-            return Err(failed(format!(
-                "-G {other}: expected rsa, ecc, ecc384, rsa3072 or rsa4096"
-            )))
-        }
-    })
+/// The EK kinds `createek -G` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EkAlg {
+    #[value(alias = "rsa2048")]
+    Rsa,
+    #[value(alias = "ecc256")]
+    Ecc,
+    Ecc384,
+    Rsa3072,
+    Rsa4096,
+}
+
+fn ek_type(alg: EkAlg) -> EkType {
+    match alg {
+        EkAlg::Rsa => EkType::Rsa2048,
+        EkAlg::Ecc => EkType::EccP256,
+        EkAlg::Ecc384 => EkType::EccP384,
+        EkAlg::Rsa3072 => EkType::Rsa3072,
+        EkAlg::Rsa4096 => EkType::Rsa4096,
+    }
 }
 
 /// Reads a whole NV index authorized by itself, or `None` when it is not defined.
@@ -318,11 +325,8 @@ fn nv_read_opt(
 }
 
 pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
-    let kind = ek_type(&a.alg)?;
+    let kind = ek_type(a.alg);
     let high = a.high || kind.high_only();
-    if !matches!(a.format.as_str(), "tpm2b" | "tss" | "pem") {
-        return Err(failed(format!("-f {}: expected tpm2b or pem", a.format)));
-    }
     let mut tpm = open_tpm(tcti)?;
     let chunk = nv_chunk(&mut tpm)?;
     // A template in NV replaces the default; a nonce (low range) goes into `unique`.
@@ -368,7 +372,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let mut tpm2b = Vec::with_capacity(raw.len() + 2);
     tpm2b.extend_from_slice(&(raw.len() as u16).to_be_bytes());
     tpm2b.extend_from_slice(&raw);
-    if a.format == "pem" {
+    if a.format == PublicForm::Pem {
         let key = SubjectKey::from_key_bytes(&tpm2b).map_err(failed)?;
         write_file(&a.public, spki_pem(&key)?.as_bytes(), "public key")?;
     } else {

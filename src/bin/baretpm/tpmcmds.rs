@@ -1,6 +1,6 @@
 //! Subcommands that talk to a TPM, spelled like tpm2-tools.
 
-use crate::util::{failed, parse_hex, refused, CliError};
+use crate::util::{failed, parse_hex, refused, CliError, PcrForm, PublicForm};
 use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
 use baretpm::proof::flow::{self, AkKind};
@@ -85,13 +85,13 @@ pub struct PcrReadArgs {
     /// Also write the values to a file.
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
-    /// Form of the -o file: serialized (default), values, marshaled.
-    #[arg(short = 'F', long, default_value = "serialized")]
-    format: String,
+    /// Form of the -o file.
+    #[arg(short = 'F', long, value_enum, default_value = "serialized")]
+    format: PcrForm,
 }
 
 pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
-    let format = pcr_format(&a.format)?;
+    let format = PcrFileFormat::from(a.format);
     let mut tpm = open_tpm(tcti)?;
     let sel = match &a.spec {
         Some(s) => parse_pcr_spec(s).map_err(|e| failed(format!("pcrread {s}: {e}")))?,
@@ -112,14 +112,6 @@ pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
         write_pcrs(p, format, &pv)?;
     }
     Ok(())
-}
-
-pub fn pcr_format(name: &str) -> Result<PcrFileFormat, CliError> {
-    PcrFileFormat::from_name(name).ok_or_else(|| {
-        failed(format!(
-            "-F {name}: expected serialized, values or marshaled"
-        ))
-    })
 }
 
 fn write_pcrs(path: &Path, format: PcrFileFormat, pv: &PcrValues<'_>) -> Result<(), CliError> {
@@ -193,10 +185,10 @@ pub fn pcrextend(tcti: Option<&str>, a: &PcrExtendArgs) -> Result<(), CliError> 
 }
 
 /// Output form of a public key.
-pub fn write_public(path: &Path, form: &str, tpm2b_public: &[u8]) -> Result<(), CliError> {
+pub fn write_public(path: &Path, form: PublicForm, tpm2b_public: &[u8]) -> Result<(), CliError> {
     match form {
-        "tpm2b" | "tss" => write_file(path, tpm2b_public, "public key"),
-        "pem" => {
+        PublicForm::Tpm2b => write_file(path, tpm2b_public, "public key"),
+        PublicForm::Pem => {
             let (ak, _) = Ak::from_any(tpm2b_public).map_err(failed)?;
             write_file(
                 path,
@@ -204,7 +196,6 @@ pub fn write_public(path: &Path, form: &str, tpm2b_public: &[u8]) -> Result<(), 
                 "public key",
             )
         }
-        other => Err(failed(format!("-f {other}: expected tpm2b or pem"))),
     }
 }
 
@@ -224,9 +215,9 @@ pub struct ReadPublicArgs {
     handle: String,
     #[arg(short = 'o', long)]
     output: PathBuf,
-    /// tpm2b (TPM2B_PUBLIC, default) or pem.
-    #[arg(short = 'f', long, default_value = "tpm2b")]
-    format: String,
+    /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
+    #[arg(short = 'f', long, value_enum, default_value = "tpm2b")]
+    format: PublicForm,
     /// Write the object's Name here.
     #[arg(short = 'n', long)]
     name: Option<PathBuf>,
@@ -242,7 +233,7 @@ pub fn readpublic(tcti: Option<&str>, a: &ReadPublicArgs) -> Result<(), CliError
         .map_err(failed)?;
     let public = baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?;
     let name = rsp.name.0.to_vec();
-    write_public(&a.output, &a.format, &public)?;
+    write_public(&a.output, a.format, &public)?;
     if let Some(n) = &a.name {
         write_file(n, &name, "name")?;
     }
@@ -293,9 +284,9 @@ pub struct CreateAkArgs {
     /// Where to write the AK public key.
     #[arg(short = 'u', long)]
     public: PathBuf,
-    /// tpm2b (TPM2B_PUBLIC, default) or pem.
-    #[arg(short = 'f', long, default_value = "tpm2b")]
-    format: String,
+    /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
+    #[arg(short = 'f', long, value_enum, default_value = "tpm2b")]
+    format: PublicForm,
     /// Where to write the AK's Name.
     #[arg(short = 'n', long)]
     name: Option<PathBuf>,
@@ -331,7 +322,7 @@ pub fn createak(tcti: Option<&str>, a: &CreateAkArgs) -> Result<(), CliError> {
     }
     let ak = ak?;
     flush(&mut tpm, ak.handle)?;
-    write_public(&a.public, &a.format, &ak.public)?;
+    write_public(&a.public, a.format, &ak.public)?;
     if let Some(n) = &a.name {
         write_file(n, &ak.name, "name")?;
     }
@@ -359,9 +350,9 @@ pub struct QuoteArgs {
     /// PCR values output.
     #[arg(short = 'o', long)]
     pcr: PathBuf,
-    /// Form of the PCR file: serialized (default), values, marshaled.
-    #[arg(short = 'F', long, default_value = "serialized")]
-    format: String,
+    /// Form of the PCR file.
+    #[arg(short = 'F', long, value_enum, default_value = "serialized")]
+    format: PcrForm,
     /// Hash the AK must sign with (the standard AKs use sha256).
     #[arg(short = 'g', long)]
     hash_algorithm: Option<String>,
@@ -486,7 +477,7 @@ fn check_own_quote(
 }
 
 pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
-    let format = pcr_format(&a.format)?;
+    let format = PcrFileFormat::from(a.format);
     let sel = parse_pcr_spec(&a.pcr_list).map_err(|e| failed(format!("-l {}: {e}", a.pcr_list)))?;
     let nonce = parse_hex(&a.qualification, "-q")?;
     let want = match &a.hash_algorithm {

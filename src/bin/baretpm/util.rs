@@ -29,6 +29,33 @@ impl fmt::Display for CliError {
     }
 }
 
+/// Form of a public key file (`-f`): TPM2B_PUBLIC (`tpm2b`, or tpm2-tools' `tss`) or PEM
+/// SubjectPublicKeyInfo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PublicForm {
+    #[value(alias = "tss")]
+    Tpm2b,
+    Pem,
+}
+
+/// tpm2-tools' PCR file forms (`-F`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PcrForm {
+    Serialized,
+    Values,
+    Marshaled,
+}
+
+impl From<PcrForm> for baretpm::interop::PcrFileFormat {
+    fn from(f: PcrForm) -> Self {
+        match f {
+            PcrForm::Serialized => Self::Serialized,
+            PcrForm::Values => Self::Values,
+            PcrForm::Marshaled => Self::Marshaled,
+        }
+    }
+}
+
 pub fn failed(msg: impl fmt::Display) -> CliError {
     CliError::Failed(msg.to_string())
 }
