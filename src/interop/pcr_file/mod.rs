@@ -46,6 +46,17 @@
 //! and equal to the bank's digest size, exactly one digest per selected PCR, and no bytes after
 //! the last list.
 
+mod marshaled;
+mod serialized;
+mod values;
+
+pub use marshaled::{parse_marshaled, write_marshaled};
+pub use serialized::{
+    parse_serialized, write_serialized, SERIALIZED_BANK_SLOTS, SERIALIZED_DIGEST_LIST_LEN,
+    SERIALIZED_LISTS_OFFSET, SERIALIZED_SELECTION_LEN,
+};
+pub use values::{parse_values, write_values};
+
 use core::fmt;
 
 use crate::types::pcr::{
@@ -56,19 +67,6 @@ use crate::types::tpm2b::max::DIGEST as MAX_DIGEST_SIZE;
 use crate::types::tpm2b::Tpm2b;
 use crate::types::{HashAlg, PcrValues, TpmAlgId, TpmlDigest, TpmlPcrSelection, TpmsPcrSelection};
 use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
-
-/// Bytes of the serialized TPML_PCR_SELECTION (count plus 16 slots of 8 bytes).
-/// Bank slots in tpm2-tools' C struct (`TPM2_NUM_PCR_BANKS`); only the first `count` are used,
-/// and `count` may not exceed [`MAX_PCR_BANKS`].
-pub const SERIALIZED_BANK_SLOTS: usize = 16;
-pub const SERIALIZED_SELECTION_LEN: usize = 4 + SERIALIZED_BANK_SLOTS * SERIALIZED_BANK_SLOT;
-/// Bytes of one serialized TPML_DIGEST (count plus 8 slots of 66 bytes).
-pub const SERIALIZED_DIGEST_LIST_LEN: usize = 4 + MAX_DIGESTS * SERIALIZED_DIGEST_SLOT;
-/// Offset of the first serialized TPML_DIGEST (after the selection and the list count).
-pub const SERIALIZED_LISTS_OFFSET: usize = SERIALIZED_SELECTION_LEN + 4;
-
-const SERIALIZED_BANK_SLOT: usize = 8;
-const SERIALIZED_DIGEST_SLOT: usize = 2 + MAX_DIGEST_SIZE;
 
 /// Which of tpm2-tools' PCR file forms (`-F`/`--pcrs_format`) a file is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -322,21 +320,39 @@ pub const fn digest_list_count(selected: usize) -> usize {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Little-endian field access for the serialized form. Callers check lengths first; these only
-// ever see in-bounds offsets, and fall back to zero rather than panic if that were violated.
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(&[x, y]) => u16::from_le_bytes([x, y]),
-        _ => 0,
-    }
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
-        _ => 0,
+/// Maps a wire error (from the marshaled form, or from a check the serialized form shares with
+/// the wire parser) to the variant the serialized form would use.
+fn from_wire(e: Error) -> PcrFileError {
+    let sat = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match e.kind {
+        ErrorKind::Truncated { needed, available } => PcrFileError::Truncated {
+            what: e.what,
+            at: e.offset,
+            needed,
+            available,
+        },
+        ErrorKind::CountAboveMax { count, .. } => PcrFileError::DigestCountAboveMax {
+            count: sat(count),
+            at: e.offset,
+        },
+        ErrorKind::SizeAboveMax { size, .. } => PcrFileError::DigestSizeAboveMax {
+            size: u16::try_from(size).unwrap_or(u16::MAX),
+            at: e.offset,
+        },
+        ErrorKind::UnknownValue { value } => PcrFileError::UnknownHash {
+            alg: u16::try_from(value).unwrap_or(u16::MAX),
+            at: e.offset,
+        },
+        ErrorKind::BadSizeofSelect { size } => PcrFileError::BadSizeofSelect { size, at: e.offset },
+        ErrorKind::PcrIndexOutOfRange { index } => PcrFileError::PcrIndexOutOfRange {
+            index,
+            at: e.offset,
+        },
+        ErrorKind::TrailingBytes { count } => PcrFileError::TrailingBytes {
+            count,
+            at: e.offset,
+        },
+        _ => PcrFileError::Wire(e),
     }
 }
 
@@ -400,204 +416,6 @@ fn check_list_count(
         });
     }
     Ok(())
-}
-
-/// Parses a `-F serialized` PCR file.
-pub fn parse_serialized(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
-    let len = bytes.len();
-    if len < SERIALIZED_SELECTION_LEN {
-        return Err(PcrFileError::Truncated {
-            what: "TPML_PCR_SELECTION",
-            at: 0,
-            needed: SERIALIZED_SELECTION_LEN,
-            available: len,
-        });
-    }
-    let count = le32(bytes, 0);
-    if count as usize > MAX_PCR_BANKS {
-        return Err(PcrFileError::BankCountAboveMax { count, at: 0 });
-    }
-    let mut selection = TpmlPcrSelection::default();
-    for i in 0..count as usize {
-        let slot = 4 + i * SERIALIZED_BANK_SLOT;
-        let alg = le16(bytes, slot);
-        let hash = HashAlg::from_alg_id(TpmAlgId(alg))
-            .ok_or(PcrFileError::UnknownHash { alg, at: slot })?;
-        let size = bytes[slot + 2];
-        // Only the first `size` select bytes count (the rest is ignored, as tpm2-tools does).
-        let select = bytes.get(slot + 3..slot + 3 + usize::from(size));
-        let bank = TpmsPcrSelection::from_select(hash, size, select.map_or(0, bitmap_le)).map_err(
-            |kind| match kind {
-                ErrorKind::BadSizeofSelect { size } => {
-                    PcrFileError::BadSizeofSelect { size, at: slot + 2 }
-                }
-                kind => from_wire(Error::new(kind, "TPMS_PCR_SELECTION.pcrSelect", slot + 3)),
-            },
-        )?;
-        // Cannot fail: count <= MAX_PCR_BANKS was checked above.
-        let _ = selection.push(bank);
-    }
-
-    let at = SERIALIZED_SELECTION_LEN;
-    if len < SERIALIZED_LISTS_OFFSET {
-        return Err(PcrFileError::Truncated {
-            what: "TPML_DIGEST list count",
-            at,
-            needed: 4,
-            available: len - at,
-        });
-    }
-    let lists = le32(bytes, at);
-    let room = (len - SERIALIZED_LISTS_OFFSET) / SERIALIZED_DIGEST_LIST_LEN;
-    check_list_count(lists, room, &selection, at)?;
-    let selected = selection.pcr_count();
-    let end = SERIALIZED_LISTS_OFFSET + lists as usize * SERIALIZED_DIGEST_LIST_LEN;
-    if len != end {
-        return Err(PcrFileError::TrailingBytes {
-            count: len - end,
-            at: end,
-        });
-    }
-
-    let mut values = heapless::Vec::new();
-    {
-        let mut sink = ValueSink {
-            pairs: selection.iter_pcrs(),
-            selected,
-            out: &mut values,
-        };
-        for j in 0..lists as usize {
-            let list = SERIALIZED_LISTS_OFFSET + j * SERIALIZED_DIGEST_LIST_LEN;
-            let n = le32(bytes, list);
-            if n as usize > MAX_DIGESTS {
-                return Err(PcrFileError::DigestCountAboveMax { count: n, at: list });
-            }
-            for k in 0..n as usize {
-                let slot = list + 4 + k * SERIALIZED_DIGEST_SLOT;
-                let size = le16(bytes, slot);
-                if usize::from(size) > MAX_DIGEST_SIZE {
-                    return Err(PcrFileError::DigestSizeAboveMax { size, at: slot });
-                }
-                sink.push(&bytes[slot + 2..slot + 2 + usize::from(size)], slot)?;
-            }
-        }
-    }
-    if values.len() != selected {
-        return Err(PcrFileError::TooFewDigests {
-            found: values.len(),
-            selected,
-            at: end,
-        });
-    }
-    Ok(PcrValues { selection, values })
-}
-
-/// Parses a `-F values` PCR file, splitting it by `selection` (the `-l` string's selection).
-pub fn parse_values<'a>(
-    bytes: &'a [u8],
-    selection: &TpmlPcrSelection,
-) -> Result<PcrValues<'a>, PcrFileError> {
-    let expected: usize = selection.iter_pcrs().map(|(h, _)| h.digest_size()).sum();
-    if bytes.len() != expected {
-        return Err(PcrFileError::ValuesLengthMismatch {
-            len: bytes.len(),
-            expected,
-        });
-    }
-    let mut values = heapless::Vec::new();
-    let mut rest = bytes;
-    for (hash, _) in selection.iter_pcrs() {
-        let (value, tail) = rest.split_at(hash.digest_size());
-        // Cannot fail: a selection has at most MAX_PCR_VALUES PCRs.
-        let _ = values.push(value);
-        rest = tail;
-    }
-    Ok(PcrValues {
-        selection: selection.clone(),
-        values,
-    })
-}
-
-/// Maps a wire error from the marshaled form to the variant the serialized form would use.
-fn from_wire(e: Error) -> PcrFileError {
-    let sat = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    match e.kind {
-        ErrorKind::Truncated { needed, available } => PcrFileError::Truncated {
-            what: e.what,
-            at: e.offset,
-            needed,
-            available,
-        },
-        ErrorKind::CountAboveMax { count, .. } => PcrFileError::DigestCountAboveMax {
-            count: sat(count),
-            at: e.offset,
-        },
-        ErrorKind::SizeAboveMax { size, .. } => PcrFileError::DigestSizeAboveMax {
-            size: u16::try_from(size).unwrap_or(u16::MAX),
-            at: e.offset,
-        },
-        ErrorKind::UnknownValue { value } => PcrFileError::UnknownHash {
-            alg: u16::try_from(value).unwrap_or(u16::MAX),
-            at: e.offset,
-        },
-        ErrorKind::BadSizeofSelect { size } => PcrFileError::BadSizeofSelect { size, at: e.offset },
-        ErrorKind::PcrIndexOutOfRange { index } => PcrFileError::PcrIndexOutOfRange {
-            index,
-            at: e.offset,
-        },
-        ErrorKind::TrailingBytes { count } => PcrFileError::TrailingBytes {
-            count,
-            at: e.offset,
-        },
-        _ => PcrFileError::Wire(e),
-    }
-}
-
-/// Smallest marshaled TPML_DIGEST (an empty list: just its count).
-const MIN_MARSHALED_LIST: usize = 4;
-
-/// Parses a `-F marshaled` PCR file.
-pub fn parse_marshaled(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
-    let mut r = Reader::new(bytes);
-    // A count over the maximum here is a bank count, whatever the wire error calls it.
-    let selection = TpmlPcrSelection::unmarshal(&mut r).map_err(|e| match e.kind {
-        ErrorKind::CountAboveMax { count, .. } => PcrFileError::BankCountAboveMax {
-            count: u32::try_from(count).unwrap_or(u32::MAX),
-            at: e.offset,
-        },
-        _ => from_wire(e),
-    })?;
-    let at = r.offset();
-    let lists = r.u32("TPML_DIGEST list count").map_err(from_wire)?;
-    let room = r.remaining() / MIN_MARSHALED_LIST;
-    check_list_count(lists, room, &selection, at)?;
-    let selected = selection.pcr_count();
-    let mut values = heapless::Vec::new();
-    {
-        let mut sink = ValueSink {
-            pairs: selection.iter_pcrs(),
-            selected,
-            out: &mut values,
-        };
-        for _ in 0..lists {
-            let list_at = r.offset();
-            let list = TpmlDigest::unmarshal(&mut r).map_err(from_wire)?;
-            let mut slot = list_at + 4;
-            for d in &list.digests {
-                sink.push(d.as_bytes(), slot)?;
-                slot += 2 + d.len();
-            }
-        }
-    }
-    r.finish().map_err(from_wire)?;
-    if values.len() != selected {
-        return Err(PcrFileError::TooFewDigests {
-            found: values.len(),
-            selected,
-            at: r.offset(),
-        });
-    }
-    Ok(PcrValues { selection, values })
 }
 
 /// Parses a PCR file of the given form.
@@ -677,84 +495,6 @@ fn take(out: &mut [u8], len: usize) -> Result<&mut [u8], PcrWriteError> {
         needed: len,
         available,
     })
-}
-
-/// Writes `v` in the `serialized` form, byte for byte as tpm2-tools writes it.
-pub fn write_serialized<'b>(
-    v: &PcrValues<'_>,
-    out: &'b mut [u8],
-) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v)?;
-    let len = encoded_len(PcrFileFormat::Serialized, v);
-    let buf = take(out, len)?;
-    buf.fill(0);
-    buf[..4].copy_from_slice(&(v.selection.banks().len() as u32).to_le_bytes());
-    for (i, b) in v.selection.banks().iter().enumerate() {
-        let slot = 4 + i * SERIALIZED_BANK_SLOT;
-        buf[slot..slot + 2].copy_from_slice(&b.hash.alg_id().0.to_le_bytes());
-        buf[slot + 2] = b.size_of_select();
-        // No bit above 23 (a TpmsPcrSelection holds none), so the fourth select byte stays
-        // zero for size 3.
-        buf[slot + 3..slot + 7].copy_from_slice(&b.bitmap().to_le_bytes());
-    }
-    let lists = digest_list_count(v.values.len());
-    buf[SERIALIZED_SELECTION_LEN..SERIALIZED_LISTS_OFFSET]
-        .copy_from_slice(&(lists as u32).to_le_bytes());
-    for j in 0..lists {
-        let list = SERIALIZED_LISTS_OFFSET + j * SERIALIZED_DIGEST_LIST_LEN;
-        let chunk = v.values.iter().skip(j * MAX_DIGESTS).take(MAX_DIGESTS);
-        buf[list..list + 4].copy_from_slice(&(chunk.len() as u32).to_le_bytes());
-        for (k, value) in chunk.enumerate() {
-            let slot = list + 4 + k * SERIALIZED_DIGEST_SLOT;
-            buf[slot..slot + 2].copy_from_slice(&(value.len() as u16).to_le_bytes());
-            buf[slot + 2..slot + 2 + value.len()].copy_from_slice(value);
-        }
-    }
-    Ok(&out[..len])
-}
-
-/// Writes `v` in the `values` form: the digests concatenated in selection order.
-pub fn write_values<'b>(v: &PcrValues<'_>, out: &'b mut [u8]) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v)?;
-    let len = encoded_len(PcrFileFormat::Values, v);
-    let buf = take(out, len)?;
-    let mut pos = 0;
-    for value in &v.values {
-        buf[pos..pos + value.len()].copy_from_slice(value);
-        pos += value.len();
-    }
-    Ok(&out[..len])
-}
-
-/// Writes `v` in the `marshaled` form, eight digests per TPML_DIGEST as TPM2_PCR_Read returns
-/// them.
-pub fn write_marshaled<'b>(
-    v: &PcrValues<'_>,
-    out: &'b mut [u8],
-) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v)?;
-    let len = encoded_len(PcrFileFormat::Marshaled, v);
-    let buf = take(out, len)?;
-    let mut w = Writer::new(buf);
-    // After check_writable and with the buffer sized by encoded_len, the only error left for
-    // the writer is running out of room, which would mean encoded_len is wrong.
-    let full = |_: Error| PcrWriteError::BufferTooSmall {
-        needed: len + 1,
-        available: len,
-    };
-    v.selection.marshal(&mut w).map_err(full)?;
-    let lists = digest_list_count(v.values.len());
-    w.u32(lists as u32).map_err(full)?;
-    for j in 0..lists {
-        let mut list = TpmlDigest::default();
-        for value in v.values.iter().skip(j * MAX_DIGESTS).take(MAX_DIGESTS) {
-            // Cannot fail: take(MAX_DIGESTS) bounds the list to its capacity.
-            let _ = list.digests.push(Tpm2b(value));
-        }
-        list.marshal(&mut w).map_err(full)?;
-    }
-    let written = w.len();
-    Ok(&out[..written])
 }
 
 /// Writes `v` in the given form into `out` and returns the bytes written
