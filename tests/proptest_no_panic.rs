@@ -450,12 +450,7 @@ proptest! {
 fn gce_verify(ak_bytes: &[u8], quote: &[u8], sig: &[u8]) -> Result<(), VerifyError> {
     let g = gce();
     let pcrs = g.pcrs();
-    let expect = Expectations {
-        nonce: &GCE_NONCE,
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&GCE_NONCE, &pcrs);
     let (ak, _) = Ak::from_any(ak_bytes)?;
     verify_quote(&ak, quote, sig, &expect, &Policy::default()).map(|_| ())
 }
@@ -603,12 +598,7 @@ fn ecc_signature_verifies_unmutated() {
     // verify_quote gets past the signature and refuses the creation attestation as a non-quote.
     let (ak, _) = Ak::from_any(&e.ak).expect("ECC AK");
     let pcrs = PcrValues::default();
-    let expect = Expectations {
-        nonce: &[1],
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&[1], &pcrs);
     assert!(matches!(
         verify_quote(&ak, &e.attest, &e.sig, &expect, &sha1_policy()),
         Err(VerifyError::NotAQuote { .. })

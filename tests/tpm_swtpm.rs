@@ -265,11 +265,10 @@ fn standard_aks_are_deterministic_restricted_signers_and_quotes_verify() {
             values: values.iter().map(Vec::as_slice).collect(),
         };
         let endorsement = RH_ENDORSEMENT.to_be_bytes();
-        let expect = Expectations {
-            nonce: b"fresh",
-            pcrs: &pcrs,
-            previous: None,
-            ak_parent_qualified_name: Some(&endorsement),
+        let expect = {
+            let mut e = Expectations::new(b"fresh", &pcrs);
+            e.ak_parent_qualified_name = Some(&endorsement);
+            e
         };
         // SHA-1 next to SHA-256 is ordinary tpm2_quote output: the strict policy takes it.
         let policy = Policy::default();
@@ -277,10 +276,8 @@ fn standard_aks_are_deterministic_restricted_signers_and_quotes_verify() {
         assert_eq!(v.signing_hash, HashAlg::Sha256);
         // The same quote refused for a wrong parent.
         let owner = RH_OWNER.to_be_bytes();
-        let wrong = Expectations {
-            ak_parent_qualified_name: Some(&owner),
-            ..expect
-        };
+        let mut wrong = expect;
+        wrong.ak_parent_qualified_name = Some(&owner);
         assert_eq!(
             verify_quote(&ak, &attest, &sig, &wrong, &policy),
             Err(VerifyError::QualifiedSignerMismatch)
@@ -295,11 +292,9 @@ fn standard_aks_are_deterministic_restricted_signers_and_quotes_verify() {
             })
             .unwrap();
         let (attest2, sig2) = (q2.attest_bytes.to_vec(), q2.signature_bytes.to_vec());
-        let later = Expectations {
-            nonce: b"again",
-            previous: Some(v.clock_info()),
-            ..expect
-        };
+        let mut later = expect;
+        later.nonce = b"again";
+        later.previous = Some(v.clock_info());
         let v2 = verify_quote(&ak, &attest2, &sig2, &later, &policy).unwrap();
         assert!(v2.clock_info().clock >= v.clock_info().clock);
         tpm.execute(&FlushContext {
@@ -332,12 +327,7 @@ fn certify_is_signed_but_is_not_a_quote() {
     let sig = <TpmtSignature as baretpm::wire::Unmarshal>::from_bytes(&sig_bytes).unwrap();
     verify_signature(&key, &Policy::default(), &attest, &sig).unwrap();
     let pcrs = PcrValues::default();
-    let expect = Expectations {
-        nonce: b"n",
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(b"n", &pcrs);
     assert_eq!(
         verify_quote(&key, &attest, &sig_bytes, &expect, &Policy::default()),
         Err(VerifyError::NotAQuote {

@@ -53,13 +53,15 @@ fuzz_target!(|data: &[u8]| {
             }
             // A key that passes the strict policy passes every laxer one.
             if strict.is_ok() {
-                let lax = Policy {
-                    allow_sha1_banks: true,
-                    allow_sha1_signature: true,
-                    allow_empty_nonce: true,
-                    min_rsa_bits: 1024,
-                    require_ak_attributes: false,
-                    require_safe_clock: false,
+                let lax = {
+                    let mut p = Policy::default();
+                    p.allow_sha1_banks = true;
+                    p.allow_sha1_signature = true;
+                    p.allow_empty_nonce = true;
+                    p.min_rsa_bits = 1024;
+                    p.require_ak_attributes = false;
+                    p.require_safe_clock = false;
+                    p
                 };
                 assert!(ak.check_policy(&lax).is_ok());
             }

@@ -210,12 +210,7 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn expectations<'e>(nonce: &'e [u8], pcrs: &'e PcrValues<'e>) -> Expectations<'e> {
-    Expectations {
-        nonce,
-        pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    }
+    Expectations::new(nonce, pcrs)
 }
 
 fn bases() -> &'static [Base] {
@@ -230,11 +225,12 @@ fn bases() -> &'static [Base] {
                 let nonce = hex(v.nonce);
                 let attest = TpmsAttest::from_bytes(v.msg).unwrap();
                 let sha1 = pcrs.selection.banks().iter().any(|b| b.hash == HashAlg::Sha1);
-                let policy = Policy {
-                    allow_sha1_banks: sha1,
-                    allow_sha1_signature: sha1,
-                    allow_empty_nonce: nonce.is_empty(),
-                    ..Policy::default()
+                let policy = {
+                    let mut p = Policy::default();
+                    p.allow_sha1_banks = sha1;
+                    p.allow_sha1_signature = sha1;
+                    p.allow_empty_nonce = nonce.is_empty();
+                    p
                 };
                 let ecdsa = matches!(
                     TpmtSignature::from_bytes(v.sig),
@@ -584,11 +580,11 @@ fuzz_target!(|data: &[u8]| {
             return; // more values than any selection can have
         }
     }
-    let expect = Expectations {
-        nonce: &case.nonce,
-        pcrs: &pcrs,
-        previous: case.previous,
-        ak_parent_qualified_name: case.parent_qn.as_deref(),
+    let expect = {
+        let mut e = Expectations::new(&case.nonce, &pcrs);
+        e.previous = case.previous;
+        e.ak_parent_qualified_name = case.parent_qn.as_deref();
+        e
     };
     let ak = &bases[case.ak];
     match verify_quote(&ak.ak, &case.msg, &case.sig, &expect, &case.policy) {

@@ -561,12 +561,7 @@ fn check_quote(
         Ok(x) => x,
         Err(e) => return Ok(refused(e.check_name(), e)),
     };
-    let expect = Expectations {
-        nonce: &o.nonce,
-        pcrs: &values,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&o.nonce, &values);
     let v = match qv::verify_quote(&ak, &msg, &sig, &expect, &o.policy) {
         Ok(v) => v,
         Err(e) => return Ok(refused(e.check_name(), e)),
@@ -634,12 +629,13 @@ fn checkquote<'py>(
         pcr_format,
         pcr_list,
         hash_algorithm,
-        policy: qv::Policy {
-            allow_sha1_banks: allow_sha1,
-            allow_sha1_signature: allow_sha1,
-            allow_empty_nonce: allow_no_nonce,
-            require_ak_attributes: !allow_unrestricted_ak,
-            ..qv::Policy::default()
+        policy: {
+            let mut p = qv::Policy::default();
+            p.allow_sha1_banks = allow_sha1;
+            p.allow_sha1_signature = allow_sha1;
+            p.allow_empty_nonce = allow_no_nonce;
+            p.require_ak_attributes = !allow_unrestricted_ak;
+            p
         },
     };
     let outcome = py

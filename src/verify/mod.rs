@@ -32,7 +32,11 @@ use subtle::ConstantTimeEq as _;
 /// - **Signature digest** ([`Policy::allow_sha1_signature`]): a quote signed over a SHA-1
 ///   digest is refused unless the knob is on, whatever banks it covers (a SHA-1 collision
 ///   could let one signature cover two attestations).
+///
+/// Start from `Policy::default()` and set the knobs you relax: the struct is
+/// `#[non_exhaustive]`, so a knob added later keeps its strict default for existing callers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Accept a PCR selection whose only non-empty banks are SHA-1 (GCE's SHA-1 bank, old
     /// Windows quotes). SHA-1 next to a stronger bank needs no permission.
@@ -91,8 +95,10 @@ impl Policy {
     }
 }
 
-/// What the caller expects the quote to say.
+/// What the caller expects the quote to say. Made with [`Expectations::new`]; fields may be
+/// set afterwards, and new ones may be added without breaking callers.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Expectations<'e> {
     /// The nonce the verifier sent; must equal extraData exactly.
     pub nonce: &'e [u8],

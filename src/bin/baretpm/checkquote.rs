@@ -77,20 +77,16 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         ),
         None => None,
     };
-    let policy = Policy {
-        allow_sha1_banks: a.allow_sha1,
-        allow_sha1_signature: a.allow_sha1,
-        allow_empty_nonce: a.allow_no_nonce,
-        require_ak_attributes: !a.allow_unrestricted_ak,
-        ..Policy::default()
+    let policy = {
+        let mut p = Policy::default();
+        p.allow_sha1_banks = a.allow_sha1;
+        p.allow_sha1_signature = a.allow_sha1;
+        p.allow_empty_nonce = a.allow_no_nonce;
+        p.require_ak_attributes = !a.allow_unrestricted_ak;
+        p
     };
     let (ak, ak_format) = Ak::from_any(&ak_bytes).map_err(|e| refused(e.to_string()))?;
-    let expect = Expectations {
-        nonce: &nonce,
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&nonce, &pcrs);
     let verified =
         verify_quote(&ak, &msg, &sig, &expect, &policy).map_err(|e| refused(e.to_string()))?;
     if let Some(h) = want_hash {

@@ -444,20 +444,21 @@ fn check_own_quote(
     use baretpm::verify::{verify_quote, Expectations, Policy};
     let (ak, _) = Ak::from_any(public).map_err(failed)?;
     let endorsement = RH_ENDORSEMENT.to_be_bytes();
-    let expect = Expectations {
-        nonce,
-        pcrs: &pcr_values(sel, &out.values),
-        previous: None,
-        ak_parent_qualified_name: qualified_name.is_none().then_some(&endorsement[..]),
+    let values = pcr_values(sel, &out.values);
+    let expect = {
+        let mut e = Expectations::new(nonce, &values);
+        e.ak_parent_qualified_name = qualified_name.is_none().then_some(&endorsement[..]);
+        e
     };
     // What the caller asked for is the policy here: SHA-1 banks, an empty nonce or a key of
     // the caller's choosing are theirs to judge when they verify.
-    let policy = Policy {
-        allow_sha1_banks: true,
-        allow_sha1_signature: true,
-        allow_empty_nonce: true,
-        require_ak_attributes: false,
-        ..Policy::default()
+    let policy = {
+        let mut p = Policy::default();
+        p.allow_sha1_banks = true;
+        p.allow_sha1_signature = true;
+        p.allow_empty_nonce = true;
+        p.require_ak_attributes = false;
+        p
     };
     let refuse = |what: String| {
         refused(format!(
