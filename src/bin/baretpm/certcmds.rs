@@ -2,7 +2,7 @@
 //! (validation, no TPM needed).
 
 use crate::tpmcmds::open_tpm;
-use crate::util::{failed, refused, CliError, PublicForm};
+use crate::util::{failed, public_form, refused, CliError, PublicForm};
 use baretpm::cert::{
     self, chain_names, escape, time_text, validate, CertError, Certificate, Policy, Role,
     SubjectKey, MAX_POOL,
@@ -277,8 +277,8 @@ pub fn getekcertificate(tcti: Option<&str>, a: &GetEkCertArgs) -> Result<(), Cli
 #[derive(clap::Args)]
 pub struct CreateEkArgs {
     /// rsa (RSA-2048), ecc (P-256), ecc384, rsa3072, rsa4096 (the last three: high range).
-    #[arg(short = 'G', long, value_enum, default_value = "rsa")]
-    alg: EkAlg,
+    #[arg(short = 'G', long, default_value = "rsa", value_parser = ek_type)]
+    alg: EkType,
     /// High-range template (H-1/H-2 for rsa/ecc: PolicyB, userWithAuth, empty unique).
     #[arg(long)]
     high: bool,
@@ -286,30 +286,20 @@ pub struct CreateEkArgs {
     #[arg(short = 'u', long)]
     public: PathBuf,
     /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
-    #[arg(short = 'f', long, value_enum, default_value = "tpm2b")]
+    #[arg(short = 'f', long, default_value = "tpm2b", value_parser = public_form)]
     format: PublicForm,
 }
 
-/// The EK kinds `createek -G` names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum EkAlg {
-    #[value(alias = "rsa2048")]
-    Rsa,
-    #[value(alias = "ecc256")]
-    Ecc,
-    Ecc384,
-    Rsa3072,
-    Rsa4096,
-}
-
-fn ek_type(alg: EkAlg) -> EkType {
-    match alg {
-        EkAlg::Rsa => EkType::Rsa2048,
-        EkAlg::Ecc => EkType::EccP256,
-        EkAlg::Ecc384 => EkType::EccP384,
-        EkAlg::Rsa3072 => EkType::Rsa3072,
-        EkAlg::Rsa4096 => EkType::Rsa4096,
-    }
+/// Parses `createek -G` (a clap `value_parser`).
+fn ek_type(name: &str) -> Result<EkType, String> {
+    Ok(match name {
+        "rsa" | "rsa2048" => EkType::Rsa2048,
+        "ecc" | "ecc256" => EkType::EccP256,
+        "ecc384" => EkType::EccP384,
+        "rsa3072" => EkType::Rsa3072,
+        "rsa4096" => EkType::Rsa4096,
+        _ => return Err("expected rsa, ecc, ecc384, rsa3072 or rsa4096".into()),
+    })
 }
 
 /// Reads a whole NV index authorized by itself, or `None` when it is not defined.
@@ -325,7 +315,7 @@ fn nv_read_opt(
 }
 
 pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
-    let kind = ek_type(a.alg);
+    let kind = a.alg;
     let high = a.high || kind.high_only();
     let mut tpm = open_tpm(tcti)?;
     let chunk = nv_chunk(&mut tpm)?;

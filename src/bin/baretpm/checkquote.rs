@@ -1,6 +1,6 @@
 //! `baretpm checkquote`: tpm2_checkquote's flags, a strict verifier behind them.
 
-use crate::util::{failed, parse_hex, read_small, refused, CliError, PcrForm};
+use crate::util::{failed, parse_hex, pcr_form, read_small, refused, CliError};
 use baretpm::interop::{parse_pcr_file, parse_pcr_spec, PcrFileFormat};
 use baretpm::types::{HashAlg, PcrValues};
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
@@ -32,9 +32,9 @@ pub struct Args {
     /// equal the PCR file's selection.
     #[arg(short = 'l', long = "pcr-list")]
     pcr_list: Option<String>,
-    /// PCR file form.
-    #[arg(short = 'F', long, value_enum, default_value = "serialized")]
-    format: PcrForm,
+    /// PCR file form: serialized (default), values, marshaled.
+    #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
+    format: PcrFileFormat,
     /// Accept a quote whose only PCR banks are SHA-1, and SHA-1 signatures. (A SHA-1 bank
     /// next to a SHA-256 or stronger bank is accepted without it; every bank is checked.)
     #[arg(long)]
@@ -56,7 +56,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         None => Vec::new(),
     };
 
-    let format = PcrFileFormat::from(a.format);
+    let format = a.format;
     let selection = match &a.pcr_list {
         Some(s) => Some(parse_pcr_spec(s).map_err(|e| failed(format!("-l {s}: {e}")))?),
         None => None,

@@ -1,6 +1,6 @@
 //! Subcommands that talk to a TPM, spelled like tpm2-tools.
 
-use crate::util::{failed, parse_hex, refused, CliError, PcrForm, PublicForm};
+use crate::util::{failed, parse_hex, pcr_form, public_form, refused, CliError, PublicForm};
 use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
 use baretpm::proof::flow::{self, AkKind};
@@ -85,13 +85,13 @@ pub struct PcrReadArgs {
     /// Also write the values to a file.
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
-    /// Form of the -o file.
-    #[arg(short = 'F', long, value_enum, default_value = "serialized")]
-    format: PcrForm,
+    /// Form of the -o file: serialized (default), values, marshaled.
+    #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
+    format: PcrFileFormat,
 }
 
 pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
-    let format = PcrFileFormat::from(a.format);
+    let format = a.format;
     let mut tpm = open_tpm(tcti)?;
     let sel = match &a.spec {
         Some(s) => parse_pcr_spec(s).map_err(|e| failed(format!("pcrread {s}: {e}")))?,
@@ -216,7 +216,7 @@ pub struct ReadPublicArgs {
     #[arg(short = 'o', long)]
     output: PathBuf,
     /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
-    #[arg(short = 'f', long, value_enum, default_value = "tpm2b")]
+    #[arg(short = 'f', long, default_value = "tpm2b", value_parser = public_form)]
     format: PublicForm,
     /// Write the object's Name here.
     #[arg(short = 'n', long)]
@@ -285,7 +285,7 @@ pub struct CreateAkArgs {
     #[arg(short = 'u', long)]
     public: PathBuf,
     /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
-    #[arg(short = 'f', long, value_enum, default_value = "tpm2b")]
+    #[arg(short = 'f', long, default_value = "tpm2b", value_parser = public_form)]
     format: PublicForm,
     /// Where to write the AK's Name.
     #[arg(short = 'n', long)]
@@ -350,9 +350,9 @@ pub struct QuoteArgs {
     /// PCR values output.
     #[arg(short = 'o', long)]
     pcr: PathBuf,
-    /// Form of the PCR file.
-    #[arg(short = 'F', long, value_enum, default_value = "serialized")]
-    format: PcrForm,
+    /// Form of the PCR file: serialized (default), values, marshaled.
+    #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
+    format: PcrFileFormat,
     /// Hash the AK must sign with (the standard AKs use sha256).
     #[arg(short = 'g', long)]
     hash_algorithm: Option<String>,
@@ -478,7 +478,7 @@ fn check_own_quote(
 }
 
 pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
-    let format = PcrFileFormat::from(a.format);
+    let format = a.format;
     let sel = parse_pcr_spec(&a.pcr_list).map_err(|e| failed(format!("-l {}: {e}", a.pcr_list)))?;
     let nonce = parse_hex(&a.qualification, "-q")?;
     let want = match &a.hash_algorithm {

@@ -31,29 +31,25 @@ impl fmt::Display for CliError {
 
 /// Form of a public key file (`-f`): TPM2B_PUBLIC (`tpm2b`, or tpm2-tools' `tss`) or PEM
 /// SubjectPublicKeyInfo.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PublicForm {
-    #[value(alias = "tss")]
     Tpm2b,
     Pem,
 }
 
-/// tpm2-tools' PCR file forms (`-F`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum PcrForm {
-    Serialized,
-    Values,
-    Marshaled,
+/// Parses `-f` (a clap `value_parser`: a plain function costs less binary than `ValueEnum`).
+pub fn public_form(s: &str) -> Result<PublicForm, String> {
+    match s {
+        "tpm2b" | "tss" => Ok(PublicForm::Tpm2b),
+        "pem" => Ok(PublicForm::Pem),
+        _ => Err("expected tpm2b (or tss) or pem".into()),
+    }
 }
 
-impl From<PcrForm> for baretpm::interop::PcrFileFormat {
-    fn from(f: PcrForm) -> Self {
-        match f {
-            PcrForm::Serialized => Self::Serialized,
-            PcrForm::Values => Self::Values,
-            PcrForm::Marshaled => Self::Marshaled,
-        }
-    }
+/// Parses `-F`, tpm2-tools' PCR file forms, by the library's own names.
+pub fn pcr_form(s: &str) -> Result<baretpm::interop::PcrFileFormat, String> {
+    baretpm::interop::PcrFileFormat::from_name(s)
+        .ok_or_else(|| "expected serialized, values or marshaled".into())
 }
 
 pub fn failed(msg: impl fmt::Display) -> CliError {
