@@ -182,7 +182,7 @@ fn activation(c: &mut Criterion, dir: &Path) {
     tools(&tcti, "tpm2_flushcontext", &["-t"]);
 
     let ek_bytes = std::fs::read(d("ek.pub")).unwrap();
-    let ek = Tpm2bPublic::from_bytes(&ek_bytes).unwrap().public_area;
+    let ek = Tpm2bPublic::from_bytes(&ek_bytes).unwrap().public_area();
     let ak_bytes = std::fs::read(d("ak.pub")).unwrap();
     let ak = Tpm2bPublic::from_bytes(&ak_bytes).unwrap();
     let made: MadeCredential =

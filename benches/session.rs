@@ -46,7 +46,7 @@ fn make_ek(tpm: &mut Tpm<SwtpmTransport>, template: TpmtPublic<'static>) -> (u32
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .unwrap();
-    (rsp.object_handle, rsp.out_public.raw.to_vec())
+    (rsp.object_handle, rsp.out_public.raw().to_vec())
 }
 
 fn main() {
@@ -77,7 +77,7 @@ fn main() {
     g.bench_function("password", |b| {
         b.iter(|| tpm.execute(&extend(&digest)).unwrap())
     });
-    let mut s = SaltedSession::start(&mut tpm, ecc_ek, &ecc.public_area, HashAlg::Sha256)
+    let mut s = SaltedSession::start(&mut tpm, ecc_ek, &ecc.public_area(), HashAlg::Sha256)
         .expect("salted session");
     g.bench_function("salted_hmac", |b| {
         b.iter(|| {
@@ -92,8 +92,7 @@ fn main() {
         .unwrap();
     let (ak, ak_name) = (ak.object_handle, ak.name.as_bytes().to_vec());
     let mut sel = TpmlPcrSelection::default();
-    sel.banks
-        .push(TpmsPcrSelection::new(HashAlg::Sha256, &[0, 14, 15]).unwrap())
+    sel.push(TpmsPcrSelection::new(HashAlg::Sha256, &[0, 14, 15]).unwrap())
         .unwrap();
     let nonce = [0x33u8; 32];
     let quote = Quote {
@@ -122,7 +121,7 @@ fn main() {
     for (name, ek, public) in [("ecc_ek", ecc_ek, &ecc), ("rsa_ek", rsa_ek, &rsa)] {
         g.bench_function(name, |b| {
             b.iter(|| {
-                SaltedSession::start(&mut tpm, ek, &public.public_area, HashAlg::Sha256)
+                SaltedSession::start(&mut tpm, ek, &public.public_area(), HashAlg::Sha256)
                     .expect("salted session")
                     .flush(&mut tpm)
             })

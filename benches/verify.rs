@@ -146,7 +146,7 @@ impl Bare {
         let public = Tpm2bPublic::from_bytes(&k.ak).expect("AK");
         match (
             TpmtSignature::from_bytes(&k.sig).expect("signature"),
-            public.public_area.details,
+            public.public_area().details,
         ) {
             (TpmtSignature::RsaSsa(s), PublicDetails::Rsa { unique, .. }) => {
                 let key = rsa::RsaPublicKey::new(
@@ -269,12 +269,7 @@ fn bench(c: &mut Criterion) {
     for k in [&rsa_case, &ecc_case, &pss_case, &p384_case] {
         let ak = Ak::from_tpm2b_public(&k.ak).expect("AK");
         let pcrs = read_serialized_pcrs(&k.pcrs);
-        let expect = Expectations {
-            nonce: &k.nonce,
-            pcrs: &pcrs,
-            previous: None,
-            ak_parent_qualified_name: None,
-        };
+        let expect = Expectations::new(&k.nonce, &pcrs);
         verify_quote(&ak, &k.msg, &k.sig, &expect, &policy).expect("the vector verifies");
         let bare = Bare::new(k);
         assert!(bare.check(&k.msg), "the bare check accepts the vector");
@@ -368,12 +363,7 @@ fn cross_check() {
         }
         let ak = Ak::from_tpm2b_public(&k.ak).expect("AK");
         let pcrs = read_serialized_pcrs(&k.pcrs);
-        let expect = Expectations {
-            nonce: &k.nonce,
-            pcrs: &pcrs,
-            previous: None,
-            ak_parent_qualified_name: None,
-        };
+        let expect = Expectations::new(&k.nonce, &pcrs);
         let bare = Bare::new(k);
         common::interleaved(
             k.name,

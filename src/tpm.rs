@@ -55,8 +55,7 @@ impl<E> TpmError<E> {
 
 /// The transient handle a response with a success code carries first, if it does.
 fn created_transient(rsp: &[u8]) -> Option<u32> {
-    let rc = commands::response_code(rsp).ok()?;
-    if !rc.is_success() {
+    if !commands::response_code(rsp).ok()?.is_success() {
         return None;
     }
     let h = u32::from_be_bytes(
@@ -95,7 +94,37 @@ pub struct Tpm<T: Transport> {
     pub backoff: Option<fn(u32)>,
 }
 
+/// Sleeps 20 ms times the attempt number: the backoff [`Tpm::open`] installs.
+#[cfg(feature = "std")]
+pub fn sleep_backoff(attempt: u32) {
+    std::thread::sleep(core::time::Duration::from_millis(20 * u64::from(attempt)));
+}
+
+#[cfg(feature = "std")]
+impl Tpm<crate::transport::tcti::AnyTransport> {
+    /// Opens the TPM a TCTI string names (`device:/dev/tpmrm0`, `swtpm:port=2321`, ...), or,
+    /// when `tcti` is `None`, the one `TPM2TOOLS_TCTI` names, or else the default device; with
+    /// default timeouts and a sleeping backoff between retries ([`sleep_backoff`]).
+    pub fn open(tcti: Option<&str>) -> Result<Self, crate::transport::TransportError> {
+        Self::open_with(tcti, crate::transport::Timeouts::default())
+    }
+
+    /// [`Tpm::open`] with the given timeouts.
+    pub fn open_with(
+        tcti: Option<&str>,
+        timeouts: crate::transport::Timeouts,
+    ) -> Result<Self, crate::transport::TransportError> {
+        use crate::transport::tcti;
+        let transport = tcti::open(&tcti::tcti_from_env_or(tcti)?, timeouts)?;
+        let mut tpm = Tpm::new(transport);
+        tpm.backoff = Some(sleep_backoff);
+        Ok(tpm)
+    }
+}
+
 impl<T: Transport> Tpm<T> {
+    /// A TPM reached through `transport`, with fixed command and response buffers and no
+    /// backoff between retries.
     pub fn new(transport: T) -> Self {
         Self {
             transport,
@@ -283,13 +312,7 @@ impl<T: Transport> Tpm<T> {
                         "a PCR value is not the digest size of its bank's hash algorithm",
                     ));
                 }
-                if let Some(b) = remaining
-                    .banks
-                    .iter_mut()
-                    .find(|b| b.hash == bank && b.contains(index))
-                {
-                    b.pcrs &= !(1 << index);
-                }
+                remaining.deselect(bank, index);
                 each(bank, index, v);
             }
         }
@@ -306,8 +329,8 @@ impl<T: Transport> Tpm<T> {
         match rsp.data {
             TpmsCapabilityData::Pcrs(p) => {
                 let mut out = TpmlPcrSelection::default();
-                for b in p.banks.iter().filter(|b| b.pcrs != 0) {
-                    out.push(TpmsPcrSelection::from_bitmap(b.hash, b.pcrs))
+                for b in p.banks().iter().filter(|b| !b.is_empty()) {
+                    out.push(TpmsPcrSelection::from_bitmap(b.hash, b.bitmap()))
                         .map_err(|error| TpmError::Malformed {
                             cc: TpmCc::GET_CAPABILITY,
                             error,

@@ -180,8 +180,10 @@ impl QuoteParts {
         let mut selection = TpmlPcrSelection::default();
         for &(hash, size_of_select) in banks {
             let indices: Vec<u32> = (0..pcrs).collect();
-            let mut s = TpmsPcrSelection::new(hash, &indices).expect("selection");
-            s.size_of_select = size_of_select;
+            let bitmap = TpmsPcrSelection::new(hash, &indices)
+                .expect("selection")
+                .bitmap();
+            let s = TpmsPcrSelection::from_select(hash, size_of_select, bitmap).expect("size");
             selection.push(s).expect("bank");
         }
         let values: Vec<Vec<u8>> = selection
@@ -259,12 +261,7 @@ fn verify_counts(ak: &Ak<'_>, signed: &[(Vec<u8>, Vec<u8>, &QuoteParts)]) -> Vec
         .iter()
         .map(|(attest, sig, parts)| {
             let pcrs = parts.pcr_values();
-            let expect = Expectations {
-                nonce: &parts.nonce,
-                pcrs: &pcrs,
-                previous: None,
-                ak_parent_qualified_name: None,
-            };
+            let expect = Expectations::new(&parts.nonce, &pcrs);
             let policy = Policy::default();
             let (r, n) = count_allocations(|| verify_quote(ak, attest, sig, &expect, &policy));
             r.unwrap_or_else(|e| panic!("forged quote of {} bytes refused: {e}", attest.len()));
@@ -386,12 +383,7 @@ fn rsa_quote_verification_allocations_are_bounded_and_size_independent() {
     for v in &values {
         pcrs.values.push(v).expect("values");
     }
-    let expect = Expectations {
-        nonce: &[0x90, 0x09],
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&[0x90, 0x09], &pcrs);
     let policy = Policy::default();
     let (r, n) = count_allocations(|| verify_quote(&gce_ak, &quote, &sig, &expect, &policy));
     r.expect("the GCE quote verifies");

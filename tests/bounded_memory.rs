@@ -2,6 +2,7 @@
 //! refused from its size alone, and the CLI says so, without reading it into memory.
 
 use baretpm::proof::file::Proof;
+use baretpm::proof::JsonFile;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

@@ -38,8 +38,8 @@ fn primary(tpm: &mut T, template: TpmtPublic<'static>) -> (u32, Vec<u8>) {
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .expect("CreatePrimary");
-    let mut public = (rsp.out_public.raw.len() as u16).to_be_bytes().to_vec();
-    public.extend_from_slice(rsp.out_public.raw);
+    let mut public = (rsp.out_public.raw().len() as u16).to_be_bytes().to_vec();
+    public.extend_from_slice(rsp.out_public.raw());
     (rsp.object_handle, public)
 }
 
@@ -100,7 +100,7 @@ fn rsa_and_ecc_eks_and_aks_round_trip_and_refusals() {
             primary(&mut tpm, templates::ak_rsa()),
             primary(&mut tpm, templates::ak_ecc()),
         ];
-        let ek_public = Tpm2bPublic::from_bytes(&ek_bytes).unwrap().public_area;
+        let ek_public = Tpm2bPublic::from_bytes(&ek_bytes).unwrap().public_area();
         for (i, (ak, ak_bytes)) in aks.iter().enumerate() {
             let ak_public = Tpm2bPublic::from_bytes(ak_bytes).unwrap();
             let secret: [u8; 32] = std::array::from_fn(|j| (i * 7 + j) as u8);
@@ -124,7 +124,7 @@ fn rsa_and_ecc_eks_and_aks_round_trip_and_refusals() {
         primary(&mut tpm, templates::ek_ecc()),
     ];
     let aks = [primary(&mut tpm, templates::ak_rsa())];
-    let ek_rsa = Tpm2bPublic::from_bytes(&eks[0].1).unwrap().public_area;
+    let ek_rsa = Tpm2bPublic::from_bytes(&eks[0].1).unwrap().public_area();
     let ak_pub = Tpm2bPublic::from_bytes(&aks[0].1).unwrap();
     let made = make_credential(&mut rng, &ek_rsa, &ak_pub, &[9; 32]).unwrap();
     let id = made.id_object();
@@ -159,7 +159,7 @@ fn rsa_and_ecc_eks_and_aks_round_trip_and_refusals() {
     }
 
     // The wrong EK: a credential made for the RSA EK, offered to the ECC EK.
-    let ek_ecc = Tpm2bPublic::from_bytes(&eks[1].1).unwrap().public_area;
+    let ek_ecc = Tpm2bPublic::from_bytes(&eks[1].1).unwrap().public_area();
     let e = activate(&mut tpm, aks[0].0, eks[1].0, &ek_ecc, &made).unwrap_err();
     assert!(e.rc().is_some(), "wrong EK must be refused by the TPM: {e}");
 
@@ -205,7 +205,7 @@ fn persistent_eks_from_swtpm_setup() {
         let ek_bytes = match tpm.execute(&ReadPublic {
             object_handle: handle,
         }) {
-            Ok(r) => r.out_public.raw.to_vec(),
+            Ok(r) => r.out_public.raw().to_vec(),
             Err(_) => continue,
         };
         let ek_public = TpmtPublic::from_bytes(&ek_bytes).unwrap();
@@ -237,7 +237,7 @@ fn high_range_p384_template_recreates_the_persisted_ek() {
         })
         .expect("swtpm_setup --createek persists the P-384 EK at 0x81010016")
         .out_public
-        .raw
+        .raw()
         .to_vec();
     let (ek, ek_bytes) = primary(&mut tpm, templates::ek_ecc_p384_high());
     assert_eq!(&ek_bytes[2..], &persisted[..]);

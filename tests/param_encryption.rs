@@ -117,7 +117,7 @@ where
         .unwrap();
     (
         rsp.object_handle,
-        rsp.out_public.raw.to_vec(),
+        rsp.out_public.raw().to_vec(),
         rsp.name.as_bytes().to_vec(),
     )
 }
@@ -127,7 +127,7 @@ where
     T::Error: std::fmt::Debug + std::fmt::Display,
 {
     let p = Tpm2bPublic::from_tpmt_bytes(public).unwrap();
-    SaltedSession::start(tpm, handle, &p.public_area, HashAlg::Sha256)
+    SaltedSession::start(tpm, handle, &p.public_area(), HashAlg::Sha256)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -171,12 +171,12 @@ fn activate_credential_returns_the_secret_encrypted() {
         let (ek_handle, ek_public, ek_name) = ek(&mut tpm, template);
         let ek_area = Tpm2bPublic::from_tpmt_bytes(&ek_public)
             .unwrap()
-            .public_area;
+            .public_area();
         let rsp = tpm
             .execute(&CreatePrimary::in_endorsement(templates::ak_ecc()))
             .unwrap();
         let (ak, ak_name) = (rsp.object_handle, rsp.name.as_bytes().to_vec());
-        let ak_raw = rsp.out_public.raw.to_vec();
+        let ak_raw = rsp.out_public.raw().to_vec();
         let ak_public = Tpm2bPublic::from_tpmt_bytes(&ak_raw).unwrap();
         let secret: [u8; 32] = std::array::from_fn(|i| 0xa0 ^ i as u8);
         let made = make_credential(&mut rng, &ek_area, &ak_public, &secret).unwrap();

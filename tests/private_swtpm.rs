@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use baretpm::proof::file::Proof;
 use baretpm::proof::flow;
+use baretpm::proof::JsonFile;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti;
 use baretpm::transport::Timeouts;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use baretpm::proof::file::Proof;
 use baretpm::proof::flow::{self, AttestOptions};
 use baretpm::proof::verify::{verify, Policy, Report, Status};
+use baretpm::proof::JsonFile;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;

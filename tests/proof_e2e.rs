@@ -17,6 +17,7 @@ use baretpm::proof::file::{BankValues, NonceSource, PcrTable, PcrValue, Proof, R
 use baretpm::proof::flow::{self, AkKind, AttestOptions, FlowError, RunSpec};
 use baretpm::proof::hash::{self, HashOptions, Target};
 use baretpm::proof::verify::{verify, Policy, Report, Status};
+use baretpm::proof::JsonFile;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;

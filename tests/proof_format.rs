@@ -11,6 +11,7 @@ use std::process::Command;
 use baretpm::proof::event::{replay, Event, EventKind};
 use baretpm::proof::file::{EventLog, Proof, Reference, MAX_PROOF_FILE};
 use baretpm::proof::hash::{self, HashError, HashOptions, Target};
+use baretpm::proof::JsonFile;
 use baretpm::types::HashAlg;
 
 const DOC: &str = include_str!("../docs/proof-format.md");
@@ -383,8 +384,8 @@ fn proof_round_trips() {
     assert_eq!(p, again);
     assert_eq!(p.to_json(), again.to_json());
     let sel = p.pcrs.selection();
-    assert_eq!(sel.banks[0].pcrs, 1 | 1 << 14 | 1 << 15);
-    assert_eq!(sel.banks[1].hash, HashAlg::Sha1);
+    assert_eq!(sel.banks()[0].bitmap(), 1 | 1 << 14 | 1 << 15);
+    assert_eq!(sel.banks()[1].hash, HashAlg::Sha1);
 }
 
 /// Applies `edit` to the sample and expects the reader to refuse it with `needle` in the error.

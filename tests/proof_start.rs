@@ -16,6 +16,7 @@ use std::time::Duration;
 use baretpm::commands::PcrExtend;
 use baretpm::proof::file::Proof;
 use baretpm::proof::flow;
+use baretpm::proof::JsonFile;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;

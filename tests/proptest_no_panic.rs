@@ -123,7 +123,7 @@ fn seeds() -> &'static [Vec<u8>] {
         let attest = TpmsAttest::from_bytes(&quote).expect("quote");
         let sel = &attest.quote().expect("quote").pcr_select;
         s.push(wire::to_vec(sel, 1024).expect("selection"));
-        s.push(wire::to_vec(&sel.banks[0], 16).expect("one bank"));
+        s.push(wire::to_vec(&sel.banks()[0], 16).expect("one bank"));
         s.push(wire::to_vec(&attest.clock_info, 32).expect("clock"));
         let mut sized = (quote.len() as u16).to_be_bytes().to_vec();
         sized.extend_from_slice(&quote);
@@ -450,12 +450,7 @@ proptest! {
 fn gce_verify(ak_bytes: &[u8], quote: &[u8], sig: &[u8]) -> Result<(), VerifyError> {
     let g = gce();
     let pcrs = g.pcrs();
-    let expect = Expectations {
-        nonce: &GCE_NONCE,
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&GCE_NONCE, &pcrs);
     let (ak, _) = Ak::from_any(ak_bytes)?;
     verify_quote(&ak, quote, sig, &expect, &Policy::default()).map(|_| ())
 }
@@ -550,7 +545,7 @@ fn key_material(ak: &Ak<'_>) -> String {
         let n = b.iter().take_while(|&&x| x == 0).count();
         &b[n..]
     }
-    match ak.public.as_ref().map(|p| p.public_area.details) {
+    match ak.public.as_ref().map(|p| p.public_area().details) {
         Some(PublicDetails::Rsa { parms, unique }) => format!(
             "rsa n={:02x?} e={}",
             strip(unique.as_bytes()),
@@ -603,12 +598,7 @@ fn ecc_signature_verifies_unmutated() {
     // verify_quote gets past the signature and refuses the creation attestation as a non-quote.
     let (ak, _) = Ak::from_any(&e.ak).expect("ECC AK");
     let pcrs = PcrValues::default();
-    let expect = Expectations {
-        nonce: &[1],
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&[1], &pcrs);
     assert!(matches!(
         verify_quote(&ak, &e.attest, &e.sig, &expect, &sha1_policy()),
         Err(VerifyError::NotAQuote { .. })

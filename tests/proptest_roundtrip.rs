@@ -146,10 +146,9 @@ fn pcr_selection() -> impl Strategy<Value = TpmsPcrSelection> {
         0u32..(1 << 24),
     ];
     (hash_alg(), prop::sample::select(vec![3u8, 4]), bitmap).prop_map(
-        |(hash, size_of_select, pcrs)| TpmsPcrSelection {
-            hash,
-            size_of_select,
-            pcrs,
+        |(hash, size_of_select, pcrs)| {
+            TpmsPcrSelection::from_select(hash, size_of_select, pcrs)
+                .expect("valid by construction")
         },
     )
 }
@@ -675,12 +674,13 @@ proptest! {
         check_trailing_refused::<TpmtPublic>(&longer)?;
 
         // TPM2B_PUBLIC: a u16 size equal to the TPMT_PUBLIC length, then those bytes.
-        let b = Tpm2bPublic { public_area: view, raw: &tpmt };
+        let b = Tpm2bPublic::from_tpmt_bytes(&tpmt).expect("emitted TPMT_PUBLIC parses");
+        prop_assert_eq!(b.public_area(), view);
         let sized = emit(&b);
         prop_assert_eq!(&sized[..2], &(tpmt.len() as u16).to_be_bytes()[..]);
         prop_assert_eq!(&sized[2..], &tpmt[..]);
         let parsed_b = check_roundtrip(&b, &sized)?;
-        prop_assert_eq!(parsed_b.raw, &tpmt[..]);
+        prop_assert_eq!(parsed_b.raw(), &tpmt[..]);
         check_prefixes_truncated::<Tpm2bPublic>(&sized, &cuts)?;
         let from_tpmt = Tpm2bPublic::from_tpmt_bytes(&tpmt).expect("bare TPMT_PUBLIC parses");
         prop_assert_eq!(from_tpmt, b);
@@ -707,7 +707,7 @@ proptest! {
     #[test]
     fn pcr_selection_roundtrip(s in pcr_selection()) {
         let bytes = emit(&s);
-        prop_assert_eq!(bytes.len(), 3 + usize::from(s.size_of_select));
+        prop_assert_eq!(bytes.len(), 3 + usize::from(s.size_of_select()));
         check_roundtrip(&s, &bytes)?;
         check_prefixes_truncated::<TpmsPcrSelection>(&bytes, &[])?;
         // The bitmap is little-endian by byte: PCR i is bit (i % 8) of byte i / 8.
@@ -874,7 +874,7 @@ fn real_vectors_reemit_byte_identical() {
     let name = vector("keylime-ak.name");
     assert_eq!(&name[..], p.name().expect("sha256 name").as_bytes());
     assert_eq!(
-        independent_name(HashAlg::Sha256, p.raw).as_deref(),
+        independent_name(HashAlg::Sha256, p.raw()).as_deref(),
         Some(&name[..])
     );
 }
@@ -947,10 +947,8 @@ fn largest_public_fills_tpm2b_public_exactly() {
     let view = p.view();
     let tpmt = emit(&view);
     assert_eq!(tpmt.len(), max::PUBLIC);
-    let b = Tpm2bPublic {
-        public_area: view,
-        raw: &tpmt,
-    };
+    let b = Tpm2bPublic::from_tpmt_bytes(&tpmt).expect("at the maximum");
+    assert_eq!(b.public_area(), view);
     let sized = emit(&b);
     assert_eq!(Tpm2bPublic::from_bytes(&sized).expect("at the maximum"), b);
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 use baretpm::proof::event::{MAX_NAME_LEN, OUTPUT_PCR};
 use baretpm::proof::file::EventLog;
 use baretpm::proof::flow;
+use baretpm::proof::JsonFile;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::transport::Timeouts;

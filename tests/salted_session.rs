@@ -63,7 +63,7 @@ where
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .unwrap();
-    (rsp.object_handle, rsp.out_public.raw.to_vec())
+    (rsp.object_handle, rsp.out_public.raw().to_vec())
 }
 
 fn ak_command(kind: AkKind) -> CreatePrimary<'static> {
@@ -91,8 +91,7 @@ where
     T::Error: std::fmt::Debug,
 {
     let mut sel = TpmlPcrSelection::default();
-    sel.banks
-        .push(TpmsPcrSelection::new(HashAlg::Sha256, &[16]).unwrap())
+    sel.push(TpmsPcrSelection::new(HashAlg::Sha256, &[16]).unwrap())
         .unwrap();
     let mut out = Vec::new();
     tpm.pcr_read_each(&sel, |_, _, v| out = v.to_vec()).unwrap();
@@ -121,7 +120,7 @@ where
     T::Error: std::fmt::Debug + std::fmt::Display,
 {
     let public = Tpm2bPublic::from_tpmt_bytes(ek_public).unwrap();
-    SaltedSession::start(tpm, ek, &public.public_area, HashAlg::Sha256)
+    SaltedSession::start(tpm, ek, &public.public_area(), HashAlg::Sha256)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -161,7 +160,7 @@ fn honest_commands_pass_with_a_salted_session_rsa_and_ecc_eks() {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         let ak = rsp.object_handle;
-        assert!(rsp.out_public.public_area.object_attributes.0 & (1 << 16) != 0);
+        assert!(rsp.out_public.public_area().object_attributes.0 & (1 << 16) != 0);
         tpm.flush_quietly(ak);
         s.flush(&mut tpm);
         tpm.flush_quietly(ek);

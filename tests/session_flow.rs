@@ -21,7 +21,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use baretpm::proof::flow::AkKind;
-use baretpm::proof::Proof;
+use baretpm::proof::{JsonFile, Proof};
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti;
 use baretpm::transport::Timeouts;
@@ -59,8 +59,7 @@ fn pcr(sw: &SwtpmInstance, pcr: u32) -> Vec<u8> {
     let t = tcti::Tcti::parse(&sw.tcti_string()).unwrap();
     let mut tpm = Tpm::new(tcti::open(&t, Timeouts::uniform(Duration::from_secs(60))).unwrap());
     let mut sel = TpmlPcrSelection::default();
-    sel.banks
-        .push(TpmsPcrSelection::new(HashAlg::Sha256, &[pcr]).unwrap())
+    sel.push(TpmsPcrSelection::new(HashAlg::Sha256, &[pcr]).unwrap())
         .unwrap();
     let mut out = Vec::new();
     tpm.pcr_read_each(&sel, |_, _, v| out = v.to_vec()).unwrap();

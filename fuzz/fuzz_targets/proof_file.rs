@@ -8,7 +8,7 @@
 #![no_main]
 
 use baretpm::proof::file::{MAX_EK_CERTS, MAX_EVENTS, MAX_NONCE, MAX_SIGNATURE};
-use baretpm::proof::{verify, EventLog, Policy, Proof, Reference};
+use baretpm::proof::{verify, EventLog, JsonFile, Policy, Proof, Reference};
 use baretpm::types::tpm2b::max;
 use libfuzzer_sys::fuzz_target;
 

@@ -147,6 +147,7 @@ fuzz_target!(|data: &[u8]| {
         &header,
     );
     check(&SelfTest { full_test: true }, data, &header);
+    check(&ReadClock, data, &header);
     check(
         &NvReadPublic {
             nv_index: templates::EK_CERT_RSA_NV_INDEX,
@@ -167,7 +168,7 @@ fuzz_target!(|data: &[u8]| {
     );
     check(
         &CreatePrimary {
-            primary_handle: 0x4000_000B,
+            primary_handle: baretpm::types::alg::handle::RH_ENDORSEMENT,
             hierarchy_auth: &[],
             user_auth: &[],
             public: templates::ak_ecc(),
@@ -193,7 +194,7 @@ fuzz_target!(|data: &[u8]| {
     );
     check(
         &EvictControl {
-            auth_handle: 0x4000_0001,
+            auth_handle: baretpm::types::alg::handle::RH_OWNER,
             auth: &[],
             object_handle: 0x8000_0000,
             persistent_handle: 0x8100_0100,
@@ -209,7 +210,7 @@ fuzz_target!(|data: &[u8]| {
     );
     check(
         &PolicySecret {
-            auth_handle: 0x4000_000B,
+            auth_handle: baretpm::types::alg::handle::RH_ENDORSEMENT,
             auth: &[],
             policy_session: 0x0300_0000,
             nonce_tpm: &[],

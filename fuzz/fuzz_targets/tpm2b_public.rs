@@ -10,13 +10,13 @@ use libfuzzer_sys::fuzz_target;
 
 fn check_public(p: &Tpm2bPublic<'_>) {
     assert_eq!(
-        p.public_area.object_attributes.0 & TpmaObject::RESERVED,
+        p.public_area().object_attributes.0 & TpmaObject::RESERVED,
         0,
         "reserved attribute bits accepted"
     );
     // The Name is computed over the bytes received; it either works or says why not.
     if let Ok(name) = p.name() {
-        let alg = p.public_area.name_alg.expect("a Name needs a nameAlg");
+        let alg = p.public_area().name_alg.expect("a Name needs a nameAlg");
         assert_eq!(name.as_bytes().len(), 2 + alg.digest_size());
     }
 }
@@ -31,7 +31,7 @@ fn check_verify_error(e: &VerifyError, len: usize) {
 fuzz_target!(|data: &[u8]| {
     match Tpm2bPublic::from_bytes(data) {
         Ok(p) => {
-            assert_eq!(p.raw, &data[2..]);
+            assert_eq!(p.raw(), &data[2..]);
             assert_reemits(&p, data, "TPM2B_PUBLIC");
             check_public(&p);
         }
@@ -39,8 +39,8 @@ fuzz_target!(|data: &[u8]| {
     }
     match Tpm2bPublic::from_tpmt_bytes(data) {
         Ok(p) => {
-            assert_eq!(p.raw, data);
-            assert_reemits(&p.public_area, data, "TPMT_PUBLIC");
+            assert_eq!(p.raw(), data);
+            assert_reemits(&p.public_area(), data, "TPMT_PUBLIC");
             check_public(&p);
         }
         Err(e) => check_wire_error(&e, data.len()),
@@ -53,13 +53,15 @@ fuzz_target!(|data: &[u8]| {
             }
             // A key that passes the strict policy passes every laxer one.
             if strict.is_ok() {
-                let lax = Policy {
-                    allow_sha1_banks: true,
-                    allow_sha1_signature: true,
-                    allow_empty_nonce: true,
-                    min_rsa_bits: 1024,
-                    require_ak_attributes: false,
-                    require_safe_clock: false,
+                let lax = {
+                    let mut p = Policy::default();
+                    p.allow_sha1_banks = true;
+                    p.allow_sha1_signature = true;
+                    p.allow_empty_nonce = true;
+                    p.min_rsa_bits = 1024;
+                    p.require_ak_attributes = false;
+                    p.require_safe_clock = false;
+                    p
                 };
                 assert!(ak.check_policy(&lax).is_ok());
             }

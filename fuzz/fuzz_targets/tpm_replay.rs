@@ -139,8 +139,8 @@ fn run(tpm: &mut Tpm<Probe<'_>>, op: u8) -> Result<(), TpmError<ReplayError>> {
         }
         7 => {
             let banks = tpm.pcr_banks()?;
-            for b in &banks.banks {
-                assert!(b.pcrs != 0 && b.pcrs >> 24 == 0 && b.size_of_select == 3);
+            for b in banks.banks() {
+                assert!(!b.is_empty() && b.bitmap() >> 24 == 0 && b.size_of_select() == 3);
             }
         }
         8 => {

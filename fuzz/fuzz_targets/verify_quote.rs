@@ -210,12 +210,7 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn expectations<'e>(nonce: &'e [u8], pcrs: &'e PcrValues<'e>) -> Expectations<'e> {
-    Expectations {
-        nonce,
-        pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    }
+    Expectations::new(nonce, pcrs)
 }
 
 fn bases() -> &'static [Base] {
@@ -229,12 +224,13 @@ fn bases() -> &'static [Base] {
                     .unwrap_or_else(|e| panic!("{}: PCR file: {e}", v.id));
                 let nonce = hex(v.nonce);
                 let attest = TpmsAttest::from_bytes(v.msg).unwrap();
-                let sha1 = pcrs.selection.banks.iter().any(|b| b.hash == HashAlg::Sha1);
-                let policy = Policy {
-                    allow_sha1_banks: sha1,
-                    allow_sha1_signature: sha1,
-                    allow_empty_nonce: nonce.is_empty(),
-                    ..Policy::default()
+                let sha1 = pcrs.selection.banks().iter().any(|b| b.hash == HashAlg::Sha1);
+                let policy = {
+                    let mut p = Policy::default();
+                    p.allow_sha1_banks = sha1;
+                    p.allow_sha1_signature = sha1;
+                    p.allow_empty_nonce = nonce.is_empty();
+                    p
                 };
                 let ecdsa = matches!(
                     TpmtSignature::from_bytes(v.sig),
@@ -335,26 +331,26 @@ fn splice(c: &mut Cursor<'_>, buf: &mut Vec<u8>) {
 
 /// Position in `values` of `(bank number, index)` in selection order.
 fn value_position(sel: &TpmlPcrSelection, bank: usize, index: u32) -> usize {
-    let before: usize = sel.banks[..bank].iter().map(|b| b.count()).sum();
-    before + (sel.banks[bank].pcrs & ((1u32 << index) - 1)).count_ones() as usize
+    let before: usize = sel.banks()[..bank].iter().map(|b| b.count()).sum();
+    before + (sel.banks()[bank].bitmap() & ((1u32 << index) - 1)).count_ones() as usize
 }
 
 fn mutate_selection(c: &mut Cursor<'_>, case: &mut Case) {
-    let banks = case.selection.banks.len();
+    let banks = case.selection.banks().len();
     match c.u8() % 4 {
         // Toggle one PCR of one bank, adding or removing its value so the counts still agree.
         0 if banks > 0 => {
             let bank = pick(c, banks);
             let index = u32::from(c.u8() % 24);
             let pos = value_position(&case.selection, bank, index);
-            let b = &mut case.selection.banks[bank];
+            let b = &mut case.selection.banks_mut()[bank];
             if b.contains(index) {
-                b.pcrs &= !(1 << index);
+                *b = b.without(index);
                 if pos < case.values.len() {
                     case.values.remove(pos);
                 }
             } else {
-                b.pcrs |= 1 << index;
+                *b = b.with(index).expect("index below 24");
                 let fill = c.u8();
                 let size = b.hash.digest_size();
                 case.values
@@ -367,8 +363,8 @@ fn mutate_selection(c: &mut Cursor<'_>, case: &mut Case) {
             let hash = HashAlg::ALL[usize::from(c.u8()) % HashAlg::ALL.len()];
             let resize = c.bool();
             let start = value_position(&case.selection, bank, 0);
-            let n = case.selection.banks[bank].count();
-            case.selection.banks[bank].hash = hash;
+            let n = case.selection.banks()[bank].count();
+            case.selection.banks_mut()[bank].hash = hash;
             if resize {
                 let end = (start + n).min(case.values.len());
                 for v in case.values[start.min(end)..end].iter_mut() {
@@ -380,8 +376,8 @@ fn mutate_selection(c: &mut Cursor<'_>, case: &mut Case) {
         2 if banks > 0 => {
             let bank = pick(c, banks);
             let start = value_position(&case.selection, bank, 0);
-            let n = case.selection.banks[bank].count();
-            case.selection.banks.remove(bank);
+            let n = case.selection.banks()[bank].count();
+            case.selection.remove(bank);
             let end = (start + n).min(case.values.len());
             case.values.drain(start.min(end)..end);
         }
@@ -389,7 +385,7 @@ fn mutate_selection(c: &mut Cursor<'_>, case: &mut Case) {
         _ => {
             if banks > 0 && c.bool() {
                 let bank = pick(c, banks);
-                let copy = case.selection.banks[bank];
+                let copy = case.selection.banks()[bank];
                 let start = value_position(&case.selection, bank, 0);
                 let end = (start + copy.count()).min(case.values.len());
                 let vals: Vec<Vec<u8>> = case.values[start.min(end)..end].to_vec();
@@ -446,8 +442,9 @@ fn edit_attest(c: &mut Cursor<'_>, case: &mut Case) {
         7 => a.qualified_signer.0 = &data[..data.len().min(68)],
         _ => {
             if let TpmuAttest::Quote(q) = &mut a.attested {
-                if let Some(b) = q.pcr_select.banks.first_mut() {
-                    b.pcrs ^= 1 << (c.u8() % 24);
+                if let Some(b) = q.pcr_select.banks_mut().first_mut() {
+                    let i = u32::from(c.u8() % 24);
+                    *b = if b.contains(i) { b.without(i) } else { b.with(i).expect("below 24") };
                 }
             }
         }
@@ -539,11 +536,7 @@ fn mutate(c: &mut Cursor<'_>, case: &mut Case, bases: &[Base]) {
 }
 
 fn same_banks(a: &TpmlPcrSelection, b: &TpmlPcrSelection) -> bool {
-    a.banks.len() == b.banks.len()
-        && a.banks
-            .iter()
-            .zip(&b.banks)
-            .all(|(x, y)| x.hash == y.hash && x.pcrs == y.pcrs)
+    a.same_pcrs(b)
 }
 
 fn check_error(e: &VerifyError, case: &Case, bases: &[Base]) {
@@ -587,11 +580,11 @@ fuzz_target!(|data: &[u8]| {
             return; // more values than any selection can have
         }
     }
-    let expect = Expectations {
-        nonce: &case.nonce,
-        pcrs: &pcrs,
-        previous: case.previous,
-        ak_parent_qualified_name: case.parent_qn.as_deref(),
+    let expect = {
+        let mut e = Expectations::new(&case.nonce, &pcrs);
+        e.previous = case.previous;
+        e.ak_parent_qualified_name = case.parent_qn.as_deref();
+        e
     };
     let ak = &bases[case.ak];
     match verify_quote(&ak.ak, &case.msg, &case.sig, &expect, &case.policy) {
@@ -638,9 +631,9 @@ fuzz_target!(|data: &[u8]| {
             }
             if !case
                 .selection
-                .banks
+                .banks()
                 .iter()
-                .any(|b| b.pcrs != 0 && Policy::bank_is_strong(b.hash))
+                .any(|b| !b.is_empty() && Policy::bank_is_strong(b.hash))
             {
                 assert!(
                     case.policy.allow_sha1_banks,

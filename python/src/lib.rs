@@ -16,6 +16,7 @@ use baretpm::interop::{display_pcr_spec, parse_pcr_file, parse_pcr_spec, PcrFile
 use baretpm::proof::certs::CertTrust;
 use baretpm::proof::file::MAX_NONCE;
 use baretpm::proof::hash::{self, HashOptions, Target};
+use baretpm::proof::JsonFile;
 use baretpm::proof::{verify as verify_proof, Event, Policy, Proof, Reference, Report, Status};
 use baretpm::types::{HashAlg, PcrValues, TpmlPcrSelection, TpmsAttest, TpmuAttest};
 use baretpm::verify::{self as qv, Ak, AkFormat, Expectations};
@@ -381,7 +382,7 @@ fn measure_paths(
 
 fn selection_list<'py>(py: Python<'py>, s: &TpmlPcrSelection) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
-    for b in &s.banks {
+    for b in s.banks() {
         let d = PyDict::new(py);
         d.set_item("hash", b.hash.name())?;
         d.set_item("pcrs", b.indices().collect::<Vec<u32>>())?;
@@ -560,12 +561,7 @@ fn check_quote(
         Ok(x) => x,
         Err(e) => return Ok(refused(e.check_name(), e)),
     };
-    let expect = Expectations {
-        nonce: &o.nonce,
-        pcrs: &values,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&o.nonce, &values);
     let v = match qv::verify_quote(&ak, &msg, &sig, &expect, &o.policy) {
         Ok(v) => v,
         Err(e) => return Ok(refused(e.check_name(), e)),
@@ -633,12 +629,13 @@ fn checkquote<'py>(
         pcr_format,
         pcr_list,
         hash_algorithm,
-        policy: qv::Policy {
-            allow_sha1_banks: allow_sha1,
-            allow_sha1_signature: allow_sha1,
-            allow_empty_nonce: allow_no_nonce,
-            require_ak_attributes: !allow_unrestricted_ak,
-            ..qv::Policy::default()
+        policy: {
+            let mut p = qv::Policy::default();
+            p.allow_sha1_banks = allow_sha1;
+            p.allow_sha1_signature = allow_sha1;
+            p.allow_empty_nonce = allow_no_nonce;
+            p.require_ak_attributes = !allow_unrestricted_ak;
+            p
         },
     };
     let outcome = py

@@ -393,7 +393,7 @@ pub fn check_request(
     let ek_bytes = hex_field("ek_public", &req.ek_public, MAX_PUBLIC)?;
     let ek2b = Tpm2bPublic::from_bytes(&ek_bytes)
         .map_err(|e| CaError::Malformed(format!("ek_public: not a TPM2B_PUBLIC: {e}")))?;
-    let ek = ek2b.public_area;
+    let ek = ek2b.public_area();
     check_ek_template(&ek)?;
     let ek_key =
         SubjectKey::from_tpmt_public(&ek).map_err(|e| refused(format!("EK public key: {e}")))?;
@@ -468,7 +468,7 @@ pub fn check_request(
     let ak_name = check_ak(&ak).map_err(|e| refused(e.to_string()))?;
     // The key must be one a certificate can carry.
     x509::spki_of(
-        &SubjectKey::from_tpmt_public(&ak.public_area)
+        &SubjectKey::from_tpmt_public(&ak.public_area())
             .map_err(|e| refused(format!("AK public key: {e}")))?,
     )?;
 
@@ -503,7 +503,7 @@ pub fn challenge(
     let checked = check_request(req, policy)?;
     let ek = Tpm2bPublic::from_bytes(&checked.ek_public)
         .map_err(|e| CaError::Internal(format!("ek_public: {e}")))?
-        .public_area;
+        .public_area();
     let mut secret = [0u8; SECRET_LEN];
     let mut id = [0u8; CHALLENGE_ID_LEN];
     {
@@ -605,7 +605,7 @@ pub fn issue(
     let ak_bytes = hex_field("pending ak_public", &p.ak_public, MAX_PUBLIC)?;
     let ak = Tpm2bPublic::from_bytes(&ak_bytes)
         .map_err(|e| CaError::Io(format!("pending ak_public: {e}")))?;
-    let ak_key = SubjectKey::from_tpmt_public(&ak.public_area)
+    let ak_key = SubjectKey::from_tpmt_public(&ak.public_area())
         .map_err(|e| CaError::Io(format!("pending ak_public: {e}")))?;
     let tpm_attributes = if p.tpm_attributes.is_empty() {
         None
@@ -749,7 +749,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             cert.subject_key().unwrap(),
-            SubjectKey::from_tpmt_public(&ak.public_area).unwrap()
+            SubjectKey::from_tpmt_public(&ak.public_area()).unwrap()
         );
         assert!(ca.pending_ids().unwrap().is_empty());
     }

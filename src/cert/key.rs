@@ -145,7 +145,7 @@ impl SubjectKey {
             && usize::from(u16::from_be_bytes([bytes[0], bytes[1]])) == bytes.len() - 2
         {
             if let Ok(p) = Tpm2bPublic::from_bytes(bytes) {
-                return Self::from_tpmt_public(&p.public_area);
+                return Self::from_tpmt_public(&p.public_area());
             }
         }
         if bytes.first() == Some(&0x30) {
@@ -154,7 +154,7 @@ impl SubjectKey {
             }
         }
         let p = Tpm2bPublic::from_tpmt_bytes(bytes).map_err(|_| CertError::BadComparisonKey)?;
-        Self::from_tpmt_public(&p.public_area)
+        Self::from_tpmt_public(&p.public_area())
     }
 
     fn from_spki_der(der: &[u8]) -> Result<Self, CertError> {

@@ -47,10 +47,10 @@ impl Command for Quote<'_> {
     const CC: TpmCc = TpmCc::QUOTE;
     type Response<'r> = SignedAttest<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.sign_handle])
+        handles([self.sign_handle])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.sign_auth])
+        passwords([self.sign_auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.tpm2b(self.qualifying_data, max::DATA, "qualifyingData")?;
@@ -75,10 +75,10 @@ impl Command for Certify<'_> {
     const CC: TpmCc = TpmCc::CERTIFY;
     type Response<'r> = SignedAttest<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.object_handle, self.sign_handle])
+        handles([self.object_handle, self.sign_handle])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.object_auth, self.sign_auth])
+        passwords([self.object_auth, self.sign_auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.tpm2b(self.qualifying_data, max::DATA, "qualifyingData")?;

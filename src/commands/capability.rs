@@ -1,7 +1,7 @@
-//! Startup, Shutdown, SelfTest, GetRandom, GetCapability.
+//! Startup, Shutdown, SelfTest, GetRandom, GetCapability, ReadClock.
 
 use super::Command;
-use crate::types::{Tpm2bDigest, TpmCc, TpmsCapabilityData};
+use crate::types::{Tpm2bDigest, TpmCc, TpmsCapabilityData, TpmsClockInfo};
 use crate::wire::{Error, Reader, Unmarshal, Writer};
 
 /// `TPM_SU_CLEAR`.
@@ -70,6 +70,32 @@ impl Command for GetRandom {
     }
     fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<&'r [u8], Error> {
         Ok(Tpm2bDigest::read(r, "TPM2B_DIGEST randomBytes")?.0)
+    }
+}
+
+/// TPM2_ReadClock: the TPM's time and clock. No handles, no authorization, no parameters.
+pub struct ReadClock;
+
+/// TPM2_ReadClock's answer: `TPMS_TIME_INFO`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadClockResponse {
+    /// `time`: milliseconds since the last TPM_Init (power-up or reset).
+    pub time: u64,
+    /// `clockInfo`: clock, resetCount, restartCount, safe.
+    pub clock_info: TpmsClockInfo,
+}
+
+impl Command for ReadClock {
+    const CC: TpmCc = TpmCc::READ_CLOCK;
+    type Response<'r> = ReadClockResponse;
+    fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+    fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<ReadClockResponse, Error> {
+        Ok(ReadClockResponse {
+            time: r.u64("TPMS_TIME_INFO.time")?,
+            clock_info: TpmsClockInfo::unmarshal(r)?,
+        })
     }
 }
 

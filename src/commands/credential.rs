@@ -34,7 +34,7 @@ impl Command for PolicySecret<'_> {
     const CC: TpmCc = TpmCc::POLICY_SECRET;
     type Response<'r> = PolicySecretResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.auth_handle, self.policy_session])
+        handles([self.auth_handle, self.policy_session])
     }
     fn sessions(&self) -> Sessions<'_> {
         Sessions::from_iter([AuthSession::Password(self.auth)])
@@ -75,7 +75,7 @@ impl Command for ActivateCredential<'_> {
     /// `certInfo`: the credential.
     type Response<'r> = Tpm2bDigest<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.activate_handle, self.key_handle])
+        handles([self.activate_handle, self.key_handle])
     }
     fn sessions(&self) -> Sessions<'_> {
         Sessions::from_iter([self.activate_auth, self.key_auth])

@@ -16,8 +16,8 @@ pub mod templates;
 
 pub use attest::{Certify, Quote, SignedAttest};
 pub use capability::{
-    GetCapability, GetCapabilityResponse, GetRandom, SelfTest, Shutdown, Startup, SU_CLEAR,
-    SU_STATE,
+    GetCapability, GetCapabilityResponse, GetRandom, ReadClock, ReadClockResponse, SelfTest,
+    Shutdown, Startup, SU_CLEAR, SU_STATE,
 };
 pub use credential::{ActivateCredential, PolicySecret, PolicySecretResponse};
 pub use nv::{NvPublic, NvRead, NvReadPublic, NvReadPublicResponse};
@@ -32,15 +32,15 @@ pub use session::{
     AuthSession, StartAuthSession, StartAuthSessionResponse, TpmSe, CONTINUE_SESSION,
 };
 
-use crate::types::{rc::TpmRc, TpmCc, TpmSt};
+use crate::types::{rc::TpmRc, TpmCc, TpmHeader, TpmSt};
 use crate::wire::{Error, ErrorKind, Reader, Writer};
 
 /// Largest command this crate builds (`TPM_PT_MAX_COMMAND_SIZE` of common TPMs).
 pub const MAX_COMMAND_SIZE: usize = 4096;
 /// Largest response this crate accepts (`TPM_PT_MAX_RESPONSE_SIZE` of common TPMs).
 pub const MAX_RESPONSE_SIZE: usize = 4096;
-/// Size of the response header: tag, size, response code.
-pub const HEADER_SIZE: usize = 10;
+/// Size of the command and response header: tag, size, code ([`TpmHeader`]).
+pub use crate::types::header::HEADER_SIZE;
 /// Most handles in a command's handle area (TPM2_PolicySecret has two; Certify has two).
 pub const MAX_HANDLES: usize = 3;
 
@@ -51,15 +51,17 @@ pub type Passwords<'a> = heapless::Vec<&'a [u8], MAX_HANDLES>;
 /// Sessions for a command's authorized handles, in handle order.
 pub type Sessions<'a> = heapless::Vec<AuthSession<'a>, MAX_HANDLES>;
 
-/// The handle area from a slice of at most [`MAX_HANDLES`] handles (extra ones are a bug in the
-/// command's declaration, caught by the tests that send every command).
-pub(crate) fn handles(h: &[u32]) -> Handles {
-    h.iter().copied().take(MAX_HANDLES).collect()
+/// The handle area from `N` handles; more than [`MAX_HANDLES`] does not compile (nothing is
+/// ever cut off).
+pub(crate) fn handles<const N: usize>(h: [u32; N]) -> Handles {
+    const { assert!(N <= MAX_HANDLES, "more handles than MAX_HANDLES") };
+    h.into_iter().collect()
 }
 
-/// Passwords from a slice of at most [`MAX_HANDLES`].
-pub(crate) fn passwords<'a>(p: &[&'a [u8]]) -> Passwords<'a> {
-    p.iter().copied().take(MAX_HANDLES).collect()
+/// Passwords from `N` values; more than [`MAX_HANDLES`] does not compile.
+pub(crate) fn passwords<const N: usize>(p: [&[u8]; N]) -> Passwords<'_> {
+    const { assert!(N <= MAX_HANDLES, "more passwords than MAX_HANDLES") };
+    p.into_iter().collect()
 }
 
 /// A TPM command, declared once.
@@ -166,41 +168,36 @@ impl From<Error> for ResponseError {
 /// Reads the response header: checks the tag and that the size field equals the bytes received,
 /// and returns the response code.
 pub fn response_code(rsp: &[u8]) -> Result<TpmRc, Error> {
-    let mut r = Reader::new(rsp);
-    if rsp.len() < HEADER_SIZE {
-        return Err(r.error(
+    let header = TpmHeader::from_prefix(rsp).ok_or_else(|| {
+        Error::new(
             ErrorKind::Truncated {
                 needed: HEADER_SIZE,
                 available: rsp.len(),
             },
             "response header",
-        ));
-    }
-    let tag = TpmSt(r.u16("response tag")?);
-    if !matches!(
-        tag,
-        TpmSt::NO_SESSIONS | TpmSt::SESSIONS | TpmSt::RSP_COMMAND
-    ) {
+            0,
+        )
+    })?;
+    if !header.has_response_tag() {
         return Err(Error::new(
             ErrorKind::UnknownValue {
-                value: u32::from(tag.0),
+                value: u32::from(header.tag.0),
             },
             "response tag",
             0,
         ));
     }
-    let size = r.u32("response size")?;
-    if size as usize != rsp.len() {
+    if header.size as usize != rsp.len() {
         return Err(Error::new(
             ErrorKind::SizeAboveMax {
-                size: size as usize,
+                size: header.size as usize,
                 max: rsp.len(),
             },
             "response size (must equal the bytes received)",
             2,
         ));
     }
-    Ok(TpmRc(r.u32("response code")?))
+    Ok(header.rc())
 }
 
 /// Parses a complete response to `C`, sent with or without sessions as `build` made it.
@@ -210,9 +207,7 @@ pub fn parse_response<'r, C: Command>(
 ) -> Result<C::Response<'r>, ResponseError> {
     let rc = response_code(rsp)?;
     let mut r = Reader::new(rsp);
-    let tag = TpmSt(r.u16("response tag")?);
-    r.u32("response size")?;
-    r.u32("response code")?;
+    let tag = TpmHeader::from_array(&r.array("response header")?).tag;
     if !rc.is_success() {
         // An error response is the header alone.
         r.finish()?;

@@ -2,18 +2,11 @@
 
 use super::{handles, passwords, Command, Handles, Passwords};
 use crate::types::tpm2b::max;
-use crate::types::{HashAlg, Tpm2bDigest, Tpm2bName, TpmAlgId, TpmCc};
-use crate::wire::{Error, ErrorKind, Reader, Writer};
+use crate::types::{Tpm2bName, TpmCc, TpmsNvPublic};
+use crate::wire::{Error, Reader, Writer};
 
-/// `TPMS_NV_PUBLIC`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NvPublic<'r> {
-    pub nv_index: u32,
-    pub name_alg: HashAlg,
-    pub attributes: u32,
-    pub auth_policy: Tpm2bDigest<'r>,
-    pub data_size: u16,
-}
+/// `TPMS_NV_PUBLIC`, under the name this module first gave it.
+pub type NvPublic<'r> = TpmsNvPublic<'r>;
 
 /// TPM2_NV_ReadPublic.
 pub struct NvReadPublic {
@@ -31,31 +24,13 @@ impl Command for NvReadPublic {
     const CC: TpmCc = TpmCc::NV_READ_PUBLIC;
     type Response<'r> = NvReadPublicResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.nv_index])
+        handles([self.nv_index])
     }
     fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
         Ok(())
     }
     fn response<'r>(_: &[u32], r: &mut Reader<'r>) -> Result<NvReadPublicResponse<'r>, Error> {
-        let (nv_public, _) = r.sized(4 + 2 + 4 + 2 + max::DIGEST + 2, "TPM2B_NV_PUBLIC", |r| {
-            let nv_index = r.u32("TPMS_NV_PUBLIC.nvIndex")?;
-            let at = r.offset();
-            let alg = TpmAlgId(r.u16("TPMS_NV_PUBLIC.nameAlg")?);
-            let name_alg = HashAlg::from_alg_id(alg).ok_or(Error::new(
-                ErrorKind::UnknownValue {
-                    value: u32::from(alg.0),
-                },
-                "TPMS_NV_PUBLIC.nameAlg",
-                at,
-            ))?;
-            Ok(NvPublic {
-                nv_index,
-                name_alg,
-                attributes: r.u32("TPMS_NV_PUBLIC.attributes")?,
-                auth_policy: Tpm2bDigest::read(r, "TPMS_NV_PUBLIC.authPolicy")?,
-                data_size: r.u16("TPMS_NV_PUBLIC.dataSize")?,
-            })
-        })?;
+        let nv_public = TpmsNvPublic::unmarshal_tpm2b(r)?;
         Ok(NvReadPublicResponse {
             nv_public,
             nv_name: Tpm2bName::read(r, "nvName")?,
@@ -77,10 +52,10 @@ impl Command for NvRead<'_> {
     const CC: TpmCc = TpmCc::NV_READ;
     type Response<'r> = &'r [u8];
     fn handles(&self) -> Handles {
-        handles(&[self.auth_handle, self.nv_index])
+        handles([self.auth_handle, self.nv_index])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u16(self.size)?;

@@ -2,13 +2,11 @@
 
 use super::{handles, passwords, Command, Handles, Passwords};
 use crate::types::pcr::TpmlPcrSelection;
-use crate::types::tpm2b::max;
-use crate::types::{Tpm2bData, Tpm2bDigest, Tpm2bName, Tpm2bPublic, TpmCc, TpmtPublic};
+use crate::types::{
+    Tpm2b, Tpm2bData, Tpm2bDigest, Tpm2bName, Tpm2bPublic, TpmCc, TpmsCreationData,
+    TpmsSensitiveCreate, TpmtPublic, TpmtTkCreation,
+};
 use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
-
-/// `sizeof(TPMS_CREATION_DATA)`: selection, digest, locality, parent names, outside info.
-const MAX_CREATION_DATA: usize =
-    (4 + 16 * 7) + (2 + max::DIGEST) + 1 + 2 + 2 * (2 + max::NAME) + (2 + max::DATA);
 
 /// TPM2_CreatePrimary.
 pub struct CreatePrimary<'a> {
@@ -51,31 +49,25 @@ impl Command for CreatePrimary<'_> {
     const RESPONSE_HANDLES: usize = 1;
     type Response<'r> = CreatePrimaryResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.primary_handle])
+        handles([self.primary_handle])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.hierarchy_auth])
+        passwords([self.hierarchy_auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        w.sized(
-            2 + max::DIGEST + 2 + max::SENSITIVE_DATA,
-            "TPM2B_SENSITIVE_CREATE",
-            |w| {
-                w.tpm2b(
-                    self.user_auth,
-                    max::DIGEST,
-                    "TPMS_SENSITIVE_CREATE.userAuth",
-                )?;
-                w.tpm2b(&[], max::SENSITIVE_DATA, "TPMS_SENSITIVE_CREATE.data")
-            },
-        )?;
+        TpmsSensitiveCreate {
+            user_auth: Tpm2b(self.user_auth),
+            data: Tpm2b(&[]),
+        }
+        .marshal_tpm2b(w)?;
         self.public.marshal_tpm2b(w)?;
-        w.tpm2b(self.outside_info, max::DATA, "outsideInfo")?;
+        let outside_info: Tpm2bData<'_> = Tpm2b(self.outside_info);
+        outside_info.write(w, "outsideInfo")?;
         self.creation_pcr.marshal(w)
     }
     fn check_response(&self, rsp: &CreatePrimaryResponse<'_>) -> Result<(), Error> {
         rsp.out_public
-            .public_area
+            .public_area()
             .check_made_from(&self.public)
             .map_err(|field| {
                 Error::new(
@@ -89,20 +81,9 @@ impl Command for CreatePrimary<'_> {
     }
     fn response<'r>(h: &[u32], r: &mut Reader<'r>) -> Result<CreatePrimaryResponse<'r>, Error> {
         let out_public = Tpm2bPublic::unmarshal(r)?;
-        r.sized(MAX_CREATION_DATA, "TPM2B_CREATION_DATA", |r| {
-            TpmlPcrSelection::unmarshal(r)?;
-            Tpm2bDigest::read(r, "TPMS_CREATION_DATA.pcrDigest")?;
-            r.u8("TPMS_CREATION_DATA.locality")?;
-            r.u16("TPMS_CREATION_DATA.parentNameAlg")?;
-            Tpm2bName::read(r, "TPMS_CREATION_DATA.parentName")?;
-            Tpm2bName::read(r, "TPMS_CREATION_DATA.parentQualifiedName")?;
-            Tpm2bData::read(r, "TPMS_CREATION_DATA.outsideInfo")?;
-            Ok(())
-        })?;
+        TpmsCreationData::unmarshal_tpm2b(r)?;
         let creation_hash = Tpm2bDigest::read(r, "creationHash")?;
-        r.u16("TPMT_TK_CREATION.tag")?;
-        r.u32("TPMT_TK_CREATION.hierarchy")?;
-        Tpm2bDigest::read(r, "TPMT_TK_CREATION.digest")?;
+        TpmtTkCreation::unmarshal(r)?;
         let at = r.offset();
         let name = Tpm2bName::read(r, "name")?;
         out_public.check_name(name.0, "CreatePrimary name", at)?;
@@ -132,7 +113,7 @@ impl Command for ReadPublic {
     const CC: TpmCc = TpmCc::READ_PUBLIC;
     type Response<'r> = ReadPublicResponse<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.object_handle])
+        handles([self.object_handle])
     }
     fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
         Ok(())
@@ -179,10 +160,10 @@ impl Command for EvictControl<'_> {
     const CC: TpmCc = TpmCc::EVICT_CONTROL;
     type Response<'r> = ();
     fn handles(&self) -> Handles {
-        handles(&[self.auth_handle, self.object_handle])
+        handles([self.auth_handle, self.object_handle])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.u32(self.persistent_handle)

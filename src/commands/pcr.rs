@@ -45,10 +45,10 @@ impl Command for PcrExtend<'_> {
     const CC: TpmCc = TpmCc::PCR_EXTEND;
     type Response<'r> = ();
     fn handles(&self) -> Handles {
-        handles(&[self.pcr])
+        handles([self.pcr])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         self.digests.marshal(w)
@@ -69,10 +69,10 @@ impl Command for PcrEvent<'_> {
     const CC: TpmCc = TpmCc::PCR_EVENT;
     type Response<'r> = TpmlDigestValues<'r>;
     fn handles(&self) -> Handles {
-        handles(&[self.pcr])
+        handles([self.pcr])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.tpm2b(self.event_data, max::EVENT, "TPM2B_EVENT eventData")
@@ -92,10 +92,10 @@ impl Command for PcrReset<'_> {
     const CC: TpmCc = TpmCc::PCR_RESET;
     type Response<'r> = ();
     fn handles(&self) -> Handles {
-        handles(&[self.pcr])
+        handles([self.pcr])
     }
     fn passwords(&self) -> Passwords<'_> {
-        passwords(&[self.auth])
+        passwords([self.auth])
     }
     fn parameters(&self, _: &mut Writer<'_>) -> Result<(), Error> {
         Ok(())

@@ -359,7 +359,7 @@ impl Command for StartAuthSession<'_> {
     const RESPONSE_HANDLES: usize = 1;
     type Response<'r> = StartAuthSessionResponse<'r>;
     fn handles(&self) -> Handles {
-        super::handles(&[self.tpm_key, self.bind])
+        super::handles([self.tpm_key, self.bind])
     }
     fn parameters(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.tpm2b(self.nonce_caller, max::DIGEST, "nonceCaller")?;

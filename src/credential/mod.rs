@@ -157,7 +157,7 @@ impl From<KdfError> for CredentialError {
 /// sign, not decrypt, fixedTPM, fixedParent, sensitiveDataOrigin, RSA or ECC) and returns its
 /// Name, computed here over the bytes of its public area.
 pub fn check_ak(ak: &Tpm2bPublic<'_>) -> Result<Name, CredentialError> {
-    let p = &ak.public_area;
+    let p = &ak.public_area();
     if !matches!(
         p.details,
         PublicDetails::Rsa { .. } | PublicDetails::Ecc { .. }

@@ -23,7 +23,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::types::pcr::{IMPLEMENTATION_PCR, PCR_SELECT_MIN};
+use crate::types::pcr::IMPLEMENTATION_PCR;
 use crate::types::{HashAlg, TpmlPcrSelection, TpmsPcrSelection};
 
 /// Bitmap of every PCR a PC Client TPM implements (0..=23).
@@ -285,16 +285,11 @@ pub fn parse_pcr_spec(s: &str) -> Result<TpmlPcrSelection, PcrSpecError> {
             name: Token::new(name_t),
             at: entry_at,
         })?;
-        if sel.banks.iter().any(|b| b.hash == bank) {
+        if sel.banks().iter().any(|b| b.hash == bank) {
             return Err(PcrSpecError::DuplicateBank { bank, at: entry_at });
         }
         let pcrs = parse_list(bank, list, entry_at + name.len() + 1)?;
-        sel.banks
-            .push(TpmsPcrSelection {
-                hash: bank,
-                size_of_select: PCR_SELECT_MIN,
-                pcrs,
-            })
+        sel.push(TpmsPcrSelection::from_bitmap(bank, pcrs))
             .map_err(|_| PcrSpecError::TooManyBanks { at: entry_at })?;
         pos += raw.len() + 1;
     }
@@ -320,12 +315,12 @@ pub struct PcrSpecDisplay<'a>(pub &'a TpmlPcrSelection);
 
 impl fmt::Display for PcrSpecDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, bank) in self.0.banks.iter().enumerate() {
+        for (n, bank) in self.0.banks().iter().enumerate() {
             if n > 0 {
                 f.write_str("+")?;
             }
             write!(f, "{}:", bank.hash)?;
-            let pcrs = bank.pcrs & ALL_PCRS;
+            let pcrs = bank.bitmap() & ALL_PCRS;
             if pcrs == ALL_PCRS {
                 f.write_str("all")?;
             } else if pcrs == 0 {
@@ -356,7 +351,7 @@ mod tests {
     use std::vec::Vec;
 
     fn banks(sel: &TpmlPcrSelection) -> Vec<(HashAlg, Vec<u32>)> {
-        sel.banks
+        sel.banks()
             .iter()
             .map(|b| (b.hash, b.indices().collect()))
             .collect()
@@ -370,7 +365,7 @@ mod tests {
     fn single_bank() {
         let sel = parse_pcr_spec("sha256:0,1,2").unwrap();
         assert_eq!(banks(&sel), [(HashAlg::Sha256, Vec::from([0, 1, 2]))]);
-        assert_eq!(sel.banks[0].size_of_select, 3);
+        assert_eq!(sel.banks()[0].size_of_select(), 3);
     }
 
     #[test]
@@ -388,14 +383,14 @@ mod tests {
     #[test]
     fn all_none_and_ranges() {
         let sel = parse_pcr_spec("sha256:all+sha1:none+sha384:0-3,14,20-20").unwrap();
-        assert_eq!(sel.banks[0].pcrs, 0x00ff_ffff);
-        assert_eq!(sel.banks[1].pcrs, 0);
+        assert_eq!(sel.banks()[0].bitmap(), 0x00ff_ffff);
+        assert_eq!(sel.banks()[1].bitmap(), 0);
         assert_eq!(
-            sel.banks[2].indices().collect::<Vec<_>>(),
+            sel.banks()[2].indices().collect::<Vec<_>>(),
             [0, 1, 2, 3, 14, 20]
         );
         assert_eq!(
-            parse_pcr_spec("sha512:0-23").unwrap().banks[0].pcrs,
+            parse_pcr_spec("sha512:0-23").unwrap().banks()[0].bitmap(),
             0x00ff_ffff
         );
     }
@@ -415,7 +410,7 @@ mod tests {
     #[test]
     fn repeated_index_is_harmless() {
         assert_eq!(
-            parse_pcr_spec("sha1:3,3,1-3").unwrap().banks[0].pcrs,
+            parse_pcr_spec("sha1:3,3,1-3").unwrap().banks()[0].bitmap(),
             0b1110
         );
     }

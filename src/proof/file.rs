@@ -6,8 +6,7 @@
 //! for the invariants the verifier relies on. A bad file gives an error naming the field,
 //! never a panic. Field by field documentation: `docs/proof-format.md`.
 
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::Path;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -19,6 +18,7 @@ use super::boot::BootReference;
 use super::event::{Event, EventKind, INPUT_PCR, OUTPUT_PCR};
 use super::start::RunStart;
 use crate::files::{read_bounded, FileError};
+use crate::tpm::TpmIdentity;
 use crate::types::pcr::{IMPLEMENTATION_PCR, MAX_PCR_BANKS};
 use crate::types::tpm2b::max;
 use crate::types::{HashAlg, TpmlPcrSelection, TpmsPcrSelection};
@@ -162,19 +162,32 @@ pub struct TpmInfo {
 }
 
 impl TpmInfo {
-    /// The manufacturer as four characters, unprintable bytes as '.'.
+    /// The manufacturer as four characters, unprintable bytes as '.'
+    /// ([`TpmIdentity::manufacturer_str`]'s rule).
     pub fn manufacturer_text(&self) -> String {
-        self.manufacturer
-            .to_be_bytes()
-            .iter()
-            .map(|&b| {
-                if b.is_ascii_graphic() || b == b' ' {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
-            .collect()
+        TpmIdentity {
+            manufacturer: self.manufacturer,
+            ..TpmIdentity::default()
+        }
+        .manufacturer_str()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect()
+    }
+}
+
+/// The proof's record of what GetCapability said: the vendor string as text.
+impl From<&TpmIdentity> for TpmInfo {
+    fn from(id: &TpmIdentity) -> Self {
+        TpmInfo {
+            manufacturer: id.manufacturer,
+            firmware_version: id.firmware_version,
+            vendor: String::from_utf8_lossy(&id.vendor)
+                .trim_end_matches(['\0', ' '])
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect(),
+        }
     }
 }
 
@@ -234,16 +247,12 @@ impl PcrTable {
     pub fn selection(&self) -> TpmlPcrSelection {
         let mut sel = TpmlPcrSelection::default();
         for b in &self.banks {
-            let mut s = TpmsPcrSelection {
-                hash: b.bank,
-                size_of_select: 3,
-                pcrs: 0,
-            };
-            for v in &b.values {
-                s.pcrs |= 1 << v.index;
-            }
-            // Validation keeps banks within MAX_PCR_BANKS.
-            let _ = sel.push(s);
+            let pcrs = b
+                .values
+                .iter()
+                .fold(0u32, |m, v| m | 1u32.checked_shl(v.index).unwrap_or(0));
+            // Validation keeps banks within MAX_PCR_BANKS and indices below 24.
+            let _ = sel.push(TpmsPcrSelection::from_bitmap(b.bank, pcrs));
         }
         sel
     }
@@ -1037,54 +1046,58 @@ fn to_json<R: Serialize>(raw: &R) -> String {
     s
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename, so
-/// a reader never sees half a file.
+/// Writes `text` to `path` atomically ([`crate::files::write_atomic`]: temporary file in the
+/// same directory, fsync, rename, fsync of the directory).
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ProofFileError> {
-    let err = |source| ProofFileError::Write {
+    crate::files::write_atomic(path, text).map_err(|source| ProofFileError::Write {
         path: path.display().to_string(),
         source,
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| err(io::Error::other("not a file name")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    })
+}
+
+/// The JSON files of a run (proof, event log, reference), read and written one way: parsed
+/// into their `Raw*` form, then validated by `TryFrom`; read with a size cap
+/// ([`MAX_PROOF_FILE`]); written pretty-printed and atomically ([`write_atomic`]).
+pub trait JsonFile: Sized {
+    /// What the file is called in errors: "proof", "event log", "reference".
+    const WHAT: &'static str;
+
+    /// Parses and validates JSON bytes; `path` only names the source in errors.
+    fn parse_json(bytes: &[u8], path: &str) -> Result<Self, ProofFileError>;
+
+    /// The file as pretty-printed JSON, with a final newline.
+    fn to_json(&self) -> String;
+
+    /// Parses and validates JSON bytes.
+    fn from_json(bytes: &[u8]) -> Result<Self, ProofFileError> {
+        Self::parse_json(bytes, "(bytes)")
     }
-    result.map_err(err)
+
+    /// Reads the file (at most [`MAX_PROOF_FILE`] bytes).
+    fn read(path: &Path) -> Result<Self, ProofFileError> {
+        let bytes = read_bounded(path, MAX_PROOF_FILE, Self::WHAT)?;
+        Self::parse_json(&bytes, &path.display().to_string())
+    }
+
+    /// Writes the file, atomically.
+    fn write(&self, path: &Path) -> Result<(), ProofFileError> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+}
+
+impl JsonFile for Proof {
+    const WHAT: &'static str = "proof";
+
+    fn parse_json(bytes: &[u8], path: &str) -> Result<Self, ProofFileError> {
+        parse::<RawProof, Proof>(bytes, Self::WHAT, path)
+    }
+
+    fn to_json(&self) -> String {
+        to_json(&RawProof::from(self))
+    }
 }
 
 impl Proof {
-    /// Parses and validates a proof from JSON bytes.
-    pub fn from_json(bytes: &[u8]) -> Result<Proof, ProofFileError> {
-        parse::<RawProof, Proof>(bytes, "proof", "(bytes)")
-    }
-
-    /// Reads a proof file (at most [`MAX_PROOF_FILE`] bytes).
-    pub fn read(path: &Path) -> Result<Proof, ProofFileError> {
-        let bytes = read_bounded(path, MAX_PROOF_FILE, "proof")?;
-        parse::<RawProof, Proof>(&bytes, "proof", &path.display().to_string())
-    }
-
-    /// The proof as pretty-printed JSON.
-    pub fn to_json(&self) -> String {
-        to_json(&RawProof::from(self))
-    }
-
-    /// Writes the proof file (atomically).
-    pub fn write(&self, path: &Path) -> Result<(), ProofFileError> {
-        write_atomic(path, self.to_json().as_bytes())
-    }
-
     /// The event log of PCR 14 or 15.
     pub fn log(&self, pcr: u32) -> Option<&[Event]> {
         match pcr {
@@ -1104,17 +1117,16 @@ impl EventLog {
             start: None,
         }
     }
+}
 
-    pub fn from_json(bytes: &[u8]) -> Result<EventLog, ProofFileError> {
-        parse::<RawLog, EventLog>(bytes, "event log", "(bytes)")
+impl JsonFile for EventLog {
+    const WHAT: &'static str = "event log";
+
+    fn parse_json(bytes: &[u8], path: &str) -> Result<Self, ProofFileError> {
+        parse::<RawLog, EventLog>(bytes, Self::WHAT, path)
     }
 
-    pub fn read(path: &Path) -> Result<EventLog, ProofFileError> {
-        let bytes = read_bounded(path, MAX_PROOF_FILE, "event log")?;
-        parse::<RawLog, EventLog>(&bytes, "event log", &path.display().to_string())
-    }
-
-    pub fn to_json(&self) -> String {
+    fn to_json(&self) -> String {
         to_json(&RawLog {
             format: LOG_FORMAT.into(),
             // A log with a start value is version 2; one without stays readable by version 1
@@ -1125,22 +1137,32 @@ impl EventLog {
             start: self.start.as_ref().map(start_to_raw),
         })
     }
+}
 
-    pub fn write(&self, path: &Path) -> Result<(), ProofFileError> {
-        write_atomic(path, self.to_json().as_bytes())
+impl JsonFile for Reference {
+    const WHAT: &'static str = "reference";
+
+    fn parse_json(bytes: &[u8], path: &str) -> Result<Self, ProofFileError> {
+        parse::<RawReference, Reference>(bytes, Self::WHAT, path)
+    }
+
+    fn to_json(&self) -> String {
+        to_json(&RawReference {
+            format: REFERENCE_FORMAT.into(),
+            version: if self.boot.is_some() { 2 } else { VERSION },
+            pcrs: pcrs_to_raw(&self.pcrs),
+            boot: self.boot.as_ref().map(|b| RawBootReference {
+                secure_boot: b.secure_boot,
+                db_sha256: b.db_sha256.as_ref().map(hex::encode),
+                dbx_sha256: b.dbx_sha256.as_ref().map(hex::encode),
+                kernel_sha256: b.kernel_sha256.as_ref().map(hex::encode),
+                kernel_cmdline: b.kernel_cmdline.clone(),
+            }),
+        })
     }
 }
 
 impl Reference {
-    pub fn from_json(bytes: &[u8]) -> Result<Reference, ProofFileError> {
-        parse::<RawReference, Reference>(bytes, "reference", "(bytes)")
-    }
-
-    pub fn read(path: &Path) -> Result<Reference, ProofFileError> {
-        let bytes = read_bounded(path, MAX_PROOF_FILE, "reference")?;
-        parse::<RawReference, Reference>(&bytes, "reference", &path.display().to_string())
-    }
-
     /// The reference values of `indices` (every bank) taken from a proof's quoted values.
     pub fn from_proof(proof: &Proof, indices: &[u32]) -> Reference {
         let banks = proof
@@ -1165,24 +1187,5 @@ impl Reference {
             pcrs: PcrTable { banks },
             boot,
         }
-    }
-
-    pub fn to_json(&self) -> String {
-        to_json(&RawReference {
-            format: REFERENCE_FORMAT.into(),
-            version: if self.boot.is_some() { 2 } else { VERSION },
-            pcrs: pcrs_to_raw(&self.pcrs),
-            boot: self.boot.as_ref().map(|b| RawBootReference {
-                secure_boot: b.secure_boot,
-                db_sha256: b.db_sha256.as_ref().map(hex::encode),
-                dbx_sha256: b.dbx_sha256.as_ref().map(hex::encode),
-                kernel_sha256: b.kernel_sha256.as_ref().map(hex::encode),
-                kernel_cmdline: b.kernel_cmdline.clone(),
-            }),
-        })
-    }
-
-    pub fn write(&self, path: &Path) -> Result<(), ProofFileError> {
-        write_atomic(path, self.to_json().as_bytes())
     }
 }

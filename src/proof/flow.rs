@@ -163,7 +163,7 @@ impl Observer for () {}
 /// The PCR banks the TPM has allocated, in the TPM's order.
 pub fn active_banks<T: Transport>(tpm: &mut Tpm<T>) -> Result<Vec<HashAlg>, FlowError> {
     let sel = tpm.pcr_banks().map_err(tpm_err("GetCapability(PCRS)"))?;
-    let banks: Vec<HashAlg> = sel.banks.iter().map(|b| b.hash).collect();
+    let banks: Vec<HashAlg> = sel.banks().iter().map(|b| b.hash).collect();
     if banks.is_empty() {
         return Err(FlowError::Invalid("the TPM has no active PCR bank".into()));
     }
@@ -186,7 +186,7 @@ pub fn read_pcrs<T: Transport>(
     })
     .map_err(tpm_err("PCR_Read"))?;
     let mut table = PcrTable::default();
-    for s in &selection.banks {
+    for s in selection.banks() {
         let mut values = Vec::new();
         for index in s.indices() {
             let value = got.remove(&(s.hash, index)).ok_or_else(|| {
@@ -407,7 +407,7 @@ pub fn create_ak_in<T: Transport>(
         &[&handle::RH_ENDORSEMENT.to_be_bytes()],
         "CreatePrimary(AK)",
     )?;
-    let raw = rsp.out_public.raw;
+    let raw = rsp.out_public.raw();
     let mut public = Vec::with_capacity(2 + raw.len());
     public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
     public.extend_from_slice(raw);
@@ -425,16 +425,7 @@ fn tpm_info<T: Transport>(tpm: &mut Tpm<T>) -> Result<TpmInfo, FlowError> {
     let id = tpm
         .identity()
         .map_err(tpm_err("GetCapability(TPM_PROPERTIES)"))?;
-    let vendor: String = String::from_utf8_lossy(&id.vendor)
-        .trim_end_matches(['\0', ' '])
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    Ok(TpmInfo {
-        manufacturer: id.manufacturer,
-        firmware_version: id.firmware_version,
-        vendor,
-    })
+    Ok(TpmInfo::from(&id))
 }
 
 /// NV indices of EK certificates (TCG EK Credential Profile 2.x): RSA-2048 and ECC P-256 of

@@ -31,5 +31,5 @@ pub mod swtpm;
 pub mod verify;
 
 pub use event::{Event, EventKind, INPUT_PCR, OUTPUT_PCR};
-pub use file::{EventLog, NonceSource, Proof, ProofFileError, Reference};
+pub use file::{EventLog, JsonFile, NonceSource, Proof, ProofFileError, Reference};
 pub use verify::{verify, Check, Policy, Rejected, Report, Status};

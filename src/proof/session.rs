@@ -212,7 +212,7 @@ mod with {
             None => templates::ek_ecc(),
         };
         let made = match tpm.execute(&CreatePrimary::in_endorsement(template)) {
-            Ok(r) => (r.object_handle, r.out_public.raw.to_vec()),
+            Ok(r) => (r.object_handle, r.out_public.raw().to_vec()),
             // The TPM refused (endorsement hierarchy with a password, disabled, no room):
             // no EK, no session, and the user and the proof are told.
             Err(e @ TpmError::Tpm { .. }) => {
@@ -264,18 +264,16 @@ mod with {
             .map_err(|e| FlowError::Invalid(std::format!("EK public area: {e}")))?;
         let record = match cert {
             None => SessionRecord::SaltedEkUnverified,
-            Some(c) => check_against_certificate(&public.public_area, c)?,
+            Some(c) => check_against_certificate(&public.public_area(), c)?,
         };
-        let session =
-            SaltedSession::start(tpm, ek, &public.public_area, HashAlg::Sha256).map_err(|e| {
-                FlowError::Tpm {
-                    step: "StartAuthSession(salted to the EK)",
-                    rc: match &e {
-                        crate::hmac_session::SessionError::Tpm(t) => t.rc(),
-                        _ => None,
-                    },
-                    message: e.to_string(),
-                }
+        let session = SaltedSession::start(tpm, ek, &public.public_area(), HashAlg::Sha256)
+            .map_err(|e| FlowError::Tpm {
+                step: "StartAuthSession(salted to the EK)",
+                rc: match &e {
+                    crate::hmac_session::SessionError::Tpm(t) => t.rc(),
+                    _ => None,
+                },
+                message: e.to_string(),
             })?;
         Ok((session, record))
     }

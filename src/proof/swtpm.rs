@@ -7,15 +7,13 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::string::{String, ToString};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use std::{format, vec::Vec};
 
 use crate::transport::swtpm::SwtpmAddr;
@@ -104,9 +102,10 @@ impl PrivateSwtpm {
         for tool in ["swtpm", "swtpm_setup"] {
             check_installed(tool)?;
         }
-        let dir = make_temp_dir("baretpm-swtpm")
-            .map_err(|e| SwtpmError::Failed(format!("cannot create a directory for swtpm: {e}")))?;
-        // From here the directory is removed on every error path by Drop.
+        let dir = TempDir::new("baretpm-swtpm")
+            .map_err(|e| SwtpmError::Failed(format!("cannot create a directory for swtpm: {e}")))?
+            .into_path();
+        // From here the directory is removed on every error path by the Reaper (Drop).
         let reaper = Reaper::new(dir.clone());
         register(reaper.clone());
         let mut me = PrivateSwtpm {
@@ -264,45 +263,7 @@ fn check_installed(tool: &'static str) -> Result<(), SwtpmError> {
     }
 }
 
-/// A new directory only this user can enter, under the system temp directory.
-fn make_temp_dir(prefix: &str) -> io::Result<PathBuf> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let base = std::env::temp_dir();
-    let mut last = None;
-    for _ in 0..16 {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = base.join(format!("{prefix}-{}-{nanos:x}-{n}", std::process::id()));
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no free directory name")))
-}
-
-/// A temporary directory removed on drop (for the demo's working files).
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A new directory named `PREFIX-PID-...` under the system temp directory.
-    pub fn new(prefix: &str) -> io::Result<TempDir> {
-        make_temp_dir(prefix).map(TempDir)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::files::TempDir;
 
 fn read_log(path: &Path) -> String {
     let mut v = Vec::new();

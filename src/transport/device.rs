@@ -23,21 +23,30 @@
 //! asking for just the header (older kernels dropped the unread rest of a response), and keeps
 //! reading until the header's size has arrived.
 
+use std::format;
 use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
 use std::time::Duration;
 use std::vec::Vec;
-use std::{format, vec};
 
 use super::frame::{self, FrameError, HEADER_LEN};
 use super::{Timeouts, Transport, TransportError};
 
+/// The resource-manager device path as a literal, so that the default TCTI string can be
+/// built from it at compile time (`concat!`) instead of spelling the path a second time.
+macro_rules! default_device {
+    () => {
+        "/dev/tpmrm0"
+    };
+}
+pub(crate) use default_device;
+
 /// The resource-manager device, used when no path is given.
-pub const DEFAULT_DEVICE: &str = "/dev/tpmrm0";
+pub const DEFAULT_DEVICE: &str = default_device!();
 
 /// The smallest buffer the helper reads into: the Linux driver's `TPM_BUFSIZE`.
 const MIN_READ: usize = 4096;
@@ -58,6 +67,9 @@ pub struct DeviceTransport {
     worker: Worker,
     poisoned: bool,
     deadline: frame::CommandDeadline,
+    /// The buffers of the last exchange, handed to the next one: after the first command a
+    /// transaction allocates nothing.
+    spare: Option<Job>,
 }
 
 impl DeviceTransport {
@@ -87,6 +99,7 @@ impl DeviceTransport {
             timeouts,
             worker,
             poisoned: false,
+            spare: None,
             deadline: frame::CommandDeadline::default(),
         })
     }
@@ -129,6 +142,7 @@ impl DeviceTransport {
             timeouts,
             worker,
             poisoned: false,
+            spare: None,
             deadline: frame::CommandDeadline::default(),
         })
     }
@@ -163,10 +177,10 @@ impl Transport for DeviceTransport {
             });
         }
         let cap = rsp.len().clamp(MIN_READ, MAX_READ);
-        let job = Job {
-            cmd: cmd.to_vec(),
-            cap,
-        };
+        let mut job = self.spare.take().unwrap_or_default();
+        job.cmd.clear();
+        job.cmd.extend_from_slice(cmd);
+        job.cap = cap;
         if self
             .worker
             .jobs
@@ -200,7 +214,8 @@ impl Transport for DeviceTransport {
             Err(RecvTimeoutError::Disconnected) => return Err(self.worker_gone()),
         };
         match answer {
-            Ok(bytes) => {
+            Ok(job) => {
+                let bytes = &job.rsp;
                 // The helper checked the header against its own buffer; check the size
                 // against the caller's now.
                 if bytes.len() > rsp.len() {
@@ -211,7 +226,8 @@ impl Transport for DeviceTransport {
                     });
                 }
                 let out = &mut rsp[..bytes.len()];
-                out.copy_from_slice(&bytes);
+                out.copy_from_slice(bytes);
+                self.spare = Some(job);
                 Ok(out)
             }
             Err(WorkerError::Write(e)) => Err(TransportError::Io {
@@ -247,10 +263,13 @@ impl DeviceTransport {
     }
 }
 
-/// One command for the helper thread, and how many response bytes it may read.
+/// One command for the helper thread, how many response bytes it may read, and the buffer
+/// it reads them into (the answer hands the whole job back, so both buffers are reused).
+#[derive(Debug, Default)]
 struct Job {
     cmd: Vec<u8>,
     cap: usize,
+    rsp: Vec<u8>,
 }
 
 enum WorkerError {
@@ -258,12 +277,12 @@ enum WorkerError {
     Read(FrameError),
 }
 
-type Answer = Result<Vec<u8>, WorkerError>;
+type Answer = Result<Job, WorkerError>;
 
 /// The helper thread's end of the two channels.
 struct Worker {
     /// `None` once the transport is being dropped.
-    jobs: Option<Sender<Job>>,
+    jobs: Option<SyncSender<Job>>,
     answers: Receiver<Answer>,
     /// Disconnected when the helper thread has closed the device and ended.
     closed: Receiver<()>,
@@ -290,8 +309,10 @@ impl Worker {
         D: Read + Write + Send + 'static,
         F: FnOnce() -> io::Result<D> + Send + 'static,
     {
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let (ans_tx, ans_rx) = mpsc::channel::<Answer>();
+        // One job is in flight at a time. Bounded channels keep their slot from the start, so
+        // sending a job or an answer allocates nothing (an unbounded one allocates blocks).
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(1);
+        let (ans_tx, ans_rx) = mpsc::sync_channel::<Answer>(1);
         let (ready_tx, ready_rx) = mpsc::sync_channel::<io::Result<()>>(1);
         let (closed_tx, closed_rx) = mpsc::channel::<()>();
         thread::Builder::new()
@@ -311,8 +332,8 @@ impl Worker {
                     }
                 };
                 // Ends when the transport (the sender) is dropped.
-                for job in job_rx.iter() {
-                    let answer = run_job(&mut dev, &job);
+                for mut job in job_rx.iter() {
+                    let answer = run_job(&mut dev, &mut job).map(|()| job);
                     if ans_tx.send(answer).is_err() {
                         return;
                     }
@@ -393,15 +414,17 @@ fn open_error(name: &str, e: io::Error) -> TransportError {
 }
 
 /// Writes one command and reads one response, on the helper thread.
-fn run_job<D: Read + Write>(dev: &mut D, job: &Job) -> Answer {
+fn run_job<D: Read + Write>(dev: &mut D, job: &mut Job) -> Result<(), WorkerError> {
     dev.write_all(&job.cmd)
         .and_then(|()| dev.flush())
         .map_err(WorkerError::Write)?;
-    // `cap` was chosen by the caller's buffer size (clamped), never by the device.
-    let mut buf = vec![0u8; job.cap];
-    let n = read_whole(dev, &mut buf).map_err(WorkerError::Read)?;
-    buf.truncate(n);
-    Ok(buf)
+    // `cap` was chosen by the caller's buffer size (clamped), never by the device. Within
+    // the capacity of the reused buffer this does not allocate.
+    job.rsp.clear();
+    job.rsp.resize(job.cap, 0);
+    let n = read_whole(dev, &mut job.rsp).map_err(WorkerError::Read)?;
+    job.rsp.truncate(n);
+    Ok(())
 }
 
 /// Reads until the header's size has arrived, asking for as much as the buffer holds each
@@ -447,6 +470,7 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
+    use std::vec;
 
     /// A fake device: answers each write with a canned response, delivered in chunks.
     struct Canned {

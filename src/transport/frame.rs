@@ -9,13 +9,8 @@ use std::string::String;
 use std::time::Duration;
 
 use super::TransportError;
-
-/// `tag` (u16), `size` (u32), `code` (u32).
-pub(crate) const HEADER_LEN: usize = 10;
-
-/// Tags a TPM answers with: `TPM_ST_NO_SESSIONS`, `TPM_ST_SESSIONS`, and `TPM_ST_RSP_COMMAND`
-/// (a TPM 2.0 answers a command with a TPM 1.2 tag using that tag and TPM_RC_BAD_TAG).
-const RESPONSE_TAGS: [u16; 3] = [0x8001, 0x8002, 0x00c4];
+use crate::types::header::TpmHeader;
+pub(crate) use crate::types::header::HEADER_SIZE as HEADER_LEN;
 
 /// What went wrong reading a response, before the transport adds its name.
 #[derive(Debug)]
@@ -44,16 +39,16 @@ pub(crate) enum FrameError {
 /// Checks the header of a response against `max`, the bytes the caller can hold.
 /// Returns the response size.
 pub(crate) fn check_header(header: &[u8; HEADER_LEN], max: usize) -> Result<usize, FrameError> {
-    let tag = u16::from_be_bytes([header[0], header[1]]);
-    if !RESPONSE_TAGS.contains(&tag) {
-        return Err(FrameError::BadTag(tag));
+    let header = TpmHeader::from_array(header);
+    if !header.has_response_tag() {
+        return Err(FrameError::BadTag(header.tag.0));
     }
-    let size = u32::from_be_bytes([header[2], header[3], header[4], header[5]]);
+    let size = header.size;
     if (size as usize) < HEADER_LEN {
         return Err(FrameError::TooSmall(size));
     }
-    match usize::try_from(size) {
-        Ok(n) if n <= max => Ok(n),
+    match header.frame_len() {
+        Some(n) if n <= max => Ok(n),
         _ => Err(FrameError::TooLarge { size, max }),
     }
 }
@@ -61,10 +56,7 @@ pub(crate) fn check_header(header: &[u8; HEADER_LEN], max: usize) -> Result<usiz
 /// Checks that `cmd` is one whole command frame: at least a header, and a header size equal to
 /// its length. Returns the header size (0 when the slice is too short to hold one) on failure.
 pub(crate) fn check_command(cmd: &[u8]) -> Result<(), (usize, u32)> {
-    let declared = match cmd.get(2..6) {
-        Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-        None => 0,
-    };
+    let declared = TpmHeader::from_prefix(cmd).map_or(0, |h| h.size);
     if cmd.len() < HEADER_LEN || usize::try_from(declared).ok() != Some(cmd.len()) {
         return Err((cmd.len(), declared));
     }

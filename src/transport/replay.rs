@@ -12,6 +12,7 @@
 //! given, malformed or not. That is the point.
 
 use super::Transport;
+use crate::types::TpmHeader;
 use core::fmt;
 
 /// Why a replayed exchange failed. Every message starts with `replay:`.
@@ -174,9 +175,7 @@ impl Transport for ReplayTransport<'_> {
     type Error = ReplayError;
 
     fn transact<'b>(&mut self, cmd: &[u8], rsp: &'b mut [u8]) -> Result<&'b [u8], ReplayError> {
-        self.last_command_code = cmd
-            .get(6..10)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        self.last_command_code = TpmHeader::from_prefix(cmd).map(|h| h.cc().0);
         let index = self.answered;
         let next = self.next_response(cmd);
         // A failed exchange still uses up its slot, as a real TPM round trip would.

@@ -30,7 +30,7 @@ use super::{Timeouts, Transport, TransportError};
 pub const ENV_VAR: &str = "TPM2TOOLS_TCTI";
 
 /// The TCTI used when neither an argument nor the environment names one.
-pub const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
+pub const DEFAULT_TCTI: &str = concat!("device:", super::device::default_device!());
 
 const EXPECTED: &str = "expected device:PATH or swtpm:host=H,port=P or swtpm:path=S";
 
@@ -76,7 +76,7 @@ impl Tcti {
             "tabrmd" | "tcti-tabrmd" | "libtss2-tcti-tabrmd.so" | "libtss2-tcti-tabrmd.so.0" => {
                 Err(bad(format!(
                     "TCTI {s:?} is not supported: baretpm does not talk to tpm2-abrmd over D-Bus; \
-                     use device:/dev/tpmrm0 (the kernel's resource manager)"
+                     use {DEFAULT_TCTI} (the kernel's resource manager)"
                 )))
             }
             "cmd" | "libtpms" | "pcap" | "spi-helper" | "spi-ftdi" | "spi-ltt2go"

@@ -334,11 +334,20 @@ impl TpmHt {
 }
 
 /// Well-known permanent handles (`TPM_RH_*`, `TPM_RS_PW`).
+///
+/// Use these instead of raw numbers wherever a command takes a hierarchy or an authorization
+/// handle (`CreatePrimary::primary_handle`, `EvictControl::auth_handle`, ...).
 pub mod handle {
+    /// `TPM_RH_OWNER`: the storage (owner) hierarchy.
     pub const RH_OWNER: u32 = 0x4000_0001;
+    /// `TPM_RH_NULL`: the null hierarchy (objects and tickets that do not survive a reset).
     pub const RH_NULL: u32 = 0x4000_0007;
+    /// `TPM_RS_PW`: the password authorization session.
     pub const RS_PW: u32 = 0x4000_0009;
+    /// `TPM_RH_LOCKOUT`: the dictionary-attack lockout authorization.
     pub const RH_LOCKOUT: u32 = 0x4000_000A;
+    /// `TPM_RH_ENDORSEMENT`: the endorsement hierarchy (EKs, and this crate's AKs).
     pub const RH_ENDORSEMENT: u32 = 0x4000_000B;
+    /// `TPM_RH_PLATFORM`: the platform hierarchy (firmware's).
     pub const RH_PLATFORM: u32 = 0x4000_000C;
 }

@@ -3,8 +3,11 @@
 pub mod alg;
 pub mod attest;
 pub mod capability;
+pub mod creation;
 pub mod credential;
 pub mod hash;
+pub mod header;
+pub mod nv;
 pub mod pcr;
 pub mod public;
 pub mod rc;
@@ -18,7 +21,10 @@ pub use attest::{
     TpmsTimeAttestInfo, TpmuAttest,
 };
 pub use capability::TpmsCapabilityData;
+pub use creation::{TpmsCreationData, TpmsSensitiveCreate, TpmtTkCreation};
 pub use credential::{Tpm2bEncryptedSecret, Tpm2bIdObject};
+pub use header::TpmHeader;
+pub use nv::TpmsNvPublic;
 pub use pcr::{PcrValues, TpmlDigest, TpmlDigestValues, TpmlPcrSelection, TpmsPcrSelection};
 pub use public::{
     Name, PublicDetails, Tpm2bPublic, TpmaObject, TpmsEccParms, TpmsEccPoint, TpmsRsaParms,

@@ -17,14 +17,22 @@ pub const MAX_PCR_BANKS: usize = HashAlg::ALL.len();
 /// Digests in one TPML_DIGEST (`TPML_DIGEST.count` maximum for PCR_Read).
 pub const MAX_DIGESTS: usize = 8;
 
+/// Bits of the PCRs a PC Client TPM implements (0 to 23).
+const IMPLEMENTED_PCRS: u32 = (1 << IMPLEMENTATION_PCR) - 1;
+
 /// `TPMS_PCR_SELECTION`: one bank and a bitmap of PCR indices.
+///
+/// The bitmap and its wire size are private so that every value satisfies what the parser
+/// checks: `sizeofSelect` is 3 or 4 and no PCR above 23 is selected. Build one with
+/// [`new`](Self::new), [`from_bitmap`](Self::from_bitmap) or [`from_select`](Self::from_select).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsPcrSelection {
+    /// The bank (any hash algorithm is a valid bank).
     pub hash: HashAlg,
     /// Bytes of bitmap on the wire (3 or 4); kept so a parsed selection re-emits unchanged.
-    pub size_of_select: u8,
+    size_of_select: u8,
     /// Bit `i` set means PCR `i` is selected. Bits 24 and up are always clear.
-    pub pcrs: u32,
+    pcrs: u32,
 }
 
 impl TpmsPcrSelection {
@@ -54,10 +62,65 @@ impl TpmsPcrSelection {
         Self {
             hash,
             size_of_select: PCR_SELECT_MIN,
-            pcrs: pcrs & ((1 << IMPLEMENTATION_PCR) - 1),
+            pcrs: pcrs & IMPLEMENTED_PCRS,
         }
     }
 
+    /// A selection as a file or the wire spells it: `size_of_select` bytes of bitmap (3 or 4)
+    /// holding `pcrs`. The one place both rules are checked; the error names the rule broken
+    /// (`BadSizeofSelect` or `PcrIndexOutOfRange` with the lowest PCR out of range).
+    pub fn from_select(hash: HashAlg, size_of_select: u8, pcrs: u32) -> Result<Self, ErrorKind> {
+        if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&size_of_select) {
+            return Err(ErrorKind::BadSizeofSelect {
+                size: size_of_select,
+            });
+        }
+        let above = pcrs & !IMPLEMENTED_PCRS;
+        if above != 0 {
+            return Err(ErrorKind::PcrIndexOutOfRange {
+                index: above.trailing_zeros(),
+            });
+        }
+        Ok(Self {
+            hash,
+            size_of_select,
+            pcrs,
+        })
+    }
+
+    /// `sizeofSelect`: bytes of bitmap on the wire (3 or 4).
+    pub fn size_of_select(&self) -> u8 {
+        self.size_of_select
+    }
+
+    /// The bitmap: bit `i` set means PCR `i` is selected; bits 24 and up are always clear.
+    pub fn bitmap(&self) -> u32 {
+        self.pcrs
+    }
+
+    /// True when no PCR of the bank is selected.
+    pub fn is_empty(&self) -> bool {
+        self.pcrs == 0
+    }
+
+    /// The same selection with PCR `index` added; `None` when `index` is 24 or above.
+    pub fn with(self, index: u32) -> Option<Self> {
+        (index < IMPLEMENTATION_PCR).then(|| Self {
+            pcrs: self.pcrs | 1 << index,
+            ..self
+        })
+    }
+
+    /// The same selection without PCR `index`.
+    pub fn without(self, index: u32) -> Self {
+        let bit = 1u32.checked_shl(index).unwrap_or(0);
+        Self {
+            pcrs: self.pcrs & !bit,
+            ..self
+        }
+    }
+
+    /// Whether PCR `index` is selected.
     pub fn contains(&self, index: u32) -> bool {
         index < 32 && self.pcrs & (1 << index) != 0
     }
@@ -77,35 +140,26 @@ impl TpmsPcrSelection {
 impl<'a> Unmarshal<'a> for TpmsPcrSelection {
     fn unmarshal(r: &mut Reader<'a>) -> Result<Self, Error> {
         let hash = HashAlg::read(r, "TPMS_PCR_SELECTION.hash")?;
-        let at = r.offset();
+        let size_at = r.offset();
         let size = r.u8("TPMS_PCR_SELECTION.sizeofSelect")?;
-        if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&size) {
-            return Err(Error::new(
-                ErrorKind::BadSizeofSelect { size },
-                "TPMS_PCR_SELECTION.sizeofSelect",
-                at,
-            ));
-        }
+        let bad_size = |kind| Error::new(kind, "TPMS_PCR_SELECTION.sizeofSelect", size_at);
+        // Checks the size before reading that many bytes.
+        Self::from_select(hash, size, 0).map_err(bad_size)?;
         let at = r.offset();
         let bitmap = r.bytes(usize::from(size), "TPMS_PCR_SELECTION.pcrSelect")?;
-        let mut pcrs = 0u32;
-        for (i, b) in bitmap.iter().enumerate() {
-            pcrs |= u32::from(*b) << (8 * i);
-        }
-        if pcrs >> IMPLEMENTATION_PCR != 0 {
-            let index = IMPLEMENTATION_PCR + (pcrs >> IMPLEMENTATION_PCR).trailing_zeros();
-            return Err(Error::new(
-                ErrorKind::PcrIndexOutOfRange { index },
-                "TPMS_PCR_SELECTION.pcrSelect",
-                at,
-            ));
-        }
-        Ok(Self {
-            hash,
-            size_of_select: size,
-            pcrs,
-        })
+        Self::from_select(hash, size, bitmap_le(bitmap))
+            .map_err(|kind| Error::new(kind, "TPMS_PCR_SELECTION.pcrSelect", at))
     }
+}
+
+/// The bitmap of a `pcrSelect` field: byte `i` holds PCRs `8i` to `8i + 7` (at most four
+/// bytes are read).
+pub fn bitmap_le(select: &[u8]) -> u32 {
+    select
+        .iter()
+        .take(usize::from(PCR_SELECT_MAX))
+        .enumerate()
+        .fold(0, |pcrs, (i, b)| pcrs | u32::from(*b) << (8 * i))
 }
 
 impl Marshal for TpmsPcrSelection {
@@ -119,12 +173,52 @@ impl Marshal for TpmsPcrSelection {
 }
 
 /// `TPML_PCR_SELECTION`: banks in the order given; order matters for the PCR digest.
+///
+/// At most [`MAX_PCR_BANKS`] banks, each a valid [`TpmsPcrSelection`]; add banks with
+/// [`push`](Self::push), read them with [`banks`](Self::banks).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct TpmlPcrSelection {
-    pub banks: heapless::Vec<TpmsPcrSelection, MAX_PCR_BANKS>,
+    banks: heapless::Vec<TpmsPcrSelection, MAX_PCR_BANKS>,
 }
 
 impl TpmlPcrSelection {
+    /// The banks, in order.
+    pub fn banks(&self) -> &[TpmsPcrSelection] {
+        &self.banks
+    }
+
+    /// The banks, to edit in place (each stays a valid [`TpmsPcrSelection`]; the count does
+    /// not change).
+    pub fn banks_mut(&mut self) -> &mut [TpmsPcrSelection] {
+        &mut self.banks
+    }
+
+    /// Removes and returns bank number `i`, keeping the order of the others.
+    pub fn remove(&mut self, i: usize) -> Option<TpmsPcrSelection> {
+        (i < self.banks.len()).then(|| self.banks.remove(i))
+    }
+
+    /// True when the list names no bank.
+    pub fn is_empty(&self) -> bool {
+        self.banks.is_empty()
+    }
+
+    /// Takes PCR `index` of `bank` off the first bank entry that selects it; false when none
+    /// does.
+    pub fn deselect(&mut self, bank: HashAlg, index: u32) -> bool {
+        match self
+            .banks
+            .iter_mut()
+            .find(|b| b.hash == bank && b.contains(index))
+        {
+            Some(b) => {
+                *b = b.without(index);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether both select the same PCRs of the same banks in the same order (`sizeofSelect`,
     /// a detail of the encoding, aside).
     pub fn same_pcrs(&self, other: &TpmlPcrSelection) -> bool {

@@ -532,14 +532,28 @@ impl Marshal for TpmtPublic<'_> {
 }
 
 /// `TPM2B_PUBLIC`: the public area and the exact bytes it was parsed from (for its Name).
+///
+/// Both fields are private and set together, from the same bytes, by the parser: the area
+/// cannot be edited apart from the bytes its Name is computed over.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Tpm2bPublic<'a> {
-    pub public_area: TpmtPublic<'a>,
+    public_area: TpmtPublic<'a>,
     /// The marshaled TPMT_PUBLIC as received, without the size prefix.
-    pub raw: &'a [u8],
+    raw: &'a [u8],
 }
 
 impl<'a> Tpm2bPublic<'a> {
+    /// The parsed `publicArea` (a copy: editing it leaves this value and its Name alone).
+    pub fn public_area(&self) -> TpmtPublic<'a> {
+        self.public_area
+    }
+
+    /// The marshaled `TPMT_PUBLIC` as received, without the size prefix: the bytes the Name
+    /// is computed over.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// The object's Name: `nameAlg || H_nameAlg(TPMT_PUBLIC)`, over the bytes received.
     pub fn name(&self) -> Result<Name, NameError> {
         Name::of_public(self.public_area.name_alg, self.raw)
@@ -580,8 +594,9 @@ impl<'a> Unmarshal<'a> for Tpm2bPublic<'a> {
 }
 
 impl Marshal for Tpm2bPublic<'_> {
+    /// Writes the bytes received (those the Name covers), with their size.
     fn marshal(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        self.public_area.marshal_tpm2b(w)
+        w.tpm2b(self.raw, max::PUBLIC, "TPM2B_PUBLIC")
     }
 }
 

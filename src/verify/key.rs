@@ -37,6 +37,11 @@ pub enum AkFormat {
 }
 
 impl<'a> Ak<'a> {
+    /// The public key signatures are checked with.
+    pub fn key(&self) -> &AkKey {
+        &self.key
+    }
+
     /// Reads a TPM2B_PUBLIC (as `tpm2_readpublic -o` and `tpm2_createak -u` write it).
     pub fn from_tpm2b_public(bytes: &'a [u8]) -> Result<Self, VerifyError> {
         let public = Tpm2bPublic::from_bytes(bytes).map_err(VerifyError::AkUnreadable)?;
@@ -50,7 +55,7 @@ impl<'a> Ak<'a> {
     }
 
     fn from_public(public: Tpm2bPublic<'a>) -> Result<Self, VerifyError> {
-        let key = match &public.public_area.details {
+        let key = match &public.public_area().details {
             #[cfg(feature = "rsa")]
             PublicDetails::Rsa { parms, unique } => AkKey::Rsa(rsa_key(
                 unique.as_bytes(),
@@ -62,7 +67,7 @@ impl<'a> Ak<'a> {
             }
             _ => {
                 return Err(VerifyError::AkTypeUnsupported(
-                    public.public_area.type_alg(),
+                    public.public_area().type_alg(),
                 ))
             }
         };
@@ -159,7 +164,7 @@ impl<'a> Ak<'a> {
                     });
                 }
                 if let Some(PublicDetails::Rsa { parms, .. }) =
-                    self.public.as_ref().map(|p| p.public_area.details)
+                    self.public.as_ref().map(|p| p.public_area().details)
                 {
                     if usize::from(parms.key_bits) != bits {
                         return Err(VerifyError::RsaKeyBitsMismatch {
@@ -175,7 +180,7 @@ impl<'a> Ak<'a> {
             AkKey::P384(_) => {}
         }
         if let (Some(p), true) = (&self.public, policy.require_ak_attributes) {
-            let a = p.public_area.object_attributes;
+            let a = p.public_area().object_attributes;
             if !a.has(TpmaObject::RESTRICTED) {
                 return Err(VerifyError::AkNotRestricted);
             }
@@ -197,7 +202,7 @@ impl<'a> Ak<'a> {
 
     /// The signing scheme the key pins, if its TPMT_PUBLIC names one: (scheme, hash).
     pub fn pinned_scheme(&self) -> Option<(TpmAlgId, crate::types::HashAlg)> {
-        match self.public.as_ref()?.public_area.details {
+        match self.public.as_ref()?.public_area().details {
             PublicDetails::Rsa { parms, .. } => match parms.scheme {
                 TpmtRsaScheme::RsaSsa(h) => Some((TpmAlgId::RSASSA, h)),
                 TpmtRsaScheme::RsaPss(h) => Some((TpmAlgId::RSAPSS, h)),

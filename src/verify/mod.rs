@@ -32,7 +32,11 @@ use subtle::ConstantTimeEq as _;
 /// - **Signature digest** ([`Policy::allow_sha1_signature`]): a quote signed over a SHA-1
 ///   digest is refused unless the knob is on, whatever banks it covers (a SHA-1 collision
 ///   could let one signature cover two attestations).
+///
+/// Start from `Policy::default()` and set the knobs you relax: the struct is
+/// `#[non_exhaustive]`, so a knob added later keeps its strict default for existing callers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Accept a PCR selection whose only non-empty banks are SHA-1 (GCE's SHA-1 bank, old
     /// Windows quotes). SHA-1 next to a stronger bank needs no permission.
@@ -80,10 +84,10 @@ impl Policy {
     /// `allow_sha1_banks`. (An empty selection is left to the caller's own check.)
     pub fn check_banks(&self, selection: &TpmlPcrSelection) -> Result<(), VerifyError> {
         let strong = selection
-            .banks
+            .banks()
             .iter()
-            .any(|b| b.pcrs != 0 && Self::bank_is_strong(b.hash));
-        let any = selection.banks.iter().any(|b| b.pcrs != 0);
+            .any(|b| !b.is_empty() && Self::bank_is_strong(b.hash));
+        let any = selection.banks().iter().any(|b| !b.is_empty());
         if any && !strong && !self.allow_sha1_banks {
             return Err(VerifyError::Sha1BankNotAllowed);
         }
@@ -91,8 +95,10 @@ impl Policy {
     }
 }
 
-/// What the caller expects the quote to say.
+/// What the caller expects the quote to say. Made with [`Expectations::new`]; fields may be
+/// set afterwards, and new ones may be added without breaking callers.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Expectations<'e> {
     /// The nonce the verifier sent; must equal extraData exactly.
     pub nonce: &'e [u8],
@@ -106,18 +112,35 @@ pub struct Expectations<'e> {
     pub ak_parent_qualified_name: Option<&'e [u8]>,
 }
 
-/// A quote that passed every check, with its parsed fields.
+impl<'e> Expectations<'e> {
+    /// Expects `nonce` as extraData and a quote over `pcrs`; no earlier clock and no AK
+    /// parent to check (set [`previous`](Self::previous) and
+    /// [`ak_parent_qualified_name`](Self::ak_parent_qualified_name) for those).
+    pub fn new(nonce: &'e [u8], pcrs: &'e PcrValues<'e>) -> Self {
+        Self {
+            nonce,
+            pcrs,
+            previous: None,
+            ak_parent_qualified_name: None,
+        }
+    }
+}
+
+/// A quote that passed every check, with its parsed fields. Only [`verify_quote`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedQuote<'a> {
+    /// The signed TPMS_ATTEST.
     pub attest: TpmsAttest<'a>,
     /// The hash the AK signed with (also the hash of pcrDigest).
     pub signing_hash: HashAlg,
+    /// The quote body that was checked (the `attested` field of `attest`).
+    quote: TpmsQuoteInfo<'a>,
 }
 
 impl<'a> VerifiedQuote<'a> {
-    /// The quote body (always present when `verify_quote` built this value).
-    pub fn quote(&self) -> Option<&TpmsQuoteInfo<'a>> {
-        self.attest.quote()
+    /// The quote body that was checked: selection and pcrDigest.
+    pub fn quote(&self) -> &TpmsQuoteInfo<'a> {
+        &self.quote
     }
     pub fn clock_info(&self) -> TpmsClockInfo {
         self.attest.clock_info
@@ -146,7 +169,7 @@ pub fn verify_quote<'a>(
         ErrorKind::BadMagic { value } => VerifyError::NotTpmGenerated { magic: value },
         _ => VerifyError::AttestUnreadable(e),
     })?;
-    let quote = parsed.quote().ok_or(VerifyError::NotAQuote {
+    let quote = parsed.quote().cloned().ok_or(VerifyError::NotAQuote {
         type_name: parsed.attested.type_name(),
     })?;
 
@@ -163,6 +186,7 @@ pub fn verify_quote<'a>(
     Ok(VerifiedQuote {
         attest: parsed,
         signing_hash,
+        quote,
     })
 }
 
@@ -179,13 +203,7 @@ fn check_selection(
     if quoted.pcr_count() == 0 {
         return Err(VerifyError::NoPcrsSelected);
     }
-    let same = quoted.banks.len() == given.banks.len()
-        && quoted
-            .banks
-            .iter()
-            .zip(given.banks.iter())
-            .all(|(q, g)| q.hash == g.hash && q.pcrs == g.pcrs);
-    if !same {
+    if !quoted.same_pcrs(given) {
         return Err(VerifyError::SelectionMismatch);
     }
     policy.check_banks(quoted)
@@ -256,7 +274,7 @@ fn check_clock(
 fn check_qualified_signer(ak: &Ak<'_>, parent_qn: &[u8], signer: &[u8]) -> Result<(), VerifyError> {
     let public = ak.public.as_ref().ok_or(VerifyError::AkNameUnknown)?;
     let alg = public
-        .public_area
+        .public_area()
         .name_alg
         .ok_or(VerifyError::AkNameUnknown)?;
     let name = public.name().map_err(|_| VerifyError::AkNameUnknown)?;

@@ -1,10 +1,14 @@
 //! Big-endian reader and writer over byte slices.
 //!
-//! This layer knows nothing about TPM semantics beyond the two framing rules every TPM 2.0
-//! structure uses: sized buffers (`TPM2B_*`: a `u16` size then that many bytes) and counted
-//! lists (`TPML_*`: a `u32` count then that many elements). Every length read from the wire is
-//! checked twice before it is used: against the bytes actually present and against the spec
-//! maximum the caller names.
+//! The reader and writer know nothing about TPM semantics beyond the two framing rules every
+//! TPM 2.0 structure uses: sized buffers (`TPM2B_*`: a `u16` size then that many bytes) and
+//! counted lists (`TPML_*`: a `u32` count then that many elements). Every length read from the
+//! wire is checked twice before it is used: against the bytes actually present and against the
+//! spec maximum the caller names.
+//!
+//! [`ErrorKind`] is shared by every layer that parses: besides the framing failures it has
+//! the kinds the `types` parsers report (`BadMagic`, `BadSizeofSelect`, `PcrIndexOutOfRange`,
+//! `Inconsistent`, ...), so one `Copy` error type carries any parse failure with its offset.
 
 mod error;
 mod reader;

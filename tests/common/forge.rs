@@ -839,11 +839,11 @@ impl Forged {
                 .push(v.as_slice())
                 .expect("room for the PCR values");
         }
-        let expect = Expectations {
-            nonce: &self.nonce,
-            pcrs: &pcrs,
-            previous: self.previous,
-            ak_parent_qualified_name: self.parent_qn.as_deref(),
+        let expect = {
+            let mut e = Expectations::new(&self.nonce, &pcrs);
+            e.previous = self.previous;
+            e.ak_parent_qualified_name = self.parent_qn.as_deref();
+            e
         };
         verify_quote(ak, attest, sig, &expect, &self.policy)
     }

@@ -2,7 +2,7 @@
 //! (validation, no TPM needed).
 
 use crate::tpmcmds::open_tpm;
-use crate::util::{failed, refused, CliError};
+use crate::util::{failed, public_form, refused, CliError, PublicForm};
 use baretpm::cert::{
     self, chain_names, escape, time_text, validate, CertError, Certificate, Policy, Role,
     SubjectKey, MAX_POOL,
@@ -277,31 +277,28 @@ pub fn getekcertificate(tcti: Option<&str>, a: &GetEkCertArgs) -> Result<(), Cli
 #[derive(clap::Args)]
 pub struct CreateEkArgs {
     /// rsa (RSA-2048), ecc (P-256), ecc384, rsa3072, rsa4096 (the last three: high range).
-    #[arg(short = 'G', long, default_value = "rsa")]
-    alg: String,
+    #[arg(short = 'G', long, default_value = "rsa", value_parser = ek_type)]
+    alg: EkType,
     /// High-range template (H-1/H-2 for rsa/ecc: PolicyB, userWithAuth, empty unique).
     #[arg(long)]
     high: bool,
     /// Public key output.
     #[arg(short = 'u', long)]
     public: PathBuf,
-    /// tpm2b (TPM2B_PUBLIC, default) or pem.
-    #[arg(short = 'f', long, default_value = "tpm2b")]
-    format: String,
+    /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
+    #[arg(short = 'f', long, default_value = "tpm2b", value_parser = public_form)]
+    format: PublicForm,
 }
 
-fn ek_type(name: &str) -> Result<EkType, CliError> {
+/// Parses `createek -G` (a clap `value_parser`).
+fn ek_type(name: &str) -> Result<EkType, String> {
     Ok(match name {
         "rsa" | "rsa2048" => EkType::Rsa2048,
         "ecc" | "ecc256" => EkType::EccP256,
         "ecc384" => EkType::EccP384,
         "rsa3072" => EkType::Rsa3072,
         "rsa4096" => EkType::Rsa4096,
-        other => {
-            return Err(failed(format!(
-                "-G {other}: expected rsa, ecc, ecc384, rsa3072 or rsa4096"
-            )))
-        }
+        _ => return Err("expected rsa, ecc, ecc384, rsa3072 or rsa4096".into()),
     })
 }
 
@@ -318,11 +315,8 @@ fn nv_read_opt(
 }
 
 pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
-    let kind = ek_type(&a.alg)?;
+    let kind = a.alg;
     let high = a.high || kind.high_only();
-    if !matches!(a.format.as_str(), "tpm2b" | "tss" | "pem") {
-        return Err(failed(format!("-f {}: expected tpm2b or pem", a.format)));
-    }
     let mut tpm = open_tpm(tcti)?;
     let chunk = nv_chunk(&mut tpm)?;
     // A template in NV replaces the default; a nonce (low range) goes into `unique`.
@@ -333,11 +327,9 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     };
     let mut unique_buf = [0u8; 256];
     let template: TpmtPublic<'_> = match &nv_template {
-        Some(bytes) => {
-            Tpm2bPublic::from_tpmt_bytes(bytes)
-                .map_err(|e| refused(format!("EK template in NV: {e}")))?
-                .public_area
-        }
+        Some(bytes) => Tpm2bPublic::from_tpmt_bytes(bytes)
+            .map_err(|e| refused(format!("EK template in NV: {e}")))?
+            .public_area(),
         None => kind.template(high),
     };
     let mut template = template;
@@ -360,7 +352,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .map_err(failed)?;
-    let raw = rsp.out_public.raw.to_vec();
+    let raw = rsp.out_public.raw().to_vec();
     let name = rsp.name.as_bytes().to_vec();
     let handle = rsp.object_handle;
     tpm.execute(&FlushContext {
@@ -370,7 +362,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let mut tpm2b = Vec::with_capacity(raw.len() + 2);
     tpm2b.extend_from_slice(&(raw.len() as u16).to_be_bytes());
     tpm2b.extend_from_slice(&raw);
-    if a.format == "pem" {
+    if a.format == PublicForm::Pem {
         let key = SubjectKey::from_key_bytes(&tpm2b).map_err(failed)?;
         write_file(&a.public, spki_pem(&key)?.as_bytes(), "public key")?;
     } else {

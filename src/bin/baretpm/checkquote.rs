@@ -1,6 +1,6 @@
 //! `baretpm checkquote`: tpm2_checkquote's flags, a strict verifier behind them.
 
-use crate::util::{failed, parse_hex, read_small, refused, CliError};
+use crate::util::{failed, parse_hex, pcr_form, read_small, refused, CliError};
 use baretpm::interop::{parse_pcr_file, parse_pcr_spec, PcrFileFormat};
 use baretpm::types::{HashAlg, PcrValues};
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
@@ -33,8 +33,8 @@ pub struct Args {
     #[arg(short = 'l', long = "pcr-list")]
     pcr_list: Option<String>,
     /// PCR file form: serialized (default), values, marshaled.
-    #[arg(short = 'F', long, default_value = "serialized")]
-    format: String,
+    #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
+    format: PcrFileFormat,
     /// Accept a quote whose only PCR banks are SHA-1, and SHA-1 signatures. (A SHA-1 bank
     /// next to a SHA-256 or stronger bank is accepted without it; every bank is checked.)
     #[arg(long)]
@@ -56,12 +56,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         None => Vec::new(),
     };
 
-    let format = PcrFileFormat::from_name(&a.format).ok_or_else(|| {
-        failed(format!(
-            "-F {}: expected serialized, values or marshaled",
-            a.format
-        ))
-    })?;
+    let format = a.format;
     let selection = match &a.pcr_list {
         Some(s) => Some(parse_pcr_spec(s).map_err(|e| failed(format!("-l {s}: {e}")))?),
         None => None,
@@ -82,20 +77,16 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         ),
         None => None,
     };
-    let policy = Policy {
-        allow_sha1_banks: a.allow_sha1,
-        allow_sha1_signature: a.allow_sha1,
-        allow_empty_nonce: a.allow_no_nonce,
-        require_ak_attributes: !a.allow_unrestricted_ak,
-        ..Policy::default()
+    let policy = {
+        let mut p = Policy::default();
+        p.allow_sha1_banks = a.allow_sha1;
+        p.allow_sha1_signature = a.allow_sha1;
+        p.allow_empty_nonce = a.allow_no_nonce;
+        p.require_ak_attributes = !a.allow_unrestricted_ak;
+        p
     };
     let (ak, ak_format) = Ak::from_any(&ak_bytes).map_err(|e| refused(e.to_string()))?;
-    let expect = Expectations {
-        nonce: &nonce,
-        pcrs: &pcrs,
-        previous: None,
-        ak_parent_qualified_name: None,
-    };
+    let expect = Expectations::new(&nonce, &pcrs);
     let verified =
         verify_quote(&ak, &msg, &sig, &expect, &policy).map_err(|e| refused(e.to_string()))?;
     if let Some(h) = want_hash {

@@ -53,7 +53,7 @@ fn credential_error(e: CredentialError) -> CliError {
 fn read_ek_public(path: &Path) -> Result<Vec<u8>, CliError> {
     let bytes = read_small(path, "EK public key")?;
     if let Ok(p) = Tpm2bPublic::from_bytes(&bytes) {
-        return Ok(p.raw.to_vec());
+        return Ok(p.raw().to_vec());
     }
     credential::ek_public_from_spki(&bytes).map_err(|e| {
         failed(format!(
@@ -173,7 +173,7 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
                 })
                 .map_err(|e| failed(format!("EK {handle:#010x}: {e}")))?
                 .out_public
-                .raw
+                .raw()
                 .to_vec();
             return Ok(Key {
                 handle,
@@ -188,7 +188,7 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
     Ok(Key {
         handle: rsp.object_handle,
         transient: true,
-        public: rsp.out_public.raw.to_vec(),
+        public: rsp.out_public.raw().to_vec(),
     })
 }
 

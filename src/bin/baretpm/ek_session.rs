@@ -216,7 +216,7 @@ mod with {
                 &[&handle_name(RH_ENDORSEMENT)],
             )
             .map_err(|e| under_session("CreatePrimary(AK)", &e))?;
-        let raw = rsp.out_public.raw;
+        let raw = rsp.out_public.raw();
         let mut public = Vec::with_capacity(2 + raw.len());
         public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
         public.extend_from_slice(raw);

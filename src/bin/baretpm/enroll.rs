@@ -128,7 +128,7 @@ fn create_ek(tpm: &mut Tpm<AnyTransport>, alg: EkAlg) -> Result<(u32, Vec<u8>), 
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(ek_template(alg)))
         .map_err(|e| failed(format!("creating the EK: {e}")))?;
-    let raw = rsp.out_public.raw;
+    let raw = rsp.out_public.raw();
     let mut tpm2b = Vec::with_capacity(raw.len() + 2);
     tpm2b.extend_from_slice(&(raw.len() as u16).to_be_bytes());
     tpm2b.extend_from_slice(raw);
@@ -286,7 +286,7 @@ fn activate_with(
 ) -> Result<Vec<u8>, CliError> {
     let ek = baretpm::types::Tpm2bPublic::from_bytes(ek_public)
         .map_err(|e| failed(format!("EK public: {e}")))?;
-    let ek_auth = match EkAuth::for_ek(&ek.public_area) {
+    let ek_auth = match EkAuth::for_ek(&ek.public_area()) {
         EkAuth::PolicySecret { policy_hash, .. } => EkAuth::PolicySecret {
             endorsement_auth: a.endorsement_auth.as_bytes(),
             policy_hash,

@@ -18,6 +18,7 @@ use baretpm::proof::runtime;
 use baretpm::proof::session::{FlowSession, SessionMode};
 use baretpm::proof::swtpm::{PrivateSwtpm, TempDir};
 use baretpm::proof::verify::{verify, Policy, Report};
+use baretpm::proof::JsonFile;
 use baretpm::text::Escaped;
 use baretpm::tpm::Tpm;
 use baretpm::transport::tcti::{self, AnyTransport};

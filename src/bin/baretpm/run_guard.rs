@@ -8,6 +8,7 @@ use baretpm::proof::file::Proof;
 use baretpm::proof::flow::{Extended, FlowError};
 use baretpm::proof::hash::Target;
 use baretpm::proof::preflight::{self, NamedPath, PreflightError};
+use baretpm::proof::JsonFile;
 
 /// Everything `run` can check before it opens the TPM: the command (found, runnable, short
 /// enough for an event), the proof file (its directory exists and takes a new file), and no

@@ -1,11 +1,11 @@
 //! Subcommands that talk to a TPM, spelled like tpm2-tools.
 
-use crate::util::{failed, parse_hex, refused, CliError};
+use crate::util::{failed, parse_hex, pcr_form, public_form, refused, CliError, PublicForm};
 use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
 use baretpm::proof::flow::{self, AkKind};
 use baretpm::tpm::Tpm;
-use baretpm::transport::tcti::{open, tcti_from_env_or, AnyTransport};
+use baretpm::transport::tcti::AnyTransport;
 use baretpm::types::{hash, HashAlg, PcrValues, TpmlDigestValues, TpmlPcrSelection, TpmtHa};
 use baretpm::verify::Ak;
 use std::io::Write;
@@ -13,13 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Opens the TPM named by `-T`, `TPM2TOOLS_TCTI` or the default device.
 pub fn open_tpm(tcti: Option<&str>) -> Result<Tpm<AnyTransport>, CliError> {
-    let t = tcti_from_env_or(tcti).map_err(failed)?;
-    let transport = open(&t, crate::util::timeouts()).map_err(failed)?;
-    let mut tpm = Tpm::new(transport);
-    tpm.backoff = Some(|attempt| {
-        std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
-    });
-    Ok(tpm)
+    Tpm::open_with(tcti, crate::util::timeouts()).map_err(failed)
 }
 
 fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), CliError> {
@@ -92,12 +86,12 @@ pub struct PcrReadArgs {
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
     /// Form of the -o file: serialized (default), values, marshaled.
-    #[arg(short = 'F', long, default_value = "serialized")]
-    format: String,
+    #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
+    format: PcrFileFormat,
 }
 
 pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
-    let format = pcr_format(&a.format)?;
+    let format = a.format;
     let mut tpm = open_tpm(tcti)?;
     let sel = match &a.spec {
         Some(s) => parse_pcr_spec(s).map_err(|e| failed(format!("pcrread {s}: {e}")))?,
@@ -106,7 +100,7 @@ pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
     let values = read_pcrs(&mut tpm, &sel)?;
     let pv = pcr_values(&sel, &values);
     let mut out = String::new();
-    for bank in &sel.banks {
+    for bank in sel.banks() {
         out.push_str(&format!("  {}:\n", bank.hash));
         for (h, i, v) in pv.iter().filter(|(h, _, _)| *h == bank.hash) {
             debug_assert_eq!(h, bank.hash);
@@ -118,14 +112,6 @@ pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
         write_pcrs(p, format, &pv)?;
     }
     Ok(())
-}
-
-pub fn pcr_format(name: &str) -> Result<PcrFileFormat, CliError> {
-    PcrFileFormat::from_name(name).ok_or_else(|| {
-        failed(format!(
-            "-F {name}: expected serialized, values or marshaled"
-        ))
-    })
 }
 
 fn write_pcrs(path: &Path, format: PcrFileFormat, pv: &PcrValues<'_>) -> Result<(), CliError> {
@@ -199,10 +185,10 @@ pub fn pcrextend(tcti: Option<&str>, a: &PcrExtendArgs) -> Result<(), CliError> 
 }
 
 /// Output form of a public key.
-pub fn write_public(path: &Path, form: &str, tpm2b_public: &[u8]) -> Result<(), CliError> {
+pub fn write_public(path: &Path, form: PublicForm, tpm2b_public: &[u8]) -> Result<(), CliError> {
     match form {
-        "tpm2b" | "tss" => write_file(path, tpm2b_public, "public key"),
-        "pem" => {
+        PublicForm::Tpm2b => write_file(path, tpm2b_public, "public key"),
+        PublicForm::Pem => {
             let (ak, _) = Ak::from_any(tpm2b_public).map_err(failed)?;
             write_file(
                 path,
@@ -210,7 +196,6 @@ pub fn write_public(path: &Path, form: &str, tpm2b_public: &[u8]) -> Result<(), 
                 "public key",
             )
         }
-        other => Err(failed(format!("-f {other}: expected tpm2b or pem"))),
     }
 }
 
@@ -230,9 +215,9 @@ pub struct ReadPublicArgs {
     handle: String,
     #[arg(short = 'o', long)]
     output: PathBuf,
-    /// tpm2b (TPM2B_PUBLIC, default) or pem.
-    #[arg(short = 'f', long, default_value = "tpm2b")]
-    format: String,
+    /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
+    #[arg(short = 'f', long, default_value = "tpm2b", value_parser = public_form)]
+    format: PublicForm,
     /// Write the object's Name here.
     #[arg(short = 'n', long)]
     name: Option<PathBuf>,
@@ -248,7 +233,7 @@ pub fn readpublic(tcti: Option<&str>, a: &ReadPublicArgs) -> Result<(), CliError
         .map_err(failed)?;
     let public = baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?;
     let name = rsp.name.0.to_vec();
-    write_public(&a.output, &a.format, &public)?;
+    write_public(&a.output, a.format, &public)?;
     if let Some(n) = &a.name {
         write_file(n, &name, "name")?;
     }
@@ -299,9 +284,9 @@ pub struct CreateAkArgs {
     /// Where to write the AK public key.
     #[arg(short = 'u', long)]
     public: PathBuf,
-    /// tpm2b (TPM2B_PUBLIC, default) or pem.
-    #[arg(short = 'f', long, default_value = "tpm2b")]
-    format: String,
+    /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
+    #[arg(short = 'f', long, default_value = "tpm2b", value_parser = public_form)]
+    format: PublicForm,
     /// Where to write the AK's Name.
     #[arg(short = 'n', long)]
     name: Option<PathBuf>,
@@ -337,7 +322,7 @@ pub fn createak(tcti: Option<&str>, a: &CreateAkArgs) -> Result<(), CliError> {
     }
     let ak = ak?;
     flush(&mut tpm, ak.handle)?;
-    write_public(&a.public, &a.format, &ak.public)?;
+    write_public(&a.public, a.format, &ak.public)?;
     if let Some(n) = &a.name {
         write_file(n, &ak.name, "name")?;
     }
@@ -366,8 +351,8 @@ pub struct QuoteArgs {
     #[arg(short = 'o', long)]
     pcr: PathBuf,
     /// Form of the PCR file: serialized (default), values, marshaled.
-    #[arg(short = 'F', long, default_value = "serialized")]
-    format: String,
+    #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
+    format: PcrFileFormat,
     /// Hash the AK must sign with (the standard AKs use sha256).
     #[arg(short = 'g', long)]
     hash_algorithm: Option<String>,
@@ -459,20 +444,21 @@ fn check_own_quote(
     use baretpm::verify::{verify_quote, Expectations, Policy};
     let (ak, _) = Ak::from_any(public).map_err(failed)?;
     let endorsement = RH_ENDORSEMENT.to_be_bytes();
-    let expect = Expectations {
-        nonce,
-        pcrs: &pcr_values(sel, &out.values),
-        previous: None,
-        ak_parent_qualified_name: qualified_name.is_none().then_some(&endorsement[..]),
+    let values = pcr_values(sel, &out.values);
+    let expect = {
+        let mut e = Expectations::new(nonce, &values);
+        e.ak_parent_qualified_name = qualified_name.is_none().then_some(&endorsement[..]);
+        e
     };
     // What the caller asked for is the policy here: SHA-1 banks, an empty nonce or a key of
     // the caller's choosing are theirs to judge when they verify.
-    let policy = Policy {
-        allow_sha1_banks: true,
-        allow_sha1_signature: true,
-        allow_empty_nonce: true,
-        require_ak_attributes: false,
-        ..Policy::default()
+    let policy = {
+        let mut p = Policy::default();
+        p.allow_sha1_banks = true;
+        p.allow_sha1_signature = true;
+        p.allow_empty_nonce = true;
+        p.require_ak_attributes = false;
+        p
     };
     let refuse = |what: String| {
         refused(format!(
@@ -492,7 +478,7 @@ fn check_own_quote(
 }
 
 pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
-    let format = pcr_format(&a.format)?;
+    let format = a.format;
     let sel = parse_pcr_spec(&a.pcr_list).map_err(|e| failed(format!("-l {}: {e}", a.pcr_list)))?;
     let nonce = parse_hex(&a.qualification, "-q")?;
     let want = match &a.hash_algorithm {

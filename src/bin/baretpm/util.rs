@@ -29,6 +29,29 @@ impl fmt::Display for CliError {
     }
 }
 
+/// Form of a public key file (`-f`): TPM2B_PUBLIC (`tpm2b`, or tpm2-tools' `tss`) or PEM
+/// SubjectPublicKeyInfo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicForm {
+    Tpm2b,
+    Pem,
+}
+
+/// Parses `-f` (a clap `value_parser`: a plain function costs less binary than `ValueEnum`).
+pub fn public_form(s: &str) -> Result<PublicForm, String> {
+    match s {
+        "tpm2b" | "tss" => Ok(PublicForm::Tpm2b),
+        "pem" => Ok(PublicForm::Pem),
+        _ => Err("expected tpm2b (or tss) or pem".into()),
+    }
+}
+
+/// Parses `-F`, tpm2-tools' PCR file forms, by the library's own names.
+pub fn pcr_form(s: &str) -> Result<baretpm::interop::PcrFileFormat, String> {
+    baretpm::interop::PcrFileFormat::from_name(s)
+        .ok_or_else(|| "expected serialized, values or marshaled".into())
+}
+
 pub fn failed(msg: impl fmt::Display) -> CliError {
     CliError::Failed(msg.to_string())
 }

@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! offset  size  field
-//!      0     4  TPML_PCR_SELECTION.count (u32 LE, at most 16)
+//!      0     4  TPML_PCR_SELECTION.count (u32 LE; 16 slots, this parser accepts at most 8)
 //!      4   128  16 slots of TPMS_PCR_SELECTION, 8 bytes each:
 //!               u16 LE hash, u8 sizeofSelect, u8[4] pcrSelect, u8 padding
 //!    132     4  N, the number of TPML_DIGEST lists (u32 LE)
@@ -39,34 +39,34 @@
 //!
 //! # Strictness
 //!
-//! Every check below has its own [`PcrFileError`] variant: bank count at most 16, known hash
+//! Every check below has its own [`PcrFileError`] variant: bank count at most 8
+//! ([`MAX_PCR_BANKS`]: one per hash algorithm the spec defines), known hash
 //! algorithms, `sizeofSelect` 3 or 4, no PCR index above 23, a list count that fits in the data
 //! and equals `max(1, ceil(selected / 8))`, at most 8 digests per list, digest sizes at most 64
 //! and equal to the bank's digest size, exactly one digest per selected PCR, and no bytes after
 //! the last list.
 
+mod marshaled;
+mod serialized;
+mod values;
+
+pub use marshaled::{parse_marshaled, write_marshaled};
+pub use serialized::{
+    parse_serialized, write_serialized, SERIALIZED_BANK_SLOTS, SERIALIZED_DIGEST_LIST_LEN,
+    SERIALIZED_LISTS_OFFSET, SERIALIZED_SELECTION_LEN,
+};
+pub use values::{parse_values, write_values};
+
 use core::fmt;
 
 use crate::types::pcr::{
-    IMPLEMENTATION_PCR, MAX_DIGESTS, MAX_PCR_BANKS, MAX_PCR_VALUES, PCR_SELECT_MAX, PCR_SELECT_MIN,
+    bitmap_le, IMPLEMENTATION_PCR, MAX_DIGESTS, MAX_PCR_BANKS, MAX_PCR_VALUES, PCR_SELECT_MAX,
+    PCR_SELECT_MIN,
 };
 use crate::types::tpm2b::max::DIGEST as MAX_DIGEST_SIZE;
 use crate::types::tpm2b::Tpm2b;
 use crate::types::{HashAlg, PcrValues, TpmAlgId, TpmlDigest, TpmlPcrSelection, TpmsPcrSelection};
 use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
-
-/// Bytes of the serialized TPML_PCR_SELECTION (count plus 16 slots of 8 bytes).
-/// Bank slots in tpm2-tools' C struct (`TPM2_NUM_PCR_BANKS`); only the first `count` are used,
-/// and `count` may not exceed [`MAX_PCR_BANKS`].
-pub const SERIALIZED_BANK_SLOTS: usize = 16;
-pub const SERIALIZED_SELECTION_LEN: usize = 4 + SERIALIZED_BANK_SLOTS * SERIALIZED_BANK_SLOT;
-/// Bytes of one serialized TPML_DIGEST (count plus 8 slots of 66 bytes).
-pub const SERIALIZED_DIGEST_LIST_LEN: usize = 4 + MAX_DIGESTS * SERIALIZED_DIGEST_SLOT;
-/// Offset of the first serialized TPML_DIGEST (after the selection and the list count).
-pub const SERIALIZED_LISTS_OFFSET: usize = SERIALIZED_SELECTION_LEN + 4;
-
-const SERIALIZED_BANK_SLOT: usize = 8;
-const SERIALIZED_DIGEST_SLOT: usize = 2 + MAX_DIGEST_SIZE;
 
 /// Which of tpm2-tools' PCR file forms (`-F`/`--pcrs_format`) a file is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -121,7 +121,7 @@ pub enum PcrFileError {
         needed: usize,
         available: usize,
     },
-    /// TPML_PCR_SELECTION.count is above 16.
+    /// TPML_PCR_SELECTION.count is above [`MAX_PCR_BANKS`] (8).
     BankCountAboveMax { count: u32, at: usize },
     /// A bank's algorithm is not a hash algorithm.
     UnknownHash { alg: u16, at: usize },
@@ -268,10 +268,6 @@ impl core::error::Error for PcrFileError {}
 /// Why [`PcrValues`] could not be written as a PCR file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PcrWriteError {
-    /// Bank number `bank` of the selection has a `sizeofSelect` other than 3 or 4.
-    BadSizeofSelect { bank: usize, size: u8 },
-    /// Bank number `bank` of the selection names a PCR of 24 or above.
-    PcrIndexOutOfRange { bank: usize, index: u32 },
     /// The number of values is not the number of selected PCRs.
     ValueCountMismatch { values: usize, selected: usize },
     /// Value number `index` (for `bank` PCR `pcr`) is not a digest of its bank's size.
@@ -289,24 +285,24 @@ pub enum PcrWriteError {
 impl fmt::Display for PcrWriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::BadSizeofSelect { bank, size } => write!(
-                f,
-                "selection bank #{bank}: sizeofSelect {size} outside {PCR_SELECT_MIN}..={PCR_SELECT_MAX}"
-            ),
-            Self::PcrIndexOutOfRange { bank, index } => write!(
-                f,
-                "selection bank #{bank}: PCR {index} out of range 0-{}",
-                IMPLEMENTATION_PCR - 1
-            ),
             Self::ValueCountMismatch { values, selected } => {
                 write!(f, "{values} PCR values for {selected} selected PCRs")
             }
-            Self::ValueSizeMismatch { index, bank, pcr, size, expected } => write!(
+            Self::ValueSizeMismatch {
+                index,
+                bank,
+                pcr,
+                size,
+                expected,
+            } => write!(
                 f,
                 "value #{index} ({bank} PCR {pcr}) is {size} bytes, a {bank} digest is {expected}"
             ),
             Self::BufferTooSmall { needed, available } => {
-                write!(f, "output buffer of {available} bytes, the file needs {needed}")
+                write!(
+                    f,
+                    "output buffer of {available} bytes, the file needs {needed}"
+                )
             }
         }
     }
@@ -324,21 +320,39 @@ pub const fn digest_list_count(selected: usize) -> usize {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Little-endian field access for the serialized form. Callers check lengths first; these only
-// ever see in-bounds offsets, and fall back to zero rather than panic if that were violated.
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(&[x, y]) => u16::from_le_bytes([x, y]),
-        _ => 0,
-    }
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
-        _ => 0,
+/// Maps a wire error (from the marshaled form, or from a check the serialized form shares with
+/// the wire parser) to the variant the serialized form would use.
+fn from_wire(e: Error) -> PcrFileError {
+    let sat = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match e.kind {
+        ErrorKind::Truncated { needed, available } => PcrFileError::Truncated {
+            what: e.what,
+            at: e.offset,
+            needed,
+            available,
+        },
+        ErrorKind::CountAboveMax { count, .. } => PcrFileError::DigestCountAboveMax {
+            count: sat(count),
+            at: e.offset,
+        },
+        ErrorKind::SizeAboveMax { size, .. } => PcrFileError::DigestSizeAboveMax {
+            size: u16::try_from(size).unwrap_or(u16::MAX),
+            at: e.offset,
+        },
+        ErrorKind::UnknownValue { value } => PcrFileError::UnknownHash {
+            alg: u16::try_from(value).unwrap_or(u16::MAX),
+            at: e.offset,
+        },
+        ErrorKind::BadSizeofSelect { size } => PcrFileError::BadSizeofSelect { size, at: e.offset },
+        ErrorKind::PcrIndexOutOfRange { index } => PcrFileError::PcrIndexOutOfRange {
+            index,
+            at: e.offset,
+        },
+        ErrorKind::TrailingBytes { count } => PcrFileError::TrailingBytes {
+            count,
+            at: e.offset,
+        },
+        _ => PcrFileError::Wire(e),
     }
 }
 
@@ -378,19 +392,6 @@ impl<'a, I: Iterator<Item = (HashAlg, u32)>> ValueSink<'_, 'a, I> {
     }
 }
 
-/// Turns a 4-byte select field of `size` significant bytes into a bitmap, refusing PCR 24+.
-fn select_bitmap(select: &[u8], at: usize) -> Result<u32, PcrFileError> {
-    let mut pcrs = 0u32;
-    for (i, b) in select.iter().enumerate().take(usize::from(PCR_SELECT_MAX)) {
-        pcrs |= u32::from(*b) << (8 * i);
-    }
-    if pcrs >> IMPLEMENTATION_PCR != 0 {
-        let index = IMPLEMENTATION_PCR + (pcrs >> IMPLEMENTATION_PCR).trailing_zeros();
-        return Err(PcrFileError::PcrIndexOutOfRange { index, at });
-    }
-    Ok(pcrs)
-}
-
 /// The number of digest lists must fit the bytes present (`room`) and be exactly what the
 /// selection needs, in both the serialized and the marshaled form.
 fn check_list_count(
@@ -417,213 +418,6 @@ fn check_list_count(
     Ok(())
 }
 
-/// Parses a `-F serialized` PCR file.
-pub fn parse_serialized(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
-    let len = bytes.len();
-    if len < SERIALIZED_SELECTION_LEN {
-        return Err(PcrFileError::Truncated {
-            what: "TPML_PCR_SELECTION",
-            at: 0,
-            needed: SERIALIZED_SELECTION_LEN,
-            available: len,
-        });
-    }
-    let count = le32(bytes, 0);
-    if count as usize > MAX_PCR_BANKS {
-        return Err(PcrFileError::BankCountAboveMax { count, at: 0 });
-    }
-    let mut selection = TpmlPcrSelection::default();
-    for i in 0..count as usize {
-        let slot = 4 + i * SERIALIZED_BANK_SLOT;
-        let alg = le16(bytes, slot);
-        let hash = HashAlg::from_alg_id(TpmAlgId(alg))
-            .ok_or(PcrFileError::UnknownHash { alg, at: slot })?;
-        let size = bytes[slot + 2];
-        if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&size) {
-            return Err(PcrFileError::BadSizeofSelect { size, at: slot + 2 });
-        }
-        let select = &bytes[slot + 3..slot + 3 + usize::from(size)];
-        let pcrs = select_bitmap(select, slot + 3)?;
-        // Cannot fail: count <= MAX_PCR_BANKS was checked above.
-        let _ = selection.banks.push(TpmsPcrSelection {
-            hash,
-            size_of_select: size,
-            pcrs,
-        });
-    }
-
-    let at = SERIALIZED_SELECTION_LEN;
-    if len < SERIALIZED_LISTS_OFFSET {
-        return Err(PcrFileError::Truncated {
-            what: "TPML_DIGEST list count",
-            at,
-            needed: 4,
-            available: len - at,
-        });
-    }
-    let lists = le32(bytes, at);
-    let room = (len - SERIALIZED_LISTS_OFFSET) / SERIALIZED_DIGEST_LIST_LEN;
-    check_list_count(lists, room, &selection, at)?;
-    let selected = selection.pcr_count();
-    let end = SERIALIZED_LISTS_OFFSET + lists as usize * SERIALIZED_DIGEST_LIST_LEN;
-    if len != end {
-        return Err(PcrFileError::TrailingBytes {
-            count: len - end,
-            at: end,
-        });
-    }
-
-    let mut values = heapless::Vec::new();
-    {
-        let mut sink = ValueSink {
-            pairs: selection.iter_pcrs(),
-            selected,
-            out: &mut values,
-        };
-        for j in 0..lists as usize {
-            let list = SERIALIZED_LISTS_OFFSET + j * SERIALIZED_DIGEST_LIST_LEN;
-            let n = le32(bytes, list);
-            if n as usize > MAX_DIGESTS {
-                return Err(PcrFileError::DigestCountAboveMax { count: n, at: list });
-            }
-            for k in 0..n as usize {
-                let slot = list + 4 + k * SERIALIZED_DIGEST_SLOT;
-                let size = le16(bytes, slot);
-                if usize::from(size) > MAX_DIGEST_SIZE {
-                    return Err(PcrFileError::DigestSizeAboveMax { size, at: slot });
-                }
-                sink.push(&bytes[slot + 2..slot + 2 + usize::from(size)], slot)?;
-            }
-        }
-    }
-    if values.len() != selected {
-        return Err(PcrFileError::TooFewDigests {
-            found: values.len(),
-            selected,
-            at: end,
-        });
-    }
-    Ok(PcrValues { selection, values })
-}
-
-/// Parses a `-F values` PCR file, splitting it by `selection` (the `-l` string's selection).
-pub fn parse_values<'a>(
-    bytes: &'a [u8],
-    selection: &TpmlPcrSelection,
-) -> Result<PcrValues<'a>, PcrFileError> {
-    let expected: usize = selection.iter_pcrs().map(|(h, _)| h.digest_size()).sum();
-    if bytes.len() != expected {
-        return Err(PcrFileError::ValuesLengthMismatch {
-            len: bytes.len(),
-            expected,
-        });
-    }
-    let mut values = heapless::Vec::new();
-    let mut rest = bytes;
-    for (hash, _) in selection.iter_pcrs() {
-        let (value, tail) = rest.split_at(hash.digest_size());
-        // Cannot fail: a selection has at most MAX_PCR_VALUES PCRs.
-        let _ = values.push(value);
-        rest = tail;
-    }
-    Ok(PcrValues {
-        selection: selection.clone(),
-        values,
-    })
-}
-
-/// Maps a wire error from the marshaled form to the variant the serialized form would use.
-fn from_wire(e: Error) -> PcrFileError {
-    let sat = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    match e.kind {
-        ErrorKind::Truncated { needed, available } => PcrFileError::Truncated {
-            what: e.what,
-            at: e.offset,
-            needed,
-            available,
-        },
-        ErrorKind::CountAboveMax { count, .. } => PcrFileError::DigestCountAboveMax {
-            count: sat(count),
-            at: e.offset,
-        },
-        ErrorKind::SizeAboveMax { size, .. } => PcrFileError::DigestSizeAboveMax {
-            size: u16::try_from(size).unwrap_or(u16::MAX),
-            at: e.offset,
-        },
-        ErrorKind::UnknownValue { value } => PcrFileError::UnknownHash {
-            alg: u16::try_from(value).unwrap_or(u16::MAX),
-            at: e.offset,
-        },
-        ErrorKind::BadSizeofSelect { size } => PcrFileError::BadSizeofSelect { size, at: e.offset },
-        ErrorKind::PcrIndexOutOfRange { index } => PcrFileError::PcrIndexOutOfRange {
-            index,
-            at: e.offset,
-        },
-        ErrorKind::TrailingBytes { count } => PcrFileError::TrailingBytes {
-            count,
-            at: e.offset,
-        },
-        _ => PcrFileError::Wire(e),
-    }
-}
-
-/// Smallest marshaled TPML_DIGEST (an empty list: just its count).
-const MIN_MARSHALED_LIST: usize = 4;
-
-/// Parses a `-F marshaled` PCR file.
-pub fn parse_marshaled(bytes: &[u8]) -> Result<PcrValues<'_>, PcrFileError> {
-    let mut r = Reader::new(bytes);
-    // A count over the maximum here is a bank count, whatever the wire error calls it.
-    let selection = TpmlPcrSelection::unmarshal(&mut r).map_err(|e| match e.kind {
-        ErrorKind::CountAboveMax { count, .. } => PcrFileError::BankCountAboveMax {
-            count: u32::try_from(count).unwrap_or(u32::MAX),
-            at: e.offset,
-        },
-        _ => from_wire(e),
-    })?;
-    let at = r.offset();
-    let lists = r.u32("TPML_DIGEST list count").map_err(from_wire)?;
-    let room = r.remaining() / MIN_MARSHALED_LIST;
-    check_list_count(lists, room, &selection, at)?;
-    let selected = selection.pcr_count();
-    let mut values = heapless::Vec::new();
-    {
-        let mut sink = ValueSink {
-            pairs: selection.iter_pcrs(),
-            selected,
-            out: &mut values,
-        };
-        for _ in 0..lists {
-            let list_at = r.offset();
-            let list = TpmlDigest::unmarshal(&mut r).map_err(from_wire)?;
-            let mut slot = list_at + 4;
-            for d in &list.digests {
-                sink.push(d.as_bytes(), slot)?;
-                slot += 2 + d.len();
-            }
-        }
-    }
-    r.finish().map_err(from_wire)?;
-    if values.len() != selected {
-        return Err(PcrFileError::TooFewDigests {
-            found: values.len(),
-            selected,
-            at: r.offset(),
-        });
-    }
-    Ok(PcrValues { selection, values })
-}
-
-/// Whether two selections name the same banks, in the same order, with the same PCRs
-/// (`sizeofSelect` aside).
-fn same_selection(a: &TpmlPcrSelection, b: &TpmlPcrSelection) -> bool {
-    a.banks.len() == b.banks.len()
-        && a.banks
-            .iter()
-            .zip(&b.banks)
-            .all(|(x, y)| x.hash == y.hash && x.pcrs == y.pcrs)
-}
-
 /// Parses a PCR file of the given form.
 ///
 /// `selection` is required for [`PcrFileFormat::Values`]. For the other forms it is optional;
@@ -642,7 +436,7 @@ pub fn parse_pcr_file<'a>(
         PcrFileFormat::Marshaled => parse_marshaled(bytes)?,
     };
     match selection {
-        Some(s) if !same_selection(s, &parsed.selection) => Err(PcrFileError::SelectionMismatch),
+        Some(s) if !s.same_pcrs(&parsed.selection) => Err(PcrFileError::SelectionMismatch),
         _ => Ok(parsed),
     }
 }
@@ -650,23 +444,9 @@ pub fn parse_pcr_file<'a>(
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/// Checks that `v` can be written: one value per selected PCR, each of its bank's size, and
-/// (for the forms that carry it) a selection the parsers would accept.
-fn check_writable(v: &PcrValues<'_>, with_selection: bool) -> Result<(), PcrWriteError> {
-    if with_selection {
-        for (bank, b) in v.selection.banks.iter().enumerate() {
-            if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&b.size_of_select) {
-                return Err(PcrWriteError::BadSizeofSelect {
-                    bank,
-                    size: b.size_of_select,
-                });
-            }
-            if b.pcrs >> IMPLEMENTATION_PCR != 0 {
-                let index = IMPLEMENTATION_PCR + (b.pcrs >> IMPLEMENTATION_PCR).trailing_zeros();
-                return Err(PcrWriteError::PcrIndexOutOfRange { bank, index });
-            }
-        }
-    }
+/// Checks that `v` can be written: one value per selected PCR, each of its bank's size. (Its
+/// selection is one the parsers accept: a [`TpmsPcrSelection`] cannot hold another.)
+fn check_writable(v: &PcrValues<'_>) -> Result<(), PcrWriteError> {
     let selected = v.selection.pcr_count();
     if v.values.len() != selected {
         return Err(PcrWriteError::ValueCountMismatch {
@@ -699,9 +479,9 @@ pub fn encoded_len(format: PcrFileFormat, v: &PcrValues<'_>) -> usize {
             SERIALIZED_LISTS_OFFSET + digest_list_count(selected) * SERIALIZED_DIGEST_LIST_LEN
         }
         PcrFileFormat::Marshaled => {
-            let banks = v.selection.banks.iter();
+            let banks = v.selection.banks().iter();
             let selection = 4 + banks
-                .map(|b| 3 + usize::from(b.size_of_select))
+                .map(|b| 3 + usize::from(b.size_of_select()))
                 .sum::<usize>();
             selection + 4 + digest_list_count(selected) * 4 + 2 * selected + digests
         }
@@ -715,83 +495,6 @@ fn take(out: &mut [u8], len: usize) -> Result<&mut [u8], PcrWriteError> {
         needed: len,
         available,
     })
-}
-
-/// Writes `v` in the `serialized` form, byte for byte as tpm2-tools writes it.
-pub fn write_serialized<'b>(
-    v: &PcrValues<'_>,
-    out: &'b mut [u8],
-) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v, true)?;
-    let len = encoded_len(PcrFileFormat::Serialized, v);
-    let buf = take(out, len)?;
-    buf.fill(0);
-    buf[..4].copy_from_slice(&(v.selection.banks.len() as u32).to_le_bytes());
-    for (i, b) in v.selection.banks.iter().enumerate() {
-        let slot = 4 + i * SERIALIZED_BANK_SLOT;
-        buf[slot..slot + 2].copy_from_slice(&b.hash.alg_id().0.to_le_bytes());
-        buf[slot + 2] = b.size_of_select;
-        // No bit above 23 (checked), so the fourth select byte stays zero for size 3.
-        buf[slot + 3..slot + 7].copy_from_slice(&b.pcrs.to_le_bytes());
-    }
-    let lists = digest_list_count(v.values.len());
-    buf[SERIALIZED_SELECTION_LEN..SERIALIZED_LISTS_OFFSET]
-        .copy_from_slice(&(lists as u32).to_le_bytes());
-    for j in 0..lists {
-        let list = SERIALIZED_LISTS_OFFSET + j * SERIALIZED_DIGEST_LIST_LEN;
-        let chunk = v.values.iter().skip(j * MAX_DIGESTS).take(MAX_DIGESTS);
-        buf[list..list + 4].copy_from_slice(&(chunk.len() as u32).to_le_bytes());
-        for (k, value) in chunk.enumerate() {
-            let slot = list + 4 + k * SERIALIZED_DIGEST_SLOT;
-            buf[slot..slot + 2].copy_from_slice(&(value.len() as u16).to_le_bytes());
-            buf[slot + 2..slot + 2 + value.len()].copy_from_slice(value);
-        }
-    }
-    Ok(&out[..len])
-}
-
-/// Writes `v` in the `values` form: the digests concatenated in selection order.
-pub fn write_values<'b>(v: &PcrValues<'_>, out: &'b mut [u8]) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v, false)?;
-    let len = encoded_len(PcrFileFormat::Values, v);
-    let buf = take(out, len)?;
-    let mut pos = 0;
-    for value in &v.values {
-        buf[pos..pos + value.len()].copy_from_slice(value);
-        pos += value.len();
-    }
-    Ok(&out[..len])
-}
-
-/// Writes `v` in the `marshaled` form, eight digests per TPML_DIGEST as TPM2_PCR_Read returns
-/// them.
-pub fn write_marshaled<'b>(
-    v: &PcrValues<'_>,
-    out: &'b mut [u8],
-) -> Result<&'b [u8], PcrWriteError> {
-    check_writable(v, true)?;
-    let len = encoded_len(PcrFileFormat::Marshaled, v);
-    let buf = take(out, len)?;
-    let mut w = Writer::new(buf);
-    // After check_writable and with the buffer sized by encoded_len, the only error left for
-    // the writer is running out of room, which would mean encoded_len is wrong.
-    let full = |_: Error| PcrWriteError::BufferTooSmall {
-        needed: len + 1,
-        available: len,
-    };
-    v.selection.marshal(&mut w).map_err(full)?;
-    let lists = digest_list_count(v.values.len());
-    w.u32(lists as u32).map_err(full)?;
-    for j in 0..lists {
-        let mut list = TpmlDigest::default();
-        for value in v.values.iter().skip(j * MAX_DIGESTS).take(MAX_DIGESTS) {
-            // Cannot fail: take(MAX_DIGESTS) bounds the list to its capacity.
-            let _ = list.digests.push(Tpm2b(value));
-        }
-        list.marshal(&mut w).map_err(full)?;
-    }
-    let written = w.len();
-    Ok(&out[..written])
 }
 
 /// Writes `v` in the given form into `out` and returns the bytes written
@@ -925,19 +628,14 @@ mod tests {
                 expected: 20
             })
         );
-        let mut v = sample();
-        v.selection.banks[1].size_of_select = 2;
+        // A selection the parsers would refuse cannot be built, so none can be written.
         assert_eq!(
-            write_serialized(&v, &mut buf),
-            Err(PcrWriteError::BadSizeofSelect { bank: 1, size: 2 })
+            TpmsPcrSelection::from_select(HashAlg::Sha1, 2, 1),
+            Err(ErrorKind::BadSizeofSelect { size: 2 })
         );
-        // The values form carries no selection bytes, so sizeofSelect does not matter there.
-        assert!(write_values(&v, &mut buf).is_ok());
-        let mut v = sample();
-        v.selection.banks[0].pcrs |= 1 << 30;
         assert_eq!(
-            write_marshaled(&v, &mut buf),
-            Err(PcrWriteError::PcrIndexOutOfRange { bank: 0, index: 30 })
+            TpmsPcrSelection::from_select(HashAlg::Sha1, 4, 1 << 30),
+            Err(ErrorKind::PcrIndexOutOfRange { index: 30 })
         );
     }
 
@@ -964,8 +662,10 @@ mod tests {
         let v = sample();
         let mut buf = [0u8; 700];
         let bytes = write_serialized(&v, &mut buf).unwrap();
-        let mut other = v.selection.clone();
-        other.banks.swap(0, 1);
+        let mut other = TpmlPcrSelection::default();
+        for b in v.selection.banks().iter().rev() {
+            other.push(*b).unwrap();
+        }
         assert_eq!(
             parse_pcr_file(PcrFileFormat::Serialized, bytes, Some(&other)),
             Err(PcrFileError::SelectionMismatch)
