@@ -211,17 +211,16 @@ elif [ "$MODE" = dracut ]; then
             --no-early-microcode --gzip --tmpdir "$W/dracut.tmp" --force "$@" "$KVER"
     }
     # The module refuses to build an initramfs without its binary or its config file.
-    rc=0
-    BARETPM_BIN=$W/no-such-baretpm BARETPM_CONF=$R/etc/baretpm/initrd.conf \
-        dracut_build "$W/refused.img" >"$W/refused.log" 2>&1 || rc=$?
-    [ "$rc" -ne 0 ] && [ ! -e "$W/refused.img" ] &&
-        grep -q "baretpm module: $W/no-such-baretpm is not an executable file" "$W/refused.log" ||
-        die "dracut built an image without the baretpm binary (status $rc): $(tail -3 "$W/refused.log")"
-    rc=0
-    BARETPM_BIN=$BIN BARETPM_CONF=$W/no-such.conf dracut_build "$W/refused.img" >"$W/refused.log" 2>&1 || rc=$?
-    [ "$rc" -ne 0 ] && [ ! -e "$W/refused.img" ] &&
-        grep -q "baretpm module: $W/no-such.conf is not a readable file" "$W/refused.log" ||
-        die "dracut built an image without the config file (status $rc): $(tail -3 "$W/refused.log")"
+    # refused BIN CONF MESSAGE: the build must fail, say MESSAGE and write no image.
+    refused() {
+        local rc=0
+        BARETPM_BIN=$1 BARETPM_CONF=$2 dracut_build "$W/refused.img" >"$W/refused.log" 2>&1 || rc=$?
+        if [ "$rc" -eq 0 ] || [ -e "$W/refused.img" ] || ! grep -qF "baretpm module: $3" "$W/refused.log"; then
+            die "dracut did not refuse ($3; status $rc): $(tail -3 "$W/refused.log")"
+        fi
+    }
+    refused "$W/no-such-baretpm" "$R/etc/baretpm/initrd.conf" "$W/no-such-baretpm is not an executable file"
+    refused "$BIN" "$W/no-such.conf" "$W/no-such.conf is not a readable file"
     BARETPM_BIN=$BIN BARETPM_CONF=$R/etc/baretpm/initrd.conf \
         dracut_build "$OUT/initrd.cpio.gz" >"$OUT/dracut.log" 2>&1 ||
         die "dracut failed: $(tail -5 "$OUT/dracut.log")"
@@ -233,8 +232,8 @@ elif [ "$MODE" = dracut ]; then
         grep -qx "$f" "$W/contents" || die "dracut left $f out of the initramfs"
     done
     # The /init the hook measured (dracut's own init.sh), for the host's verify --input.
-    lsinitrd -f init "$OUT/initrd.cpio.gz" >"$R/init" && [ -s "$R/init" ] ||
-        die "no /init in the initramfs dracut made"
+    lsinitrd -f init "$OUT/initrd.cpio.gz" >"$R/init" || die "lsinitrd -f init failed"
+    [ -s "$R/init" ] || die "no /init in the initramfs dracut made"
 else
     cp "$BUSYBOX" "$R/bin/busybox"
     cp "$BIN" "$R/bin/baretpm"

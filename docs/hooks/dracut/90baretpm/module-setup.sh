@@ -5,6 +5,7 @@
 #   add_dracutmodules+=" baretpm "
 # in /etc/dracut.conf.d/baretpm.conf. BARETPM_BIN and BARETPM_CONF in the environment of
 # dracut override where the binary and the config file come from.
+# shellcheck disable=SC2154  # moddir, dfatal and the inst_* functions come from dracut
 
 # Only when asked for (add_dracutmodules, --add or --modules): never by default.
 check() {

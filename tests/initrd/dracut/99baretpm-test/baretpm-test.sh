@@ -22,6 +22,7 @@ step() {
 }
 
 NONCE=
+# shellcheck disable=SC2013  # the command line is one line of words
 for word in $(cat /proc/cmdline); do
     case "$word" in baretpm.nonce=*) NONCE=${word#baretpm.nonce=} ;; esac
 done
@@ -39,6 +40,7 @@ step attest baretpm -T "$T" attest --log /out/pcr14.log --proof /out/proof.json 
 cat /proc/version >/out/device.txt
 ls -l /usr/bin/baretpm /init >>/out/device.txt
 
+# shellcheck source=tests/initrd/xfer.sh
 . /lib/baretpm-xfer.sh
 send_all /out/proof.json /out/ak.pub /out/pcr14.log /out/boot_log.bin /out/device.txt >"$XFER"
 echo "baretpm-initrd: sent the files"
