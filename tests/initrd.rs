@@ -8,10 +8,10 @@
 //! script of `docs/hooks/initramfs-tools/` installed as docs/initrd.md says, and a fourth
 //! one made by dracut with the module of `docs/hooks/dracut/90baretpm/`.
 //!
-//! Needs qemu-system-x86, a linux-image package, busybox-static and ovmf (`.ci/run` installs
-//! them). When they are missing the tests print `SKIP ...` and pass, unless
-//! `BARETPM_INITRD_REQUIRED=1` (set by `.ci/run` once it installed them), which makes a
-//! missing tool a failure.
+//! Needs qemu-system-x86, a linux-image package, busybox-static and ovmf, and for the last two
+//! boots initramfs-tools-core and dracut-core (`.ci/run` installs them). When they are missing
+//! the tests print `SKIP ...` and pass, unless `BARETPM_INITRD_REQUIRED=1` (set by `.ci/run`
+//! once it installed them), which makes a missing tool a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
