@@ -5,12 +5,13 @@
 //! each tampering refused by the named check. The guest also runs
 //! `examples/initrd_device_probe.rs` against the kernel's driver, and every check must pass.
 //! A third boot uses Debian's own initramfs, made by `mkinitramfs` with the hook and boot
-//! script of `docs/hooks/initramfs-tools/` installed as docs/initrd.md says.
+//! script of `docs/hooks/initramfs-tools/` installed as docs/initrd.md says, and a fourth
+//! one made by dracut with the module of `docs/hooks/dracut/90baretpm/`.
 //!
-//! Needs qemu-system-x86, a linux-image package, busybox-static and ovmf (`.ci/run` installs
-//! them). When they are missing the tests print `SKIP ...` and pass, unless
-//! `BARETPM_INITRD_REQUIRED=1` (set by `.ci/run` once it installed them), which makes a
-//! missing tool a failure.
+//! Needs qemu-system-x86, a linux-image package, busybox-static and ovmf, and for the last two
+//! boots initramfs-tools-core and dracut-core (`.ci/run` installs them). When they are missing
+//! the tests print `SKIP ...` and pass, unless `BARETPM_INITRD_REQUIRED=1` (set by `.ci/run`
+//! once it installed them), which makes a missing tool a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,6 +70,9 @@ fn missing(mode: &str) -> Option<String> {
     if mode == "initramfs-tools" && !(on_path("mkinitramfs") && on_path("lsinitramfs")) {
         return Some("mkinitramfs is not installed (initramfs-tools-core)".into());
     }
+    if mode == "dracut" && !(on_path("dracut") && on_path("lsinitrd")) {
+        return Some("dracut is not installed (dracut-core)".into());
+    }
     if mode == "uefi" && !Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd").exists() {
         return Some("no /usr/share/OVMF/OVMF_CODE_4M.fd (ovmf)".into());
     }
@@ -85,7 +89,7 @@ fn can_run(test: &str, mode: &str) -> bool {
     }
     note!(
         "SKIP {test}: {why}. Install qemu-system-x86 linux-image-amd64 busybox-static ovmf \
-         (bash .ci/run does) to run the qemu boot."
+         initramfs-tools-core dracut-core (bash .ci/run does) to run the qemu boot."
     );
     false
 }
@@ -192,13 +196,21 @@ fn check_boot(test: &str, mode: &str) {
 
     // What the kernel's driver did to the device transport (examples/initrd_device_probe.rs).
     let device = std::fs::read_to_string(out.join("device.txt")).expect("OUT/device.txt");
-    if mode == "initramfs-tools" {
-        // No probe there: the documented boot script measured, and said so on the console.
+    // No probe in the generators' initramfs: the documented boot script measured, and said
+    // so on the console in the generator's own way.
+    let success = match mode {
+        "initramfs-tools" => {
+            Some("Success: baretpm: measured /init and /etc/baretpm/initrd.conf into PCR14")
+        }
+        "dracut" => Some("dracut: baretpm: measured /init and /etc/baretpm/initrd.conf into PCR14"),
+        _ => None,
+    };
+    if let Some(success) = success {
         let console = std::fs::read(out.join("console.log")).expect("OUT/console.log");
         let console = String::from_utf8_lossy(&console);
         assert!(
-            console.contains("baretpm: measured /init and /etc/baretpm/initrd.conf into PCR14"),
-            "{mode}: the init-premount script's success line is missing:\n{console}"
+            console.contains(success),
+            "{mode}: the boot script's success line {success:?} is missing:\n{console}"
         );
         assert!(device.contains("/bin/baretpm"), "{mode}:\n{device}");
     } else {
@@ -441,4 +453,9 @@ fn initrd_uefi_ovmf_tpm_crb() {
 #[test]
 fn initrd_debian_initramfs_tools_hook() {
     check_boot("initrd_debian_initramfs_tools_hook", "initramfs-tools");
+}
+
+#[test]
+fn initrd_dracut_hook() {
+    check_boot("initrd_dracut_hook", "dracut");
 }

@@ -2,13 +2,16 @@
 # Boots the installed Debian kernel in qemu with an initrd holding busybox and a static
 # baretpm, a fresh swtpm as the VM's TPM, and brings the guest's proof back to the host.
 #
-#   tests/initrd/run.sh OUT bios|uefi|initramfs-tools
+#   tests/initrd/run.sh OUT bios|uefi|initramfs-tools|dracut
 #
 # bios: SeaBIOS, pc machine, tpm-tis.  uefi: OVMF, q35 machine, tpm-crb.
 # initramfs-tools: as bios, but the initrd is Debian's own, made by mkinitramfs with the hook
 # and boot script of docs/hooks/initramfs-tools (the documented way to install baretpm) plus
 # tests/initrd/premount-test.sh, which quotes and sends the files instead of mounting a root;
 # and baretpm is the initrd build (feature `initrd`, dynamically linked), not the static one.
+# dracut: as initramfs-tools, but the initramfs is made by dracut (dracut-core) with the module
+# docs/hooks/dracut/90baretpm plus the test-only tests/initrd/dracut/99baretpm-test, from a
+# copy of /usr/lib/dracut (dracutbasedir) and an empty configuration: the system is untouched.
 # Leaves in OUT:
 #   proof.json      the proof the guest wrote (quote of PCR0-7,14,15 over /dev/tpmrm0)
 #   ak.pub          the AK as the host enrolled it from the same swtpm before the boot
@@ -31,11 +34,11 @@
 # Exit status: 0 the proof arrived complete; 1 a step failed; 2 usage or a missing tool.
 set -euo pipefail
 
-usage() { echo "usage: $0 OUT bios|uefi|initramfs-tools" >&2; exit 2; }
+usage() { echo "usage: $0 OUT bios|uefi|initramfs-tools|dracut" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 OUT=$1
 MODE=$2
-case "$MODE" in bios | uefi | initramfs-tools) ;; *) usage ;; esac
+case "$MODE" in bios | uefi | initramfs-tools | dracut) ;; *) usage ;; esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -73,6 +76,13 @@ if [ "$MODE" = initramfs-tools ]; then
     KVER=$(basename "$KERNEL" | sed 's/^vmlinuz-//')
     [ -d "/lib/modules/$KVER" ] || { say "missing /lib/modules/$KVER for mkinitramfs"; exit 2; }
 fi
+if [ "$MODE" = dracut ]; then
+    need dracut "apt-get install dracut-core"
+    need lsinitrd "apt-get install dracut-core"
+    [ -d /usr/lib/dracut/modules.d ] || { say "missing /usr/lib/dracut/modules.d (dracut-core)"; exit 2; }
+    KVER=$(basename "$KERNEL" | sed 's/^vmlinuz-//')
+    [ -d "/lib/modules/$KVER" ] || { say "missing /lib/modules/$KVER for dracut"; exit 2; }
+fi
 if [ "$MODE" = uefi ]; then
     OVMF_CODE=${BARETPM_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
     OVMF_VARS=${BARETPM_OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
@@ -81,7 +91,7 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -rf "$OUT/initrd" "$OUT"/{proof.json,ak.pub,ak.guest.pub,nonce,boot_log.bin,pcr14.log,device.txt,console.log,transfer.txt,timings,initrd.cpio.gz,mkinitramfs.log}
+rm -rf "$OUT/initrd" "$OUT"/{proof.json,ak.pub,ak.guest.pub,nonce,boot_log.bin,pcr14.log,device.txt,console.log,transfer.txt,timings,initrd.cpio.gz,mkinitramfs.log,dracut.log}
 W=$(mktemp -d /tmp/baretpm-initrd.XXXXXX)
 
 SWTPM_PID=""
@@ -121,7 +131,7 @@ wait_socket() {
 
 # --- 1. the CLI ---------------------------------------------------------------------------
 t0=$(now)
-if [ "$MODE" = initramfs-tools ]; then
+if [ "$MODE" = initramfs-tools ] || [ "$MODE" = dracut ]; then
     # The initrd build (docs/initrd.md): the `initrd` feature set, linked dynamically against
     # the libc Debian's initramfs already holds; the hook's copy_exec brings its libraries.
     BUILD_DIR=$ROOT/target/initrd-slim
@@ -186,6 +196,44 @@ if [ "$MODE" = initramfs-tools ]; then
     init=$(find "$W/unpacked" -maxdepth 2 -name init -type f | head -1)
     [ -n "$init" ] || die "no /init in the initramfs mkinitramfs made"
     cp "$init" "$R/init"
+elif [ "$MODE" = dracut ]; then
+    # dracut reads its modules from $dracutbasedir/modules.d: a private copy of the system's
+    # dracut directory with the documented module and the test's added, no configuration
+    # (--conf /dev/null, an empty --confdir), no host-only trimming, no systemd, gzip.
+    D=$W/dracut
+    cp -a /usr/lib/dracut "$D"
+    cp -a "$ROOT/docs/hooks/dracut/90baretpm" "$HERE/dracut/99baretpm-test" "$D/modules.d/"
+    mkdir -p "$W/dracut.conf.d" "$W/dracut.tmp"
+    dracut_build() {
+        dracutbasedir=$D BARETPM_XFER=$HERE/xfer.sh timeout 600 dracut --no-hostonly \
+            --no-hostonly-cmdline --conf /dev/null --confdir "$W/dracut.conf.d" \
+            --modules "base rootfs-block baretpm baretpm-test" --omit systemd --add-drivers "" \
+            --no-early-microcode --gzip --tmpdir "$W/dracut.tmp" --force "$@" "$KVER"
+    }
+    # The module refuses to build an initramfs without its binary or its config file.
+    # refused BIN CONF MESSAGE: the build must fail, say MESSAGE and write no image.
+    refused() {
+        local rc=0
+        BARETPM_BIN=$1 BARETPM_CONF=$2 dracut_build "$W/refused.img" >"$W/refused.log" 2>&1 || rc=$?
+        if [ "$rc" -eq 0 ] || [ -e "$W/refused.img" ] || ! grep -qF "baretpm module: $3" "$W/refused.log"; then
+            die "dracut did not refuse ($3; status $rc): $(tail -3 "$W/refused.log")"
+        fi
+    }
+    refused "$W/no-such-baretpm" "$R/etc/baretpm/initrd.conf" "$W/no-such-baretpm is not an executable file"
+    refused "$BIN" "$W/no-such.conf" "$W/no-such.conf is not a readable file"
+    BARETPM_BIN=$BIN BARETPM_CONF=$R/etc/baretpm/initrd.conf \
+        dracut_build "$OUT/initrd.cpio.gz" >"$OUT/dracut.log" 2>&1 ||
+        die "dracut failed: $(tail -5 "$OUT/dracut.log")"
+    # The files the documented module must have put in (lsinitrd -1: names only).
+    lsinitrd "$OUT/initrd.cpio.gz" | awk '{ print $NF }' >"$W/contents" || die "lsinitrd failed"
+    for f in etc/baretpm/initrd.conf usr/bin/baretpm usr/lib/baretpm-xfer.sh \
+        usr/lib/dracut/hooks/pre-trigger/10-baretpm-measure.sh \
+        usr/lib/dracut/hooks/pre-trigger/90-baretpm-test.sh; do
+        grep -qx "$f" "$W/contents" || die "dracut left $f out of the initramfs"
+    done
+    # The /init the hook measured (dracut's own init.sh), for the host's verify --input.
+    lsinitrd -f init "$OUT/initrd.cpio.gz" >"$R/init" || die "lsinitrd -f init failed"
+    [ -s "$R/init" ] || die "no /init in the initramfs dracut made"
 else
     cp "$BUSYBOX" "$R/bin/busybox"
     cp "$BIN" "$R/bin/baretpm"
@@ -251,7 +299,7 @@ if [ -z "$ACCEL" ]; then
 fi
 case "$ACCEL" in kvm | tcg) ;; *) say "BARETPM_QEMU_ACCEL must be kvm or tcg"; exit 2 ;; esac
 
-machine=(-machine "pc,accel=$ACCEL" -device tpm-tis,tpmdev=tpm0)  # bios, initramfs-tools
+machine=(-machine "pc,accel=$ACCEL" -device tpm-tis,tpmdev=tpm0)  # bios, initramfs-tools, dracut
 if [ "$MODE" = uefi ]; then
     cp "$OVMF_VARS" "$W/OVMF_VARS.fd"
     machine=(-machine "q35,accel=$ACCEL" -device tpm-crb,tpmdev=tpm0
@@ -260,13 +308,18 @@ if [ "$MODE" = uefi ]; then
 fi
 [ "$ACCEL" = kvm ] && machine+=(-cpu host)
 
+# dracut's init stops at once without a root= it can handle; the test powers off before the
+# root device is looked for. If it did not, a short rd.retry and no shell end the boot early.
+extra_cmdline=""
+[ "$MODE" = dracut ] && extra_cmdline="root=/dev/disk/by-label/baretpm-no-root rd.retry=10 rd.shell=0 "
+
 say "booting $(basename "$KERNEL") ($ACCEL, timeout ${QEMU_TIMEOUT}s)"
 t1=$(now)
 timeout --kill-after=5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${machine[@]}" -m 512 -smp 1 \
     -nodefaults -no-user-config -display none -no-reboot \
     -chardev "socket,id=chrtpm,path=$W/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
     -kernel "$KERNEL" -initrd "$OUT/initrd.cpio.gz" \
-    -append "console=ttyS0 panic=-1 loglevel=4 baretpm.nonce=$NONCE" \
+    -append "console=ttyS0 panic=-1 loglevel=4 ${extra_cmdline}baretpm.nonce=$NONCE" \
     -serial "file:$OUT/console.log" -serial "file:$W/xfer.txt" \
     2>"$W/qemu.log" &
 QEMU_PID=$!
