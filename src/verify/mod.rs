@@ -2,6 +2,7 @@
 //!
 //! Order of checks: the key and its policy; the signature over the bytes received; only then
 //! the parsed fields (magic, type, nonce, qualified signer, PCR selection and digest, clock).
+#![warn(missing_docs)]
 
 mod error;
 mod key;
@@ -142,6 +143,7 @@ impl<'a> VerifiedQuote<'a> {
     pub fn quote(&self) -> &TpmsQuoteInfo<'a> {
         &self.quote
     }
+    /// The TPMS_CLOCK_INFO of the quote (clock, resetCount, restartCount, safe), as signed.
     pub fn clock_info(&self) -> TpmsClockInfo {
         self.attest.clock_info
     }
