@@ -10,6 +10,7 @@
 //!
 //! Every implementation reads exactly one response, framed by the size in its header, into
 //! the caller's buffer, and gives up with [`TransportError`] instead of blocking forever.
+#![warn(missing_docs)]
 
 #[cfg(feature = "std")]
 pub mod device;
@@ -28,6 +29,7 @@ pub use error::TransportError;
 
 /// One request/response exchange with a TPM.
 pub trait Transport {
+    /// The transport's failure (I/O, timeout, a response too large), shown in `TpmError::Transport`.
     type Error: core::fmt::Debug + core::fmt::Display;
 
     /// Sends one complete command and reads one complete response into `rsp`.
