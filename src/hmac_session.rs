@@ -22,6 +22,7 @@
 //! What this does not give: the EK public key must itself be trusted (from its certificate or
 //! pinned); an interposer that could substitute the EK public key would receive the salt
 //! ([`crate::proof::session`] compares it with the EK certificate).
+#![warn(missing_docs)]
 
 use std::format;
 use std::string::String;
@@ -111,10 +112,13 @@ fn cfb_first_tpm2b(params: &mut [u8], key_iv: &[u8; 32], encrypt: bool) -> Resul
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError<E: core::fmt::Debug + core::fmt::Display> {
     #[error("salted session: the EK cannot salt a session: {0}")]
+    /// The EK cannot salt a session (not a restricted decryption key, unsupported curve...).
     Ek(#[from] CredentialError),
     #[error("salted session: {0}")]
+    /// A TPM command of the session set-up failed.
     Tpm(TpmError<E>),
     #[error("salted session: {0}")]
+    /// Deriving the session key failed.
     Key(String),
 }
 
