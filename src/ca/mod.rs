@@ -37,6 +37,7 @@
 //! false, subject and authority key identifiers, and a non-critical subjectAltName
 //! directoryName with the TPM manufacturer, model and version attributes (2.23.133.2.1-3)
 //! copied from the EK certificate when it has them.
+#![warn(missing_docs)]
 
 mod msg;
 mod x509;
@@ -219,6 +220,7 @@ impl CaDir {
         })
     }
 
+    /// The CA directory.
     pub fn path(&self) -> &Path {
         &self.dir
     }
@@ -323,6 +325,8 @@ pub struct ChallengePolicy {
 }
 
 impl ChallengePolicy {
+    /// A policy with these EK roots and intermediates: an EK certificate required, SHA-1
+    /// refused, the default challenge lifetime, and the current time.
     pub fn new(ek_roots: Vec<Certificate>, ek_chain: Vec<Certificate>) -> Self {
         ChallengePolicy {
             ek_roots,
@@ -548,7 +552,9 @@ pub fn challenge(
 /// An issued AK certificate.
 #[derive(Clone, Debug)]
 pub struct Issued {
+    /// The certificate, DER.
     pub der: Vec<u8>,
+    /// The same certificate, PEM.
     pub pem: String,
 }
 
