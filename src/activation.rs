@@ -1,7 +1,6 @@
 //! The TPM side of credential activation on `Tpm<T>`: a policy session that satisfies the EK's
 //! PolicyA (PolicySecret with TPM_RH_ENDORSEMENT), or a password for EKs with userWithAuth,
 //! then TPM2_ActivateCredential. Sessions are closed on every path.
-#![warn(missing_docs)]
 
 use crate::commands::{
     ActivateCredential, AuthSession, FlushContext, PolicySecret, StartAuthSession,

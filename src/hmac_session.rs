@@ -22,7 +22,6 @@
 //! What this does not give: the EK public key must itself be trusted (from its certificate or
 //! pinned); an interposer that could substitute the EK public key would receive the salt
 //! ([`crate::proof::session`] compares it with the EK certificate).
-#![warn(missing_docs)]
 
 use std::format;
 use std::string::String;

@@ -1,5 +1,4 @@
 //! `Tpm<T>`: typed command calls over any transport, with fixed buffers and bounded retries.
-#![warn(missing_docs)]
 
 use crate::commands::{self, Command, ResponseError, MAX_COMMAND_SIZE, MAX_RESPONSE_SIZE};
 use crate::transport::Transport;

@@ -37,7 +37,6 @@
 //! false, subject and authority key identifiers, and a non-critical subjectAltName
 //! directoryName with the TPM manufacturer, model and version attributes (2.23.133.2.1-3)
 //! copied from the EK certificate when it has them.
-#![warn(missing_docs)]
 
 mod msg;
 mod x509;

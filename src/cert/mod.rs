@@ -16,7 +16,6 @@
 //! Any other unknown critical extension is refused. Sizes are bounded: a certificate over
 //! [`MAX_CERT_LEN`] bytes, a pool of more than [`MAX_POOL`] certificates or a chain longer
 //! than [`MAX_CHAIN`] is refused before any work proportional to it is done.
-#![warn(missing_docs)]
 
 mod chain;
 mod error;

@@ -19,7 +19,6 @@
 //! Randomness comes from a caller-supplied [`rand_core::CryptoRngCore`] (the OS generator in
 //! std builds: `rand_core::OsRng`); [`make_credential_fixed`] takes fixed inputs for
 //! known-answer tests.
-#![warn(missing_docs)]
 
 pub mod kdf;
 #[cfg(feature = "alloc")]

@@ -2,7 +2,6 @@
 //! credential file.
 //!
 //! `no_std`, no allocation: parsers borrow from their input and writers fill a caller buffer.
-#![warn(missing_docs)]
 
 pub mod credential_file;
 pub mod pcr_file;

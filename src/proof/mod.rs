@@ -15,7 +15,6 @@
 //! - [`swtpm`]: a private swtpm for demos and for machines without a TPM.
 //!
 //! The byte formats are specified in `docs/proof-format.md`.
-#![warn(missing_docs)]
 
 pub mod boot;
 #[cfg(feature = "cert")]

@@ -10,7 +10,6 @@
 //!
 //! Every implementation reads exactly one response, framed by the size in its header, into
 //! the caller's buffer, and gives up with [`TransportError`] instead of blocking forever.
-#![warn(missing_docs)]
 
 #[cfg(feature = "std")]
 pub mod device;

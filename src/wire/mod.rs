@@ -9,7 +9,6 @@
 //! [`ErrorKind`] is shared by every layer that parses: besides the framing failures it has
 //! the kinds the `types` parsers report (`BadMagic`, `BadSizeofSelect`, `PcrIndexOutOfRange`,
 //! `Inconsistent`, ...), so one `Copy` error type carries any parse failure with its offset.
-#![warn(missing_docs)]
 
 mod error;
 mod reader;
