@@ -18,7 +18,8 @@ pub struct PolicySecret<'a> {
     pub auth: &'a [u8],
     /// `policySession`: the policy session to extend.
     pub policy_session: u32,
-    /// `nonceTPM`: the session's current TPM nonce, or empty when `expiration` is 0.
+    /// `nonceTPM`: the policy session's nonceTPM, tying the authorization to this session;
+    /// may be empty.
     pub nonce_tpm: &'a [u8],
     /// `cpHashA`: the command this authorization is limited to, or empty for any.
     pub cp_hash_a: &'a [u8],
@@ -33,9 +34,9 @@ pub struct PolicySecret<'a> {
 pub struct PolicySecretResponse<'r> {
     /// `timeout`: when the ticket expires (empty with no expiration).
     pub timeout: Tpm2b<'r, MAX_TIMEOUT>,
-    /// `policyTicket.tag` (TPM_ST_AUTH_SECRET, or TPM_ST_NULL with no ticket).
+    /// `policyTicket.tag`: the ticket's structure tag (TPM_ST_AUTH_SECRET).
     pub ticket_tag: u16,
-    /// `policyTicket.hierarchy`.
+    /// `policyTicket.hierarchy`: the hierarchy of `auth_handle` (TPM_RH_NULL in a NULL ticket).
     pub ticket_hierarchy: u32,
     /// `policyTicket.digest` (empty with no ticket).
     pub ticket_digest: Tpm2bDigest<'r>,

@@ -36,7 +36,8 @@ impl TcgEventType {
     pub const EV_PLATFORM_CONFIG_FLAGS: Self = Self(0x0000_000A);
     /// `EV_TABLE_OF_DEVICES` (0x0000_000B): a table of devices.
     pub const EV_TABLE_OF_DEVICES: Self = Self(0x0000_000B);
-    /// `EV_COMPACT_HASH` (0x0000_000C): a measurement whose event data is a short description.
+    /// `EV_COMPACT_HASH` (0x0000_000C): a platform-specific measurement; its digest is not
+    /// recomputed from the event data here.
     pub const EV_COMPACT_HASH: Self = Self(0x0000_000C);
     /// `EV_IPL` (0x0000_000D): the initial program loader's code or data (grub measures its
     /// commands and the kernel command line this way).
@@ -88,8 +89,8 @@ impl TcgEventType {
     /// `EV_EFI_VARIABLE_BOOT2` (0x8000_000C): a boot variable whose digest covers the whole
     /// UEFI_VARIABLE_DATA.
     pub const EV_EFI_VARIABLE_BOOT2: Self = Self(0x8000_000C);
-    /// `EV_EFI_GPT_EVENT2` (0x8000_000D): the boot disk's GPT, in the form of PFP 1.06 and
-    /// later.
+    /// `EV_EFI_GPT_EVENT2` (0x8000_000D): the boot disk's GPT (UEFI_GPT_DATA), the later
+    /// counterpart of EV_EFI_GPT_EVENT.
     pub const EV_EFI_GPT_EVENT2: Self = Self(0x8000_000D);
     /// `EV_EFI_HCRTM_EVENT` (0x8000_0010): the H-CRTM's measurement, into PCR 0 (PCR 0 then
     /// starts at 4).
@@ -608,7 +609,7 @@ pub struct TcgPcrEvent2<'a> {
     pub index: usize,
     /// Byte offset of the event in the log.
     pub offset: usize,
-    /// `pcrIndex`: the PCR the event was extended into (none for EV_NO_ACTION).
+    /// `pcrIndex`: the PCR the event was extended into (EV_NO_ACTION events extend none).
     pub pcr_index: u32,
     /// `eventType`.
     pub event_type: TcgEventType,

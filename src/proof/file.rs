@@ -63,7 +63,7 @@ pub const MAX_VENDOR: usize = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum ProofFileError {
     #[error(transparent)]
-    /// The file could not be read (missing, too large, not UTF-8...).
+    /// The file could not be read (missing, unreadable, or larger than allowed).
     Read(#[from] FileError),
     #[error("{what} {path}: {source}")]
     /// The file is not valid JSON of the expected form.

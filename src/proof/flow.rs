@@ -38,7 +38,7 @@ pub enum FlowError {
     /// (so a caller can tell TPM_RC_LOCKOUT from a dropped connection).
     #[error("TPM {step}: {message}")]
     Tpm {
-        /// The step that failed (`CreatePrimary(AK)`, `Quote`...).
+        /// The command that failed, with its purpose (`PCR_Read`, `CreatePrimary(EK)`...).
         step: &'static str,
         /// The TPM's response code, or `None` when the failure was not the TPM's answer.
         rc: Option<crate::types::rc::TpmRc>,
@@ -130,7 +130,8 @@ pub enum AkKind {
 }
 
 impl AkKind {
-    /// The TPMT_PUBLIC template of this AK (restricted, fixedTPM, fixedParent, sign).
+    /// The TPMT_PUBLIC template of this AK (restricted signing key, fixedTPM, fixedParent,
+    /// sensitiveDataOrigin, userWithAuth).
     pub fn template(self) -> crate::types::TpmtPublic<'static> {
         match self {
             Self::Rsa => templates::ak_rsa(),
@@ -688,9 +689,11 @@ fn quote_until_stable<T: Transport>(
 /// What `run` does.
 #[derive(Clone, Debug, Default)]
 pub struct RunSpec {
-    /// Files and directories hashed into PCR14 before the command runs.
+    /// Files, directories and `git:` repositories measured into PCR14 before the command
+    /// runs.
     pub inputs: Vec<Target>,
-    /// Files and directories hashed into PCR15 after it exits with status 0.
+    /// Files, directories and `git:` repositories measured into PCR15 after it exits with
+    /// status 0.
     pub outputs: Vec<Target>,
     /// The command and its arguments (at least one element).
     pub argv: Vec<String>,
@@ -704,7 +707,7 @@ pub struct RunSpec {
 /// the TPM. After a failure these logs replay to the TPM's PCR14/15.
 #[derive(Clone, Debug)]
 pub struct Extended {
-    /// The banks extended (every active bank).
+    /// The banks extended.
     pub banks: Vec<HashAlg>,
     /// Events extended into PCR14 so far (inputs).
     pub pcr14: EventLog,

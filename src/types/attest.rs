@@ -314,7 +314,7 @@ impl TpmuAttest<'_> {
 /// produced by a TPM and must never be mistaken for one.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsAttest<'a> {
-    /// `qualifiedSigner`: the Qualified Name of the signing key (empty when signed with TPM_RH_NULL).
+    /// `qualifiedSigner`: the Qualified Name of the signing key.
     pub qualified_signer: Tpm2bName<'a>,
     /// `extraData`: the caller's qualifying data (the verifier's nonce in a quote), at most
     /// 66 bytes (`max::DATA`).

@@ -12,7 +12,8 @@ pub struct TpmaObject(pub u32);
 impl TpmaObject {
     /// `fixedTPM` (bit 1): the object cannot be duplicated out of this TPM.
     pub const FIXED_TPM: u32 = 1 << 1;
-    /// `stClear` (bit 2): the object cannot be saved by ContextSave and is flushed on a TPM Restart.
+    /// `stClear` (bit 2): saved contexts of the object cannot be loaded after
+    /// Startup(CLEAR).
     pub const ST_CLEAR: u32 = 1 << 2;
     /// `fixedParent` (bit 4): the object's parent cannot change (no duplication to another parent).
     pub const FIXED_PARENT: u32 = 1 << 4;
@@ -27,8 +28,9 @@ impl TpmaObject {
     pub const NO_DA: u32 = 1 << 10;
     /// `encryptedDuplication` (bit 11): duplication must use an inner wrapper and a parent.
     pub const ENCRYPTED_DUPLICATION: u32 = 1 << 11;
-    /// `restricted` (bit 16): the key only signs TPM-generated structures (or decrypts only
-    /// TPM-formatted secrets); what makes an AK trustworthy.
+    /// `restricted` (bit 16): the key handles only structures of known format: a signing key
+    /// refuses external data that could pass for TPM-generated, a decryption key is a parent;
+    /// what makes an AK trustworthy.
     pub const RESTRICTED: u32 = 1 << 16;
     /// `decrypt` (bit 17): the key may decrypt.
     pub const DECRYPT: u32 = 1 << 17;
