@@ -100,7 +100,7 @@ pub struct GceInstanceInfo {
 pub struct GceSecurityProperties {
     /// `security_version` (absent when not set).
     pub security_version: Option<u64>,
-    /// `is_production`: whether the instance runs on production infrastructure.
+    /// `is_production`, as Google sets it (absent when not set).
     pub is_production: Option<bool>,
 }
 
