@@ -18,7 +18,9 @@ pub enum EkAuth<'a> {
     /// PolicySecret(TPM_RH_ENDORSEMENT) with the endorsement hierarchy's password: the EK
     /// templates' PolicyA (low-range EKs have userWithAuth clear).
     PolicySecret {
+        /// The endorsement hierarchy's password (empty by default).
         endorsement_auth: &'a [u8],
+        /// The policy session's hash: the EK's nameAlg.
         policy_hash: HashAlg,
     },
     /// A password session with the EK's authValue (high-range EKs set userWithAuth).
@@ -45,9 +47,11 @@ impl<'a> EkAuth<'a> {
 pub struct ActivationKeys<'a> {
     /// The AK (`activateHandle`, ADMIN role, a password session with its authValue).
     pub ak: u32,
+    /// The AK's password (its authValue; empty for this crate's AKs).
     pub ak_auth: &'a [u8],
     /// The EK (`keyHandle`, USER role).
     pub ek: u32,
+    /// How the EK's USER role is authorized.
     pub ek_auth: EkAuth<'a>,
 }
 

@@ -18,16 +18,25 @@ use std::vec::Vec;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("cannot read {what} {path}: {source}")]
+    /// Opening or reading the file failed.
     Io {
+        /// What the file is (`CA key`, `packed-refs`...).
         what: &'static str,
+        /// The path, as given.
         path: std::string::String,
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("cannot read {what} {path}: {size} bytes is more than the {max} allowed")]
+    /// The file is larger than this kind of file may be.
     TooLarge {
+        /// What the file is (`CA key`, `packed-refs`...).
         what: &'static str,
+        /// The path, as given.
         path: std::string::String,
+        /// The file's size in bytes.
         size: u64,
+        /// The most this kind of file may be, in bytes.
         max: u64,
     },
 }

@@ -111,10 +111,13 @@ fn cfb_first_tpm2b(params: &mut [u8], key_iv: &[u8; 32], encrypt: bool) -> Resul
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError<E: core::fmt::Debug + core::fmt::Display> {
     #[error("salted session: the EK cannot salt a session: {0}")]
+    /// The EK cannot salt a session (not a restricted decryption key, unsupported curve...).
     Ek(#[from] CredentialError),
     #[error("salted session: {0}")]
+    /// A TPM command of the session set-up failed.
     Tpm(TpmError<E>),
     #[error("salted session: {0}")]
+    /// Deriving the session key failed.
     Key(String),
 }
 

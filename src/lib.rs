@@ -1,6 +1,7 @@
 //! baretpm: TPM 2.0 attestation with no external TSS.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

@@ -15,15 +15,42 @@ pub enum TpmError<E> {
     /// The transport failed (connection, timeout, size); its error names the transport.
     Transport(E),
     /// The command could not be built (a parameter above its spec maximum).
-    Build { cc: TpmCc, error: wire::Error },
+    Build {
+        /// The command being built.
+        cc: TpmCc,
+        /// What was out of bounds.
+        error: wire::Error,
+    },
     /// The TPM answered with an error code.
-    Tpm { cc: TpmCc, rc: TpmRc },
+    Tpm {
+        /// The command that failed.
+        cc: TpmCc,
+        /// The TPM's response code.
+        rc: TpmRc,
+    },
     /// The response bytes were malformed.
-    Malformed { cc: TpmCc, error: wire::Error },
+    Malformed {
+        /// The command whose answer was malformed.
+        cc: TpmCc,
+        /// Where and how parsing failed.
+        error: wire::Error,
+    },
     /// The TPM kept answering RETRY/YIELDED/TESTING.
-    RetriesExhausted { cc: TpmCc, rc: TpmRc, attempts: u32 },
+    RetriesExhausted {
+        /// The command that was retried.
+        cc: TpmCc,
+        /// The last response code (RETRY, YIELDED or TESTING).
+        rc: TpmRc,
+        /// How many times the command was sent.
+        attempts: u32,
+    },
     /// A multi-command operation got an answer that does not fit (e.g. PCR_Read made no progress).
-    Protocol { cc: TpmCc, what: &'static str },
+    Protocol {
+        /// The command (of the several sent) that got the answer.
+        cc: TpmCc,
+        /// What did not fit.
+        what: &'static str,
+    },
 }
 
 impl<E: fmt::Display> fmt::Display for TpmError<E> {
@@ -135,10 +162,12 @@ impl<T: Transport> Tpm<T> {
         }
     }
 
+    /// The transport, to reach it directly (what is sent through it bypasses retries).
     pub fn transport(&mut self) -> &mut T {
         &mut self.transport
     }
 
+    /// Gives back the transport.
     pub fn into_transport(self) -> T {
         self.transport
     }

@@ -219,6 +219,7 @@ impl CaDir {
         })
     }
 
+    /// The CA directory.
     pub fn path(&self) -> &Path {
         &self.dir
     }
@@ -323,6 +324,8 @@ pub struct ChallengePolicy {
 }
 
 impl ChallengePolicy {
+    /// A policy with these EK roots and intermediates: an EK certificate required, SHA-1
+    /// refused, the default challenge lifetime, and the current time.
     pub fn new(ek_roots: Vec<Certificate>, ek_chain: Vec<Certificate>) -> Self {
         ChallengePolicy {
             ek_roots,
@@ -548,7 +551,9 @@ pub fn challenge(
 /// An issued AK certificate.
 #[derive(Clone, Debug)]
 pub struct Issued {
+    /// The certificate, DER.
     pub der: Vec<u8>,
+    /// The same certificate, PEM.
     pub pem: String,
 }
 

@@ -30,6 +30,7 @@ pub const MAX_IDENTITY_TEXT: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NvCertificate {
+    /// The TCG NV index it was read from (0x01c00002 RSA, 0x01c0000a ECC P-256, ...).
     pub nv_index: u32,
     /// The DER certificate (NV wrapper and padding removed), hex.
     pub der: String,
@@ -52,6 +53,7 @@ pub struct UnsignedTpmIdentity {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
+    /// Message format version ([`MESSAGE_VERSION`]).
     pub version: u32,
     /// EK certificates from NV; may be empty (then the CA needs `allow_no_ek_cert`).
     pub ek_certificates: Vec<NvCertificate>,
@@ -59,6 +61,7 @@ pub struct EnrollRequest {
     pub ek_public: String,
     /// The AK's TPM2B_PUBLIC, hex.
     pub ak_public: String,
+    /// What the TPM reported about itself; not relied on.
     pub unsigned_tpm_identity: UnsignedTpmIdentity,
 }
 
@@ -67,6 +70,7 @@ pub struct EnrollRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Challenge {
+    /// Message format version ([`MESSAGE_VERSION`]).
     pub version: u32,
     /// 16 random bytes, hex.
     pub challenge_id: String,
@@ -83,7 +87,9 @@ pub struct Challenge {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeResponse {
+    /// Message format version ([`MESSAGE_VERSION`]).
     pub version: u32,
+    /// The `challenge_id` of the challenge answered, hex.
     pub challenge_id: String,
     /// The secret ActivateCredential returned, hex.
     pub secret: String,
@@ -175,12 +181,14 @@ impl EnrollRequest {
         Ok(r)
     }
 
+    /// The request as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         to_json(self)
     }
 }
 
 impl Challenge {
+    /// Parses and bounds a challenge: version, id, and the hex fields' lengths.
     pub fn from_json(bytes: &[u8]) -> Result<Self, CaError> {
         let c: Self = parse(bytes, "challenge")?;
         check_version(c.version, "challenge")?;
@@ -203,12 +211,14 @@ impl Challenge {
         )
     }
 
+    /// The challenge as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         to_json(self)
     }
 }
 
 impl ChallengeResponse {
+    /// Parses and bounds a response: version, id, and the secret's length.
     pub fn from_json(bytes: &[u8]) -> Result<Self, CaError> {
         let r: Self = parse(bytes, "challenge response")?;
         check_version(r.version, "challenge response")?;
@@ -217,6 +227,7 @@ impl ChallengeResponse {
         Ok(r)
     }
 
+    /// The response as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         to_json(self)
     }

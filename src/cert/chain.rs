@@ -44,20 +44,25 @@ pub struct Policy {
     pub at: u64,
     /// Accept SHA-1 signatures (old Infineon CAs, TPM 1.2 EK certificates).
     pub allow_sha1: bool,
+    /// The use the leaf must be fit for (EK, AK, or any end-entity).
     pub role: Role,
 }
 
 /// Where a certificate of a validated chain came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChainLink {
+    /// The leaf certificate given.
     Leaf,
+    /// The intermediate at this index of the intermediates given.
     Intermediate(usize),
+    /// The root at this index of the roots given.
     Root(usize),
 }
 
 /// A validated chain, leaf first, root last.
 #[derive(Clone, Debug)]
 pub struct Validated {
+    /// The chain, leaf first, root last.
     pub links: Vec<ChainLink>,
     /// Signatures checked while searching (the chain's own plus failed candidates).
     pub signature_checks: usize,

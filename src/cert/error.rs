@@ -11,24 +11,45 @@ pub enum CertError {
     /// The input holds no certificate at all.
     Empty,
     /// A certificate is larger than the 16 KiB any TPM certificate needs.
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Its size in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
     /// More certificates than a trust store or chain file may hold.
-    TooManyCertificates { max: usize },
+    TooManyCertificates {
+        /// The limit.
+        max: usize,
+    },
     /// The DER does not decode (length past the end, indefinite length, bad INTEGER...).
     Der {
+        /// What was being decoded.
         what: &'static str,
+        /// The DER error (with its position).
         error: der::Error,
     },
     /// A PEM block does not decode.
-    Pem { what: &'static str },
+    Pem {
+        /// What was being decoded.
+        what: &'static str,
+    },
     /// Bytes after the certificate that are not NV padding (0x00 or 0xFF).
-    TrailingData { len: usize },
+    TrailingData {
+        /// Number of trailing bytes.
+        len: usize,
+    },
     /// Extensions in a certificate that is not version 3.
     ExtensionsNotV3,
     /// The same extension twice.
     DuplicateExtension(Oid),
     /// A known extension whose content does not decode.
-    BadExtension { oid: Oid, error: der::Error },
+    BadExtension {
+        /// The extension's OID.
+        oid: Oid,
+        /// The DER error.
+        error: der::Error,
+    },
     /// A critical extension this verifier does not understand.
     UnknownCriticalExtension(Oid),
     /// `signatureAlgorithm` differs from `tbsCertificate.signature`.
@@ -44,35 +65,87 @@ pub enum CertError {
     /// A public key algorithm or curve this verifier does not implement.
     UnsupportedKey(Oid),
     /// The public key does not decode (bad modulus, point not on the curve, too large).
-    BadPublicKey { subject: String },
+    BadPublicKey {
+        /// The certificate's subject.
+        subject: String,
+    },
     /// The signature algorithm does not fit the issuer's key type (e.g. ECDSA with an RSA key).
-    WrongKeyType { issuer: String },
+    WrongKeyType {
+        /// The issuer's subject.
+        issuer: String,
+    },
     /// The signature does not verify with the issuer's key.
-    BadSignature { subject: String, issuer: String },
+    BadSignature {
+        /// The certificate's subject.
+        subject: String,
+        /// The issuer's subject.
+        issuer: String,
+    },
     /// The certificate is not valid yet at the checked time.
-    NotYetValid { subject: String, not_before: String },
+    NotYetValid {
+        /// The certificate's subject.
+        subject: String,
+        /// Its notBefore, as `YYYY-MM-DDThh:mm:ssZ`.
+        not_before: String,
+    },
     /// The certificate has expired at the checked time.
-    Expired { subject: String, not_after: String },
+    Expired {
+        /// The certificate's subject.
+        subject: String,
+        /// Its notAfter, as `YYYY-MM-DDThh:mm:ssZ`.
+        not_after: String,
+    },
     /// An issuer that is not a CA (no basicConstraints cA TRUE).
-    NotCa { subject: String },
+    NotCa {
+        /// The issuer's subject.
+        subject: String,
+    },
     /// An issuer whose keyUsage lacks keyCertSign.
-    NoKeyCertSign { subject: String },
+    NoKeyCertSign {
+        /// The issuer's subject.
+        subject: String,
+    },
     /// An issuer whose pathLenConstraint is exceeded.
-    PathLenExceeded { subject: String, path_len: u8 },
+    PathLenExceeded {
+        /// The issuer's subject.
+        subject: String,
+        /// Its pathLenConstraint.
+        path_len: u8,
+    },
     /// The leaf is a CA certificate, not an EK or AK certificate.
     LeafIsCa,
     /// The leaf's EKU does not allow the asked role.
-    EkuMismatch { role: &'static str },
+    EkuMismatch {
+        /// The role asked (`EK`, `AK` or `end-entity`).
+        role: &'static str,
+    },
     /// The leaf's keyUsage does not fit the asked role.
-    KeyUsageMismatch { role: &'static str },
+    KeyUsageMismatch {
+        /// The role asked (`EK`, `AK` or `end-entity`).
+        role: &'static str,
+    },
     /// No certificate in the roots or chain files has the subject the issuer field names.
-    IssuerNotFound { subject: String, issuer: String },
+    IssuerNotFound {
+        /// The certificate whose issuer is missing.
+        subject: String,
+        /// The issuer it names.
+        issuer: String,
+    },
     /// Every path tried comes back to a certificate already in it.
-    ChainLoop { subject: String },
+    ChainLoop {
+        /// The certificate where the loop was found.
+        subject: String,
+    },
     /// A chain would need more than the allowed number of certificates.
-    ChainTooLong { max: usize },
+    ChainTooLong {
+        /// The most certificates a chain may have.
+        max: usize,
+    },
     /// Chain search gave up after checking this many signatures.
-    SearchLimit { checks: usize },
+    SearchLimit {
+        /// Signatures checked before giving up.
+        checks: usize,
+    },
     /// The certificate's key is not the key it was compared with.
     KeyMismatch,
     /// The key to compare with does not decode.

@@ -12,8 +12,11 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 /// Curves an EK or AK may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TpmCurve {
+    /// NIST P-256 (secp256r1), 32-byte coordinates.
     P256,
+    /// NIST P-384 (secp384r1), 48-byte coordinates.
     P384,
+    /// NIST P-521 (secp521r1), 66-byte coordinates.
     P521,
 }
 
@@ -31,13 +34,20 @@ impl TpmCurve {
 /// bytes), or an EC curve with both coordinates at the field size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubjectKey {
+    /// An RSA key.
     Rsa {
+        /// The modulus, big-endian, no leading zero bytes.
         modulus: Vec<u8>,
+        /// The public exponent, big-endian, no leading zero bytes.
         exponent: Vec<u8>,
     },
+    /// An EC key.
     Ec {
+        /// Its curve.
         curve: TpmCurve,
+        /// X coordinate, big-endian, at the field size.
         x: Vec<u8>,
+        /// Y coordinate, big-endian, at the field size.
         y: Vec<u8>,
     },
 }

@@ -70,26 +70,37 @@ impl TpmDeviceInfo {
 /// `tcg-at-tpmSpecification` from subjectDirectoryAttributes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TpmSpecification {
+    /// `family`: the TPM specification family, e.g. `2.0`.
     pub family: String,
+    /// `level`: the specification level.
     pub level: u64,
+    /// `revision`: the specification revision (e.g. 138 for 1.38).
     pub revision: u64,
 }
 
 /// Google's GCE instance information extension (1.3.6.1.4.1.11129.2.1.21).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GceInstanceInfo {
+    /// The Compute Engine zone of the instance (e.g. `us-central1-a`).
     pub zone: String,
+    /// The numeric project number.
     pub project_number: u64,
+    /// The project ID (text).
     pub project_id: String,
+    /// The numeric instance ID.
     pub instance_id: u64,
+    /// The instance name.
     pub instance_name: String,
+    /// The instance's security properties, when present.
     pub security: Option<GceSecurityProperties>,
 }
 
 /// The security properties inside [`GceInstanceInfo`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GceSecurityProperties {
+    /// `security_version` (absent when not set).
     pub security_version: Option<u64>,
+    /// `is_production`, as Google sets it (absent when not set).
     pub is_production: Option<bool>,
 }
 
@@ -98,14 +109,21 @@ pub struct GceSecurityProperties {
 pub struct Extensions {
     /// `(cA, pathLenConstraint)`.
     pub basic_constraints: Option<(bool, Option<u8>)>,
+    /// keyUsage bits, when the extension is present.
     pub key_usage: Option<KeyUsage>,
+    /// extendedKeyUsage purposes, when present.
     pub ext_key_usage: Option<Vec<Oid>>,
+    /// subjectKeyIdentifier, when present.
     pub subject_key_id: Option<Vec<u8>>,
+    /// The keyIdentifier of authorityKeyIdentifier, when present.
     pub authority_key_id: Option<Vec<u8>>,
     /// Whether the certificate has a subjectAltName, and whether it is critical.
     pub san: Option<bool>,
+    /// TPM manufacturer, model and version from subjectAltName (EK certificates).
     pub tpm: Option<TpmDeviceInfo>,
+    /// `tcg-at-tpmSpecification` from subjectDirectoryAttributes (EK certificates).
     pub tpm_spec: Option<TpmSpecification>,
+    /// Google's instance information, on GCE vTPM certificates.
     pub gce: Option<GceInstanceInfo>,
     /// The certificatePolicies OIDs, and whether the extension is critical.
     pub policies: Option<(Vec<Oid>, bool)>,
@@ -118,12 +136,16 @@ pub struct Extensions {
 pub struct Certificate {
     der: Vec<u8>,
     tbs_range: Range<usize>,
+    /// `signatureAlgorithm` of the outer Certificate (checked equal to `tbs.signature`).
     pub signature_algorithm: AlgorithmIdentifierOwned,
     signature: Vec<u8>,
+    /// The decoded TBSCertificate.
     pub tbs: TbsCertificateInner<TpmProfile>,
+    /// The extensions, decoded.
     pub extensions: Extensions,
-    /// Unix seconds of notBefore and notAfter.
+    /// notBefore, in Unix seconds.
     pub not_before: u64,
+    /// notAfter, in Unix seconds.
     pub not_after: u64,
 }
 
@@ -196,10 +218,12 @@ impl Certificate {
         &self.signature
     }
 
+    /// The subject Name, as decoded.
     pub fn subject(&self) -> &Name {
         &self.tbs.subject
     }
 
+    /// The issuer Name, as decoded.
     pub fn issuer(&self) -> &Name {
         &self.tbs.issuer
     }
@@ -226,6 +250,7 @@ impl Certificate {
         }
     }
 
+    /// The serial number as lower-case hex, as encoded (two digits per byte).
     pub fn serial_hex(&self) -> String {
         use core::fmt::Write as _;
         let mut s = String::new();

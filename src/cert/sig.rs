@@ -13,9 +13,13 @@ use x509_cert::spki::AlgorithmIdentifierOwned;
 /// Digest of a signature algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignatureHash {
+    /// SHA-1 (refused unless the policy allows it).
     Sha1,
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
@@ -63,11 +67,16 @@ impl SignatureHash {
 /// A certificate signature algorithm this verifier implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignatureAlg {
+    /// RSASSA-PKCS1-v1_5 with this hash (sha256WithRSAEncryption, ...).
     RsaPkcs1v15(SignatureHash),
+    /// RSASSA-PSS (MGF1 with the same hash).
     RsaPss {
+        /// The message hash (and MGF1's).
         hash: SignatureHash,
+        /// The salt length in bytes, from the parameters.
         salt_len: usize,
     },
+    /// ECDSA with this hash (ecdsa-with-SHA256, ...).
     Ecdsa(SignatureHash),
 }
 
@@ -100,6 +109,7 @@ impl SignatureAlg {
         }
     }
 
+    /// The hash the algorithm signs with.
     pub fn hash(self) -> SignatureHash {
         match self {
             Self::RsaPkcs1v15(h) | Self::Ecdsa(h) | Self::RsaPss { hash: h, .. } => h,
@@ -133,8 +143,11 @@ fn pss_params(a: &AlgorithmIdentifierOwned) -> Result<SignatureAlg, CertError> {
 /// A CA's public key, ready to check signatures.
 #[derive(Clone, Debug)]
 pub enum IssuerKey {
+    /// An RSA key.
     Rsa(rsa::RsaPublicKey),
+    /// An ECDSA key on P-256.
     P256(p256::ecdsa::VerifyingKey),
+    /// An ECDSA key on P-384.
     P384(p384::ecdsa::VerifyingKey),
 }
 

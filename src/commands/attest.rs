@@ -9,9 +9,11 @@ use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
 /// An attestation and its signature, with the exact bytes the TPM returned for both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedAttest<'r> {
+    /// The parsed TPMS_ATTEST (`quoted` or `certifyInfo`).
     pub attest: TpmsAttest<'r>,
     /// TPMS_ATTEST as signed (what `tpm2_quote -m` writes).
     pub attest_bytes: &'r [u8],
+    /// The parsed TPMT_SIGNATURE.
     pub signature: TpmtSignature<'r>,
     /// TPMT_SIGNATURE as received (what `tpm2_quote -s` writes).
     pub signature_bytes: &'r [u8],
@@ -37,9 +39,13 @@ fn write_null_scheme(w: &mut Writer<'_>) -> Result<(), Error> {
 
 /// TPM2_Quote with the key's own signing scheme.
 pub struct Quote<'a> {
+    /// `signHandle`: the signing key (the AK).
     pub sign_handle: u32,
+    /// Password of the signing key.
     pub sign_auth: &'a [u8],
+    /// `qualifyingData`: the verifier's nonce, copied into extraData (at most 66 bytes).
     pub qualifying_data: &'a [u8],
+    /// `PCRselect`: the PCRs to quote.
     pub pcr_select: TpmlPcrSelection,
 }
 
@@ -64,10 +70,15 @@ impl Command for Quote<'_> {
 
 /// TPM2_Certify: the signing key attests that `object_handle` is loaded in this TPM.
 pub struct Certify<'a> {
+    /// `objectHandle`: the object to certify.
     pub object_handle: u32,
+    /// Password of the object (ADMIN role).
     pub object_auth: &'a [u8],
+    /// `signHandle`: the key that signs the certification (the AK), or TPM_RH_NULL.
     pub sign_handle: u32,
+    /// Password of the signing key.
     pub sign_auth: &'a [u8],
+    /// `qualifyingData`: the verifier's nonce, copied into extraData (at most 66 bytes).
     pub qualifying_data: &'a [u8],
 }
 

@@ -11,6 +11,7 @@ pub const SU_STATE: u16 = 0x0001;
 
 /// TPM2_Startup.
 pub struct Startup {
+    /// `startupType`: [`SU_CLEAR`] or [`SU_STATE`].
     pub startup_type: u16,
 }
 
@@ -27,6 +28,7 @@ impl Command for Startup {
 
 /// TPM2_Shutdown.
 pub struct Shutdown {
+    /// `shutdownType`: [`SU_CLEAR`] or [`SU_STATE`].
     pub shutdown_type: u16,
 }
 
@@ -43,6 +45,7 @@ impl Command for Shutdown {
 
 /// TPM2_SelfTest.
 pub struct SelfTest {
+    /// `fullTest`: test every function (true), or only those not yet tested (false).
     pub full_test: bool,
 }
 
@@ -59,6 +62,7 @@ impl Command for SelfTest {
 
 /// TPM2_GetRandom. The TPM may return fewer bytes than asked (at most one digest's worth).
 pub struct GetRandom {
+    /// `bytesRequested`: how many random bytes to ask for.
     pub bytes_requested: u16,
 }
 
@@ -101,15 +105,20 @@ impl Command for ReadClock {
 
 /// TPM2_GetCapability.
 pub struct GetCapability {
+    /// `capability`: a TPM_CAP value (see `types::capability::cap`).
     pub capability: u32,
+    /// `property`: where the list starts (the first handle, TPM_PT or TPM_ALG_ID to report).
     pub property: u32,
+    /// `propertyCount`: the most entries to return.
     pub property_count: u32,
 }
 
 /// TPM2_GetCapability's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GetCapabilityResponse {
+    /// `moreData`: the TPM has more entries past the ones returned.
     pub more_data: bool,
+    /// `capabilityData`: the entries returned.
     pub data: TpmsCapabilityData,
 }
 

@@ -11,11 +11,19 @@ const MAX_TIMEOUT: usize = 8;
 /// TPM2_PolicySecret: extends a policy session with the authorization of `auth_handle`
 /// (TPM_RH_ENDORSEMENT for an EK's PolicyA), given here as a password.
 pub struct PolicySecret<'a> {
+    /// `authHandle`: the entity whose authorization the policy asserts (TPM_RH_ENDORSEMENT for
+    /// an EK's policy).
     pub auth_handle: u32,
+    /// The password of `auth_handle` (empty for the default endorsement authorization).
     pub auth: &'a [u8],
+    /// `policySession`: the policy session to extend.
     pub policy_session: u32,
+    /// `nonceTPM`: the policy session's nonceTPM, tying the authorization to this session;
+    /// may be empty.
     pub nonce_tpm: &'a [u8],
+    /// `cpHashA`: the command this authorization is limited to, or empty for any.
     pub cp_hash_a: &'a [u8],
+    /// `policyRef`: a caller-chosen reference folded into the policy, or empty.
     pub policy_ref: &'a [u8],
     /// 0: no expiration and no ticket.
     pub expiration: i32,
@@ -24,9 +32,13 @@ pub struct PolicySecret<'a> {
 /// TPM2_PolicySecret's answer: a timeout and a ticket (empty when expiration is 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PolicySecretResponse<'r> {
+    /// `timeout`: when the ticket expires (empty with no expiration).
     pub timeout: Tpm2b<'r, MAX_TIMEOUT>,
+    /// `policyTicket.tag`: the ticket's structure tag (TPM_ST_AUTH_SECRET).
     pub ticket_tag: u16,
+    /// `policyTicket.hierarchy`: the hierarchy of `auth_handle` (TPM_RH_NULL in a NULL ticket).
     pub ticket_hierarchy: u32,
+    /// `policyTicket.digest` (empty with no ticket).
     pub ticket_digest: Tpm2bDigest<'r>,
 }
 
@@ -62,11 +74,17 @@ impl Command for PolicySecret<'_> {
 /// session that ran PolicySecret(TPM_RH_ENDORSEMENT) for a low-range EK, a password for a
 /// high-range EK with userWithAuth).
 pub struct ActivateCredential<'a> {
+    /// `activateHandle`: the object the credential was made for (the AK).
     pub activate_handle: u32,
+    /// Authorization of `activate_handle` (ADMIN role).
     pub activate_auth: AuthSession<'a>,
+    /// `keyHandle`: the key that decrypts `secret` (the EK).
     pub key_handle: u32,
+    /// Authorization of `key_handle` (USER role).
     pub key_auth: AuthSession<'a>,
+    /// `credentialBlob`: the TPM2B_ID_OBJECT from MakeCredential.
     pub credential_blob: Tpm2bIdObject<'a>,
+    /// `secret`: the TPM2B_ENCRYPTED_SECRET from MakeCredential (the seed encrypted to the EK).
     pub secret: Tpm2bEncryptedSecret<'a>,
 }
 

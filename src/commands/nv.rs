@@ -10,13 +10,17 @@ pub type NvPublic<'r> = TpmsNvPublic<'r>;
 
 /// TPM2_NV_ReadPublic.
 pub struct NvReadPublic {
+    /// `nvIndex`: the NV index (a TPM_HT_NV_INDEX handle, 0x01xxxxxx).
     pub nv_index: u32,
 }
 
 /// TPM2_NV_ReadPublic's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NvReadPublicResponse<'r> {
+    /// `nvPublic`: the index's public area (attributes, nameAlg, size).
     pub nv_public: NvPublic<'r>,
+    /// `nvName`: the index's Name (nameAlg and the digest of nvPublic), as returned; not
+    /// recomputed here.
     pub nv_name: Tpm2bName<'r>,
 }
 
@@ -42,9 +46,13 @@ impl Command for NvReadPublic {
 pub struct NvRead<'a> {
     /// The index itself (authorized by its auth value) or TPM_RH_OWNER.
     pub auth_handle: u32,
+    /// Password of `auth_handle` (empty for the EK certificate indices).
     pub auth: &'a [u8],
+    /// `nvIndex`: the index to read.
     pub nv_index: u32,
+    /// `size`: bytes to read (at most the TPM's TPM_PT_NV_BUFFER_MAX).
     pub size: u16,
+    /// `offset`: where in the index to start, in bytes.
     pub offset: u16,
 }
 

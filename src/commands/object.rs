@@ -12,11 +12,15 @@ use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
 pub struct CreatePrimary<'a> {
     /// TPM_RH_ENDORSEMENT, TPM_RH_OWNER, TPM_RH_PLATFORM or TPM_RH_NULL.
     pub primary_handle: u32,
+    /// Authorization (password) of the hierarchy in `primary_handle`; empty by default.
     pub hierarchy_auth: &'a [u8],
     /// `inSensitive.userAuth` of the new key.
     pub user_auth: &'a [u8],
+    /// `inPublic`: the template of the key.
     pub public: TpmtPublic<'a>,
+    /// `outsideInfo`: data the TPM copies into the creation data (at most 66 bytes).
     pub outside_info: &'a [u8],
+    /// `creationPCR`: PCRs whose digest goes into the creation data; empty for none.
     pub creation_pcr: TpmlPcrSelection,
 }
 
@@ -38,9 +42,13 @@ impl<'a> CreatePrimary<'a> {
 /// TPM2_CreatePrimary's answer (creation data and ticket are checked for shape and skipped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CreatePrimaryResponse<'r> {
+    /// The handle of the new transient object (TPM_HT_TRANSIENT).
     pub object_handle: u32,
+    /// `outPublic`: the key's public area, checked to be made from the template sent.
     pub out_public: Tpm2bPublic<'r>,
+    /// `creationHash`: digest of the TPMS_CREATION_DATA (the creation data itself is not kept).
     pub creation_hash: Tpm2bDigest<'r>,
+    /// `name`: the key's Name, checked against `out_public`.
     pub name: Tpm2bName<'r>,
 }
 
@@ -98,14 +106,18 @@ impl Command for CreatePrimary<'_> {
 
 /// TPM2_ReadPublic.
 pub struct ReadPublic {
+    /// The handle of a loaded or persistent object.
     pub object_handle: u32,
 }
 
 /// TPM2_ReadPublic's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadPublicResponse<'r> {
+    /// `outPublic`: the object's public area.
     pub out_public: Tpm2bPublic<'r>,
+    /// `name`: the object's Name, checked against `out_public`.
     pub name: Tpm2bName<'r>,
+    /// `qualifiedName`: the object's Qualified Name (parent chain folded in), as the TPM returned it.
     pub qualified_name: Tpm2bName<'r>,
 }
 
@@ -133,6 +145,7 @@ impl Command for ReadPublic {
 
 /// TPM2_FlushContext: the handle travels as a parameter, not in the handle area.
 pub struct FlushContext {
+    /// The transient object or session to flush.
     pub flush_handle: u32,
 }
 
@@ -151,8 +164,12 @@ impl Command for FlushContext {
 pub struct EvictControl<'a> {
     /// TPM_RH_OWNER or TPM_RH_PLATFORM.
     pub auth_handle: u32,
+    /// Password of `auth_handle` (owner or platform authorization).
     pub auth: &'a [u8],
+    /// The transient object to persist, or the persistent object to evict.
     pub object_handle: u32,
+    /// The persistent handle (0x81xxxxxx) to give the object; for an eviction, the same handle
+    /// as `object_handle`.
     pub persistent_handle: u32,
 }
 

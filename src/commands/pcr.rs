@@ -8,14 +8,18 @@ use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
 /// TPM2_PCR_Read. A TPM returns at most eight digests per call and says which it returned in
 /// `selection_out`; [`crate::tpm::Tpm::pcr_read_each`] loops until the whole selection is read.
 pub struct PcrRead {
+    /// `pcrSelectionIn`: the PCRs to read.
     pub selection: TpmlPcrSelection,
 }
 
 /// TPM2_PCR_Read's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PcrReadResponse<'r> {
+    /// `pcrUpdateCounter`: the TPM's PCR update counter when the values were read.
     pub update_counter: u32,
+    /// `pcrSelectionOut`: the PCRs actually read (at most eight digests' worth).
     pub selection_out: TpmlPcrSelection,
+    /// `pcrValues`: the values, in the order of `selection_out`.
     pub values: TpmlDigest<'r>,
 }
 
@@ -36,8 +40,11 @@ impl Command for PcrRead {
 
 /// TPM2_PCR_Extend: one digest per bank, all in one command.
 pub struct PcrExtend<'a> {
+    /// `pcrHandle`: the PCR index (a TPM_HT_PCR handle).
     pub pcr: u32,
+    /// The PCR's authorization (empty for the PC Client PCRs).
     pub auth: &'a [u8],
+    /// `digests`: one digest per bank to extend with.
     pub digests: TpmlDigestValues<'a>,
 }
 
@@ -60,8 +67,11 @@ impl Command for PcrExtend<'_> {
 
 /// TPM2_PCR_Event: the TPM hashes `event_data` in every bank and extends the PCR.
 pub struct PcrEvent<'a> {
+    /// `pcrHandle`: the PCR index (a TPM_HT_PCR handle).
     pub pcr: u32,
+    /// The PCR's authorization (empty for the PC Client PCRs).
     pub auth: &'a [u8],
+    /// `eventData`: the data to hash and extend, at most 1024 bytes.
     pub event_data: &'a [u8],
 }
 
@@ -84,7 +94,9 @@ impl Command for PcrEvent<'_> {
 
 /// TPM2_PCR_Reset (PCR 16 and 23 are resettable from locality 0 on a PC Client TPM).
 pub struct PcrReset<'a> {
+    /// `pcrHandle`: the PCR index (a TPM_HT_PCR handle).
     pub pcr: u32,
+    /// The PCR's authorization (empty for the PC Client PCRs).
     pub auth: &'a [u8],
 }
 

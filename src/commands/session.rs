@@ -19,8 +19,11 @@ pub const CONTINUE_SESSION: u8 = 0x01;
 pub struct TpmSe(pub u8);
 
 impl TpmSe {
+    /// `TPM_SE_HMAC`: an HMAC session.
     pub const HMAC: Self = Self(0x00);
+    /// `TPM_SE_POLICY`: a policy session.
     pub const POLICY: Self = Self(0x01);
+    /// `TPM_SE_TRIAL`: a trial policy session (computes a policy digest, authorizes nothing).
     pub const TRIAL: Self = Self(0x03);
 }
 
@@ -32,6 +35,7 @@ pub enum AuthSession<'a> {
     /// A policy session whose policy digest the caller has brought to the object's
     /// authPolicy. Its HMAC is empty: the policy did not run PolicyAuthValue.
     Policy {
+        /// The policy session's handle (TPM_HT_POLICY_SESSION, from StartAuthSession).
         handle: u32,
         /// `TPMA_SESSION` bits; without continueSession the TPM closes the session on success.
         attributes: u8,
@@ -48,9 +52,12 @@ pub enum AuthSession<'a> {
 #[cfg(feature = "credential")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HmacAuth<'a> {
+    /// The HMAC session's handle (TPM_HT_HMAC_SESSION, from StartAuthSession).
     pub handle: u32,
     /// The session's authHash.
     pub hash: HashAlg,
+    /// The HMAC key: the sessionKey followed by the entity's authValue (or the sessionKey
+    /// alone when the entity is the session's bind entity).
     pub key: &'a [u8],
     /// The Names of the command's handles, in handle order.
     pub names: &'a [&'a [u8]],
@@ -131,12 +138,15 @@ impl HmacAuth<'_> {
 #[cfg(feature = "credential")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionNonce {
+    /// Bytes used in `bytes` (the session's authHash digest size at most).
     pub len: usize,
+    /// The nonce, in its first `len` bytes.
     pub bytes: [u8; crate::types::hash::MAX_DIGEST],
 }
 
 #[cfg(feature = "credential")]
 impl SessionNonce {
+    /// The nonce (the first `len` bytes).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -321,14 +331,19 @@ pub(super) fn read_acks(r: &mut Reader<'_>, sessions: usize) -> Result<(), Error
 /// TPM2_StartAuthSession. Unsalted and unbound when `tpm_key` and `bind` are TPM_RH_NULL
 /// (the only form this crate uses so far; `encrypted_salt` must then be empty).
 pub struct StartAuthSession<'a> {
+    /// `tpmKey`: the handle of the key that decrypts `encrypted_salt`, or TPM_RH_NULL (unsalted).
     pub tpm_key: u32,
+    /// `bind`: the entity whose authValue goes into the session key, or TPM_RH_NULL (unbound).
     pub bind: u32,
     /// 16 bytes up to the digest size of `auth_hash`.
     pub nonce_caller: &'a [u8],
+    /// `encryptedSalt`: the salt encrypted to `tpm_key`; empty when `tpm_key` is TPM_RH_NULL.
     pub encrypted_salt: &'a [u8],
+    /// `sessionType`: HMAC, policy or trial.
     pub session_type: TpmSe,
     /// Parameter encryption of the session (`TPMT_SYM_DEF`); NULL for none.
     pub symmetric: TpmtSymDefObject,
+    /// `authHash`: the session's hash (HMACs, policy digest, nonces' size).
     pub auth_hash: HashAlg,
 }
 
@@ -350,7 +365,9 @@ impl<'a> StartAuthSession<'a> {
 /// TPM2_StartAuthSession's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StartAuthSessionResponse<'r> {
+    /// The handle of the new session (TPM_HT_HMAC_SESSION or TPM_HT_POLICY_SESSION).
     pub session_handle: u32,
+    /// `nonceTPM`: the TPM's first nonce for the session, authHash-sized.
     pub nonce_tpm: Tpm2bDigest<'r>,
 }
 

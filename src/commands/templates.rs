@@ -148,10 +148,15 @@ const AES256_CFB: TpmtSymDefObject = TpmtSymDefObject::Cipher {
 /// are not included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EkType {
+    /// RSA 2048 (templates L-1 and H-1).
     Rsa2048,
+    /// ECC NIST P-256 (templates L-2 and H-2).
     EccP256,
+    /// ECC NIST P-384 (template H-3; high range only).
     EccP384,
+    /// RSA 3072 (template H-6; high range only).
     Rsa3072,
+    /// RSA 4096 (template H-7; high range only).
     Rsa4096,
 }
 

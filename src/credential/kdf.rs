@@ -14,7 +14,12 @@ pub enum KdfError {
     /// The hash is not compiled into this build.
     Hash(HashUnavailable),
     /// `bits` is more than `out` holds.
-    OutputSize { bits: u32, available: usize },
+    OutputSize {
+        /// Bits asked for.
+        bits: u32,
+        /// Bytes the output buffer holds.
+        available: usize,
+    },
 }
 
 impl core::fmt::Display for KdfError {

@@ -202,24 +202,33 @@ pub fn check_name(name: &[u8]) -> Result<(), CredentialError> {
 /// What MakeCredential takes from the EK: its hash, its cipher key size and its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EkParams<'a> {
+    /// The EK's nameAlg: the hash of the KDFs and the integrity HMAC.
     pub name_alg: HashAlg,
     /// AES key size in bits (128, 192 or 256).
     pub sym_bits: u16,
+    /// The EK's public key.
     pub key: EkKey<'a>,
 }
 
 /// The EK's public key as the credential needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EkKey<'a> {
+    /// An RSA EK: the seed is encrypted with RSA-OAEP (label "IDENTITY").
     Rsa {
+        /// The modulus, big-endian.
         modulus: &'a [u8],
+        /// The public exponent (65537 when the public area says 0).
         exponent: u32,
         /// The OAEP hash: the EK's OAEP scheme hash, or its nameAlg when the scheme is NULL.
         oaep_hash: HashAlg,
     },
+    /// An ECC EK: the seed is agreed by ECDH with an ephemeral key (KDFe, label "IDENTITY").
     Ecc {
+        /// The curve (NIST P-256 or P-384 in this build).
         curve: TpmEccCurve,
+        /// X coordinate of the EK's public point, big-endian.
         x: &'a [u8],
+        /// Y coordinate of the EK's public point, big-endian.
         y: &'a [u8],
     },
 }
@@ -298,6 +307,7 @@ impl Seed {
         })
     }
 
+    /// The seed bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -318,6 +328,7 @@ impl EncryptedSeed {
         }
     }
 
+    /// The encrypted seed: an OAEP ciphertext (RSA) or a marshaled TPMS_ECC_POINT (ECC).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -329,9 +340,17 @@ impl EncryptedSeed {
 pub enum FixedInputs<'a> {
     /// RSA EK: the seed (at most one digest of the OAEP hash) and the OAEP seed (exactly one
     /// digest of the OAEP hash).
-    Rsa { seed: &'a [u8], oaep_seed: &'a [u8] },
+    Rsa {
+        /// The seed the credential's keys derive from (at most one digest of the OAEP hash).
+        seed: &'a [u8],
+        /// The OAEP encoding's random seed (exactly one digest of the OAEP hash).
+        oaep_seed: &'a [u8],
+    },
     /// ECC EK: the ephemeral private key, big-endian, one field element.
-    Ecc { ephemeral_private: &'a [u8] },
+    Ecc {
+        /// The ephemeral ECDH private key, big-endian, one field element.
+        ephemeral_private: &'a [u8],
+    },
 }
 
 enum Randomness<'r, 'a> {

@@ -11,7 +11,9 @@ use core::fmt;
 /// A decoder could not read the event data: which field, and why.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct DecodeError {
+    /// The structure field, spelled as in the PFP or UEFI spec (`UEFI_VARIABLE_DATA.VariableName`).
     pub field: &'static str,
+    /// What is wrong with it (`truncated`, `overflows`...).
     pub reason: &'static str,
 }
 
@@ -181,6 +183,8 @@ const KNOWN_GUIDS: &[(EfiGuid, &str)] = &[
 pub struct Utf16Str<'a>(pub &'a [u8]);
 
 impl<'a> Utf16Str<'a> {
+    /// The UTF-16 code units (little-endian pairs), up to the first NUL; an odd last byte is
+    /// dropped.
     pub fn units(&self) -> impl Iterator<Item = u16> + 'a {
         self.0
             .chunks_exact(2)
@@ -206,14 +210,18 @@ impl fmt::Display for Utf16Str<'_> {
 /// `UEFI_VARIABLE_DATA` (PFP 10.4.3): EV_EFI_VARIABLE_* event data.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct UefiVariableData<'a> {
+    /// `VariableName`: the variable's vendor GUID.
     pub variable_name: EfiGuid,
+    /// `UnicodeName`: the variable's name (`SecureBoot`, `db`, `Boot0001`...).
     pub unicode_name: Utf16Str<'a>,
+    /// `VariableData`: the variable's contents as measured.
     pub variable_data: &'a [u8],
     /// Bytes after `VariableData` (old shim adds one; see [`Quirk::ShimAuthorityExtraByte`]).
     pub trailing: &'a [u8],
 }
 
 impl<'a> UefiVariableData<'a> {
+    /// Reads the structure; `VariableData` may be followed by trailing bytes (kept in `trailing`).
     pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
         let mut c = Cur::new(data);
         let variable_name = c.guid("UEFI_VARIABLE_DATA.VariableName")?;
@@ -245,8 +253,11 @@ impl<'a> UefiVariableData<'a> {
 /// One node of an `EFI_DEVICE_PATH_PROTOCOL` (UEFI 2.10 section 10.3).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct DevicePathNode<'a> {
+    /// `Type` (1 hardware, 2 ACPI, 3 messaging, 4 media, 5 BIOS boot, 0x7F end).
     pub node_type: u8,
+    /// `SubType`, whose meaning depends on `Type`.
     pub sub_type: u8,
+    /// The node's data after its 4-byte header.
     pub data: &'a [u8],
 }
 
@@ -433,9 +444,13 @@ impl fmt::Display for DevicePath<'_> {
 /// `UEFI_IMAGE_LOAD_EVENT` (PFP 10.4.4): data of boot applications and drivers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct UefiImageLoadEvent<'a> {
+    /// `ImageLocationInMemory`: where the image was loaded.
     pub image_location_in_memory: u64,
+    /// `ImageLengthInMemory`: its size in memory, in bytes.
     pub image_length_in_memory: u64,
+    /// `ImageLinkTimeAddress`: its link-time base address.
     pub image_link_time_address: u64,
+    /// `DevicePath`: where the image was loaded from (checked to be well formed).
     pub device_path: DevicePath<'a>,
     /// Bytes after the device path. Old shim (Debian 10's) logs its second-stage loader and
     /// the kernel with all fields zero and 9 such bytes: no location, no path.
@@ -443,6 +458,7 @@ pub struct UefiImageLoadEvent<'a> {
 }
 
 impl<'a> UefiImageLoadEvent<'a> {
+    /// Reads the structure; the device path's nodes are checked.
     pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
         let mut c = Cur::new(data);
         let image_location_in_memory = c.u64("UEFI_IMAGE_LOAD_EVENT.ImageLocationInMemory")?;
@@ -464,13 +480,18 @@ impl<'a> UefiImageLoadEvent<'a> {
 /// `EFI_LOAD_OPTION` (UEFI 2.10, 3.1.3): the data of a `Boot####` variable.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct EfiLoadOption<'a> {
+    /// `Attributes`: LOAD_OPTION_* bits (active, hidden, category...).
     pub attributes: u32,
+    /// `Description`: the boot entry's name, as shown in the boot menu.
     pub description: Utf16Str<'a>,
+    /// `FilePathList`: the device path(s) of what to boot.
     pub file_path_list: DevicePath<'a>,
+    /// `OptionalData`: data passed to the loaded image.
     pub optional_data: &'a [u8],
 }
 
 impl<'a> EfiLoadOption<'a> {
+    /// Reads a load option from a `Boot####` variable's data.
     pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
         let mut c = Cur::new(data);
         let attributes = c.u32("EFI_LOAD_OPTION.Attributes")?;
@@ -501,19 +522,28 @@ impl<'a> EfiLoadOption<'a> {
 /// One `EFI_PARTITION_ENTRY` of a GPT event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct GptEntry<'a> {
+    /// `PartitionTypeGUID`: the kind of partition (EFI system, Linux filesystem...).
     pub partition_type_guid: EfiGuid,
+    /// `UniquePartitionGUID`: this partition's GUID.
     pub unique_partition_guid: EfiGuid,
+    /// `StartingLBA`: first block of the partition.
     pub starting_lba: u64,
+    /// `EndingLBA`: last block of the partition (inclusive).
     pub ending_lba: u64,
+    /// `Attributes`: partition attribute bits.
     pub attributes: u64,
+    /// `PartitionName`: the partition's name.
     pub partition_name: Utf16Str<'a>,
 }
 
 /// `UEFI_GPT_DATA` (PFP 10.4.6): the GPT header and the partition entries in use.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct UefiGptData<'a> {
+    /// `DiskGUID` from the GPT header.
     pub disk_guid: EfiGuid,
+    /// `NumberOfPartitions`: the entries that follow.
     pub number_of_partitions: u64,
+    /// `SizeOfPartitionEntry` from the GPT header, in bytes.
     pub size_of_partition_entry: u32,
     entries: &'a [u8],
 }
@@ -522,6 +552,7 @@ pub struct UefiGptData<'a> {
 const GPT_HEADER_SIZE: u64 = 92;
 
 impl<'a> UefiGptData<'a> {
+    /// Reads the GPT header (checking its `EFI PART` signature) and bounds the entries.
     pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
         let mut c = Cur::new(data);
         let h = c.take(GPT_HEADER_SIZE, "UEFI_GPT_DATA.UEFIPartitionHeader")?;
@@ -556,6 +587,7 @@ impl<'a> UefiGptData<'a> {
         })
     }
 
+    /// The partition entries, in order.
     pub fn entries(&self) -> impl Iterator<Item = GptEntry<'a>> + 'a {
         self.entries
             .chunks_exact(self.size_of_partition_entry as usize)
@@ -588,6 +620,7 @@ pub enum IplStringKind {
 /// EV_IPL data decoded as a string.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct IplString<'a> {
+    /// What the string is, from its prefix.
     pub kind: IplStringKind,
     /// The whole data without its trailing NUL(s).
     pub text: &'a [u8],
@@ -658,12 +691,16 @@ fn looks_utf16(d: &[u8]) -> bool {
 /// The value of an EV_SEPARATOR (PFP 10.4.1: 0 normally, 1s on an error; Windows `WBCL`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum SeparatorValue {
+    /// Four zero bytes: the normal separator.
     Normal,
+    /// Four 0xFF bytes: the firmware met an error before this point.
     Error,
+    /// `WBCL`: the separator Windows Boot Manager writes.
     Wbcl,
 }
 
 impl SeparatorValue {
+    /// The value of a separator's data, or `None` for other data.
     pub fn parse(data: &[u8]) -> Option<Self> {
         match data {
             [0, 0, 0, 0] => Some(Self::Normal),
@@ -682,11 +719,14 @@ impl SeparatorValue {
 pub struct UefiPlatformFirmwareBlob<'a> {
     /// BLOB2 only.
     pub description: Option<&'a [u8]>,
+    /// `BlobBase`: the firmware volume's physical address.
     pub blob_base: u64,
+    /// `BlobLength`: its length in bytes.
     pub blob_length: u64,
 }
 
 impl<'a> UefiPlatformFirmwareBlob<'a> {
+    /// Reads a BLOB (or BLOB2 when `blob2`, with its description first).
     pub fn parse(data: &'a [u8], blob2: bool) -> Result<Self, DecodeError> {
         let mut c = Cur::new(data);
         let description = if blob2 {
@@ -796,6 +836,7 @@ impl<'a> WbclTaggedEvent<'a> {
         })
     }
 
+    /// Whether a SIPA event type is a container of other SIPA events.
     pub fn is_container(t: u32) -> bool {
         t & SIPA_CONTAINER != 0
     }
@@ -840,16 +881,23 @@ pub enum EventData<'a> {
     /// Another EV_NO_ACTION, with its signature when it starts with printable ASCII
     /// (`SP800-155 Event`, Windows trust points, ...).
     NoAction(&'a [u8]),
+    /// EV_SEPARATOR.
     Separator(SeparatorValue),
     /// EV_EFI_ACTION / EV_ACTION / EV_POST_CODE / EV_S_CRTM_CONTENTS text.
     Text(&'a [u8]),
     /// EV_S_CRTM_VERSION: a UTF-16 version string.
     ScrtmVersion(Utf16Str<'a>),
+    /// EV_EFI_VARIABLE_* (UEFI_VARIABLE_DATA).
     Variable(UefiVariableData<'a>),
+    /// EV_EFI_BOOT_SERVICES_APPLICATION / _DRIVER, EV_EFI_RUNTIME_SERVICES_DRIVER.
     ImageLoad(UefiImageLoadEvent<'a>),
+    /// EV_EFI_GPT_EVENT or EV_EFI_GPT_EVENT2 (UEFI_GPT_DATA).
     Gpt(UefiGptData<'a>),
+    /// EV_IPL data that reads as a string.
     Ipl(IplString<'a>),
+    /// EV_EFI_PLATFORM_FIRMWARE_BLOB / BLOB2 (or a 16-byte binary EV_POST_CODE).
     FirmwareBlob(UefiPlatformFirmwareBlob<'a>),
+    /// EV_EVENT_TAG that reads as Windows WBCL (SIPA) tagged events.
     Wbcl(WbclTaggedEvent<'a>),
     /// No decoder for this type, or binary data in a text type.
     Raw(&'a [u8]),
@@ -956,6 +1004,7 @@ pub enum Quirk {
 }
 
 impl Quirk {
+    /// The quirk's stable name (for reports and JSON).
     pub fn name(self) -> &'static str {
         match self {
             Self::VariableBootDataOnly => "variable-boot-data-only",
@@ -987,6 +1036,7 @@ impl DigestCheck {
         matches!(self, Self::Verified | Self::VerifiedQuirk(_))
     }
 
+    /// The result's stable name (for reports and JSON).
     pub fn name(self) -> &'static str {
         match self {
             Self::Verified => "verified",

@@ -10,41 +10,98 @@ use core::fmt;
 pub struct TcgEventType(pub u32);
 
 impl TcgEventType {
+    /// `EV_PREBOOT_CERT` (0x0000_0000): deprecated; not expected in a PC Client log.
     pub const EV_PREBOOT_CERT: Self = Self(0x0000_0000);
+    /// `EV_POST_CODE` (0x0000_0001): a firmware (POST) component measured into PCR 0.
     pub const EV_POST_CODE: Self = Self(0x0000_0001);
+    /// `EV_UNUSED` (0x0000_0002): reserved; never used.
     pub const EV_UNUSED: Self = Self(0x0000_0002);
+    /// `EV_NO_ACTION` (0x0000_0003): informational, extended into no PCR (Spec ID event,
+    /// StartupLocality).
     pub const EV_NO_ACTION: Self = Self(0x0000_0003);
+    /// `EV_SEPARATOR` (0x0000_0004): the end of pre-OS measurements for its PCR (or an error
+    /// marker).
     pub const EV_SEPARATOR: Self = Self(0x0000_0004);
+    /// `EV_ACTION` (0x0000_0005): a string naming an action the firmware took.
     pub const EV_ACTION: Self = Self(0x0000_0005);
+    /// `EV_EVENT_TAG` (0x0000_0006): tagged event data (TCG_PCClientTaggedEvent).
     pub const EV_EVENT_TAG: Self = Self(0x0000_0006);
+    /// `EV_S_CRTM_CONTENTS` (0x0000_0007): the contents of the S-CRTM.
     pub const EV_S_CRTM_CONTENTS: Self = Self(0x0000_0007);
+    /// `EV_S_CRTM_VERSION` (0x0000_0008): the version of the S-CRTM.
     pub const EV_S_CRTM_VERSION: Self = Self(0x0000_0008);
+    /// `EV_CPU_MICROCODE` (0x0000_0009): a CPU microcode update.
     pub const EV_CPU_MICROCODE: Self = Self(0x0000_0009);
+    /// `EV_PLATFORM_CONFIG_FLAGS` (0x0000_000A): platform configuration flags.
     pub const EV_PLATFORM_CONFIG_FLAGS: Self = Self(0x0000_000A);
+    /// `EV_TABLE_OF_DEVICES` (0x0000_000B): a table of devices.
     pub const EV_TABLE_OF_DEVICES: Self = Self(0x0000_000B);
+    /// `EV_COMPACT_HASH` (0x0000_000C): a platform-specific measurement; its digest is not
+    /// recomputed from the event data here.
     pub const EV_COMPACT_HASH: Self = Self(0x0000_000C);
+    /// `EV_IPL` (0x0000_000D): the initial program loader's code or data (grub measures its
+    /// commands and the kernel command line this way).
     pub const EV_IPL: Self = Self(0x0000_000D);
+    /// `EV_IPL_PARTITION_DATA` (0x0000_000E): partition data the IPL used.
     pub const EV_IPL_PARTITION_DATA: Self = Self(0x0000_000E);
+    /// `EV_NONHOST_CODE` (0x0000_000F): code of a non-host component (e.g. a management
+    /// controller).
     pub const EV_NONHOST_CODE: Self = Self(0x0000_000F);
+    /// `EV_NONHOST_CONFIG` (0x0000_0010): configuration of a non-host component.
     pub const EV_NONHOST_CONFIG: Self = Self(0x0000_0010);
+    /// `EV_NONHOST_INFO` (0x0000_0011): information about a non-host component.
     pub const EV_NONHOST_INFO: Self = Self(0x0000_0011);
+    /// `EV_OMIT_BOOT_DEVICE_EVENTS` (0x0000_0012): boot device events are not measured.
     pub const EV_OMIT_BOOT_DEVICE_EVENTS: Self = Self(0x0000_0012);
+    /// `EV_EFI_VARIABLE_DRIVER_CONFIG` (0x8000_0001): a Secure Boot configuration variable
+    /// (SecureBoot, PK, KEK, db, dbx) as UEFI_VARIABLE_DATA, into PCR 7.
     pub const EV_EFI_VARIABLE_DRIVER_CONFIG: Self = Self(0x8000_0001);
+    /// `EV_EFI_VARIABLE_BOOT` (0x8000_0002): a boot variable (BootOrder, Boot####) as
+    /// UEFI_VARIABLE_DATA, into PCR 1.
     pub const EV_EFI_VARIABLE_BOOT: Self = Self(0x8000_0002);
+    /// `EV_EFI_BOOT_SERVICES_APPLICATION` (0x8000_0003): a UEFI application loaded from a boot
+    /// device (UEFI_IMAGE_LOAD_EVENT), into PCR 4.
     pub const EV_EFI_BOOT_SERVICES_APPLICATION: Self = Self(0x8000_0003);
+    /// `EV_EFI_BOOT_SERVICES_DRIVER` (0x8000_0004): a UEFI boot services driver
+    /// (UEFI_IMAGE_LOAD_EVENT).
     pub const EV_EFI_BOOT_SERVICES_DRIVER: Self = Self(0x8000_0004);
+    /// `EV_EFI_RUNTIME_SERVICES_DRIVER` (0x8000_0005): a UEFI runtime services driver
+    /// (UEFI_IMAGE_LOAD_EVENT).
     pub const EV_EFI_RUNTIME_SERVICES_DRIVER: Self = Self(0x8000_0005);
+    /// `EV_EFI_GPT_EVENT` (0x8000_0006): the boot disk's GPT header and partition entries
+    /// (UEFI_GPT_DATA), into PCR 5.
     pub const EV_EFI_GPT_EVENT: Self = Self(0x8000_0006);
+    /// `EV_EFI_ACTION` (0x8000_0007): a string naming a UEFI action (`Calling EFI Application
+    /// from Boot Option`, `DMA Protection Disabled`).
     pub const EV_EFI_ACTION: Self = Self(0x8000_0007);
+    /// `EV_EFI_PLATFORM_FIRMWARE_BLOB` (0x8000_0008): a firmware volume, by base and length
+    /// (UEFI_PLATFORM_FIRMWARE_BLOB).
     pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: Self = Self(0x8000_0008);
+    /// `EV_EFI_HANDOFF_TABLES` (0x8000_0009): tables handed to the OS
+    /// (UEFI_HANDOFF_TABLE_POINTERS).
     pub const EV_EFI_HANDOFF_TABLES: Self = Self(0x8000_0009);
+    /// `EV_EFI_PLATFORM_FIRMWARE_BLOB2` (0x8000_000A): a firmware blob with a description
+    /// (UEFI_PLATFORM_FIRMWARE_BLOB2).
     pub const EV_EFI_PLATFORM_FIRMWARE_BLOB2: Self = Self(0x8000_000A);
+    /// `EV_EFI_HANDOFF_TABLES2` (0x8000_000B): handoff tables with a description
+    /// (UEFI_HANDOFF_TABLE_POINTERS2).
     pub const EV_EFI_HANDOFF_TABLES2: Self = Self(0x8000_000B);
+    /// `EV_EFI_VARIABLE_BOOT2` (0x8000_000C): a boot variable whose digest covers the whole
+    /// UEFI_VARIABLE_DATA.
     pub const EV_EFI_VARIABLE_BOOT2: Self = Self(0x8000_000C);
+    /// `EV_EFI_GPT_EVENT2` (0x8000_000D): the boot disk's GPT (UEFI_GPT_DATA), the later
+    /// counterpart of EV_EFI_GPT_EVENT.
     pub const EV_EFI_GPT_EVENT2: Self = Self(0x8000_000D);
+    /// `EV_EFI_HCRTM_EVENT` (0x8000_0010): the H-CRTM's measurement, into PCR 0 (PCR 0 then
+    /// starts at 4).
     pub const EV_EFI_HCRTM_EVENT: Self = Self(0x8000_0010);
+    /// `EV_EFI_VARIABLE_AUTHORITY` (0x8000_00E0): the db entry (certificate or hash) that
+    /// authorized a loaded image, into PCR 7.
     pub const EV_EFI_VARIABLE_AUTHORITY: Self = Self(0x8000_00E0);
+    /// `EV_EFI_SPDM_FIRMWARE_BLOB` (0x8000_00E1): a device's firmware, measured through SPDM.
     pub const EV_EFI_SPDM_FIRMWARE_BLOB: Self = Self(0x8000_00E1);
+    /// `EV_EFI_SPDM_FIRMWARE_CONFIG` (0x8000_00E2): a device's configuration, measured through
+    /// SPDM.
     pub const EV_EFI_SPDM_FIRMWARE_CONFIG: Self = Self(0x8000_00E2);
 
     /// The PFP's name, or `None` for a value it does not define.
@@ -115,30 +172,77 @@ pub enum ParseErrorKind {
     /// The input has no bytes at all.
     Empty,
     /// The log is longer than [`MAX_LOG_BYTES`].
-    LogTooLarge { len: usize, max: usize },
+    LogTooLarge {
+        /// Length of the log in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
     /// A field needs more bytes than remain.
-    Truncated { need: u64, left: usize },
+    Truncated {
+        /// Bytes the field needs.
+        need: u64,
+        /// Bytes left in the log.
+        left: usize,
+    },
     /// The Spec ID event's signature is "Spec ID Event03" but the event is not an
     /// EV_NO_ACTION on PCR 0 with a zero digest.
     SpecIdHeader,
     /// `specVersionMajor.specVersionMinor` other than 2.0.
-    SpecIdVersion { major: u8, minor: u8 },
+    SpecIdVersion {
+        /// specVersionMajor.
+        major: u8,
+        /// specVersionMinor.
+        minor: u8,
+    },
     /// `uintnSize` other than 1 (UINT32) or 2 (UINT64).
-    SpecIdUintnSize { value: u8 },
+    SpecIdUintnSize {
+        /// The uintnSize read.
+        value: u8,
+    },
     /// `numberOfAlgorithms` zero or above [`MAX_BANKS`].
-    AlgorithmCount { count: u32, max: usize },
+    AlgorithmCount {
+        /// numberOfAlgorithms.
+        count: u32,
+        /// The most banks this parser takes.
+        max: usize,
+    },
     /// An algorithm that is not a TPM 2.0 hash algorithm.
-    UnknownAlgorithm { alg: u16 },
+    UnknownAlgorithm {
+        /// The algorithmId (TPM_ALG_ID).
+        alg: u16,
+    },
     /// An algorithm declared twice in the Spec ID event or digested twice in one event.
-    DuplicateAlgorithm { alg: u16 },
+    DuplicateAlgorithm {
+        /// The algorithmId (TPM_ALG_ID).
+        alg: u16,
+    },
     /// A digest size in the Spec ID event that is not the algorithm's.
-    DigestSize { alg: u16, size: u16 },
+    DigestSize {
+        /// The algorithmId (TPM_ALG_ID).
+        alg: u16,
+        /// The digestSize declared.
+        size: u16,
+    },
     /// vendorInfoSize does not account for exactly the bytes left in the Spec ID event.
-    VendorInfoSize { declared: u8, left: usize },
+    VendorInfoSize {
+        /// vendorInfoSize.
+        declared: u8,
+        /// Bytes left in the event.
+        left: usize,
+    },
     /// A `TCG_PCR_EVENT2.digests.count` above the number of algorithms the Spec ID declared.
-    DigestCount { count: u32, max: usize },
+    DigestCount {
+        /// `digests.count`.
+        count: u32,
+        /// Number of algorithms the Spec ID event declared.
+        max: usize,
+    },
     /// A digest algorithm the Spec ID event did not declare.
-    UndeclaredAlgorithm { alg: u16 },
+    UndeclaredAlgorithm {
+        /// The algorithmId (TPM_ALG_ID).
+        alg: u16,
+    },
     /// A Spec ID event anywhere but first.
     SpecIdMisplaced,
 }
@@ -146,6 +250,7 @@ pub enum ParseErrorKind {
 /// A malformed log: what, in which event (0 = the header event), which field, at which byte.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct EventLogError {
+    /// What was wrong.
     pub kind: ParseErrorKind,
     /// Index of the event being parsed (0 is the first event of the log).
     pub event: usize,
@@ -265,7 +370,9 @@ impl<'a> Le<'a> {
 /// One `{algorithmId, digestSize}` of a Spec ID event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SpecIdAlgorithm {
+    /// `algorithmId`, as a hash algorithm.
     pub alg: HashAlg,
+    /// `digestSize`, in bytes (checked to be the algorithm's).
     pub digest_size: u16,
 }
 
@@ -300,12 +407,18 @@ impl Banks {
 /// `TCG_EfiSpecIDEvent` (PFP 10.4.5.1), the data of a crypto-agile log's first event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct TcgEfiSpecIdEvent<'a> {
+    /// `platformClass`: 0 for client platforms, 1 for servers.
     pub platform_class: u32,
+    /// `specVersionMinor` (0).
     pub spec_version_minor: u8,
+    /// `specVersionMajor` (2).
     pub spec_version_major: u8,
+    /// `specErrata`: the errata revision of the PFP the log follows.
     pub spec_errata: u8,
+    /// `uintnSize`: 1 for UINT32, 2 for UINT64 (the size of UINTN in UEFI structures).
     pub uintn_size: u8,
     pub(super) banks: Banks,
+    /// `vendorInfo`: vendor data, at most 255 bytes.
     pub vendor_info: &'a [u8],
 }
 
@@ -449,6 +562,7 @@ impl<'a> DigestValues<'a> {
         self.count as usize
     }
 
+    /// Whether the event carries no digest.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -495,8 +609,11 @@ pub struct TcgPcrEvent2<'a> {
     pub index: usize,
     /// Byte offset of the event in the log.
     pub offset: usize,
+    /// `pcrIndex`: the PCR the event was extended into (EV_NO_ACTION events extend none).
     pub pcr_index: u32,
+    /// `eventType`.
     pub event_type: TcgEventType,
+    /// `digests`: one digest per bank (TPML_DIGEST_VALUES, little-endian count).
     pub digests: DigestValues<'a>,
     /// The event data (`event[eventSize]`).
     pub event: &'a [u8],
@@ -566,10 +683,12 @@ impl<'a> EventLog<'a> {
         })
     }
 
+    /// SHA-1 (TCG_PCR_EVENT only) or crypto-agile.
     pub fn format(&self) -> LogFormat {
         self.format
     }
 
+    /// The Spec ID event of a crypto-agile log; `None` for a SHA-1 log.
     pub fn spec_id(&self) -> Option<&TcgEfiSpecIdEvent<'a>> {
         self.spec_id.as_ref()
     }
@@ -579,6 +698,7 @@ impl<'a> EventLog<'a> {
         self.banks.iter()
     }
 
+    /// The log's bytes, as given.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }

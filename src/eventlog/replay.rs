@@ -17,14 +17,23 @@ pub enum PcrStart {
     /// All zero: no StartupLocality, no H-CRTM event.
     Zero,
     /// `00…0L` from the StartupLocality event at this index.
-    Locality { locality: u8, event: usize },
+    Locality {
+        /// The locality (0 or 3).
+        locality: u8,
+        /// Index of the StartupLocality event.
+        event: usize,
+    },
     /// `00…04` from the EV_EFI_HCRTM_EVENT at this index.
-    Hcrtm { event: usize },
+    Hcrtm {
+        /// Index of the EV_EFI_HCRTM_EVENT.
+        event: usize,
+    },
 }
 
 /// One bank after replay.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ReplayedBank {
+    /// The bank's hash algorithm.
     pub alg: HashAlg,
     /// False when this build cannot compute the algorithm (SM3_256): values are not set.
     pub computable: bool,
@@ -61,6 +70,7 @@ impl ReplayedBank {
 #[derive(Clone, Debug)]
 pub struct ReplayedPcrs {
     banks: [Option<ReplayedBank>; MAX_BANKS],
+    /// How PCR 0 started.
     pub pcr0_start: PcrStart,
     /// Events walked (the header included).
     pub events: usize,
@@ -90,19 +100,50 @@ pub enum ReplayError {
     /// The log itself is malformed.
     Parse(EventLogError),
     /// A measured event (not EV_NO_ACTION) for a PCR outside 0–23 (`pcrIndex`).
-    PcrOutOfRange { event: usize, pcr: u32 },
+    PcrOutOfRange {
+        /// Index of the event.
+        event: usize,
+        /// Its pcrIndex.
+        pcr: u32,
+    },
     /// A measured event for a DRTM PCR (17–22), which an SRTM log cannot explain.
-    DrtmPcr { event: usize, pcr: u32 },
+    DrtmPcr {
+        /// Index of the event.
+        event: usize,
+        /// Its pcrIndex.
+        pcr: u32,
+    },
     /// A measured event without a digest for a bank the Spec ID declares (`digests`).
-    MissingDigest { event: usize, bank: HashAlg },
+    MissingDigest {
+        /// Index of the event.
+        event: usize,
+        /// The bank without a digest.
+        bank: HashAlg,
+    },
     /// StartupLocality data is not "StartupLocality\0" + 1 byte (`event`).
-    StartupLocalitySize { event: usize, size: usize },
+    StartupLocalitySize {
+        /// Index of the event.
+        event: usize,
+        /// Its eventSize.
+        size: usize,
+    },
     /// StartupLocality other than 0 or 3 (PFP 10.4.5.3) (`event.StartupLocality`).
-    StartupLocalityValue { event: usize, locality: u8 },
+    StartupLocalityValue {
+        /// Index of the event.
+        event: usize,
+        /// The locality found.
+        locality: u8,
+    },
     /// A StartupLocality event after PCR 0 was extended, on another PCR, or a second one.
-    StartupLocalityMisplaced { event: usize },
+    StartupLocalityMisplaced {
+        /// Index of the event.
+        event: usize,
+    },
     /// EV_EFI_HCRTM_EVENT that is not the first measurement of PCR 0 (`eventType`).
-    HcrtmMisplaced { event: usize },
+    HcrtmMisplaced {
+        /// Index of the event.
+        event: usize,
+    },
 }
 
 impl From<EventLogError> for ReplayError {
@@ -257,8 +298,11 @@ fn check_pcr(e: &TcgPcrEvent2<'_>) -> Result<usize, ReplayError> {
 /// A PCR value to compare with the replay (typically from a verified quote).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ExpectedPcr<'b> {
+    /// The bank.
     pub bank: HashAlg,
+    /// The PCR index.
     pub pcr: u32,
+    /// The value, as quoted.
     pub value: &'b [u8],
 }
 
@@ -266,22 +310,52 @@ pub struct ExpectedPcr<'b> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum CompareError {
     /// The log carries no digests for this bank (a SHA-1 log against a SHA-256 quote).
-    BankNotInLog { bank: HashAlg, pcr: u32 },
+    BankNotInLog {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR.
+        pcr: u32,
+    },
     /// The log declares the bank, but this build cannot compute it (SM3_256).
-    BankNotComputable { bank: HashAlg, pcr: u32 },
+    BankNotComputable {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR.
+        pcr: u32,
+    },
     /// PCR index outside 0–23.
-    PcrOutOfRange { bank: HashAlg, pcr: u32 },
+    PcrOutOfRange {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR index given.
+        pcr: u32,
+    },
     /// The expected value's length is not the bank's digest size.
-    ValueLength { bank: HashAlg, pcr: u32, len: usize },
+    ValueLength {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR.
+        pcr: u32,
+        /// The value's length in bytes.
+        len: usize,
+    },
     /// The log extends the PCR but replays to another value; `last_event` is the last event
     /// extended into it.
     Mismatch {
+        /// The bank.
         bank: HashAlg,
+        /// The PCR.
         pcr: u32,
+        /// Index of the last event extended into it.
         last_event: usize,
     },
     /// The log never extends the PCR, and the value is not its initial value.
-    NotExtendedNotInitial { bank: HashAlg, pcr: u32 },
+    NotExtendedNotInitial {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR.
+        pcr: u32,
+    },
 }
 
 impl fmt::Display for CompareError {

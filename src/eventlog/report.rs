@@ -25,8 +25,11 @@ use sha2::Digest as _;
 /// (which may itself be an error: a summary that cannot be made does not make the log
 /// malformed).
 pub struct Analysis<'a> {
+    /// The parsed log.
     pub log: EventLog<'a>,
+    /// Its replayed PCR values, per bank.
     pub pcrs: ReplayedPcrs,
+    /// Its Secure Boot summary, or why none could be made.
     pub secure_boot: Result<SecureBootSummary<'a>, StructureError>,
 }
 
@@ -77,6 +80,7 @@ pub fn utf16(s: Utf16Str<'_>) -> String {
     escape(&s.to_string())
 }
 
+/// The log's format as the JSON report names it: `sha1` or `crypto-agile`.
 pub fn format_name(f: LogFormat) -> &'static str {
     match f {
         LogFormat::Sha1 => "sha1",
@@ -84,6 +88,7 @@ pub fn format_name(f: LogFormat) -> &'static str {
     }
 }
 
+/// The log's events, header first (the log was already walked without error).
 pub fn events<'a>(log: &EventLog<'a>) -> impl Iterator<Item = TcgPcrEvent2<'a>> + 'a {
     // Replay already walked the whole log without error.
     log.events().map_while(Result::ok)
@@ -109,6 +114,7 @@ pub fn authority_json(event: usize, v: &UefiVariableData<'_>) -> Value {
     })
 }
 
+/// The Secure Boot summary as JSON (`{"error": ...}` when there is none), text escaped.
 pub fn secure_boot_json(sb: &Result<SecureBootSummary<'_>, StructureError>) -> Value {
     let s = match sb {
         Ok(s) => s,
@@ -181,6 +187,7 @@ pub fn boot_variable(v: &UefiVariableData<'_>) -> Option<Value> {
     })
 }
 
+/// The IPL string kind as the JSON report names it (`grub_cmd`, `kernel_cmdline`...).
 pub fn ipl_kind(k: IplStringKind) -> &'static str {
     match k {
         IplStringKind::GrubCmd => "grub_cmd",
@@ -191,6 +198,7 @@ pub fn ipl_kind(k: IplStringKind) -> &'static str {
     }
 }
 
+/// The separator value as reports show it (`00000000`, `ffffffff (error)`, `WBCL`).
 pub fn separator_name(v: SeparatorValue) -> &'static str {
     match v {
         SeparatorValue::Normal => "00000000",
@@ -199,6 +207,7 @@ pub fn separator_name(v: SeparatorValue) -> &'static str {
     }
 }
 
+/// An event's decoded data as JSON (`{"kind": ...}` and the fields of that kind).
 pub fn decoded_json(d: &EventData<'_>) -> Value {
     match d {
         EventData::SpecId => json!({"kind": "spec_id"}),
@@ -262,6 +271,7 @@ pub fn decoded_json(d: &EventData<'_>) -> Value {
     }
 }
 
+/// How PCR 0 started, as JSON (`zero`, `startup_locality`, `h-crtm`).
 pub fn pcr0_start_json(s: PcrStart) -> Value {
     match s {
         PcrStart::Zero => json!({"kind": "zero"}),
@@ -272,6 +282,8 @@ pub fn pcr0_start_json(s: PcrStart) -> Value {
     }
 }
 
+/// The whole log as JSON: Spec ID event, events with their decoded data and digest checks,
+/// replayed PCRs and the Secure Boot summary.
 pub fn document(
     log: &EventLog<'_>,
     pcrs: &ReplayedPcrs,

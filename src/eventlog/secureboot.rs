@@ -19,58 +19,79 @@ use core::fmt;
 /// Why a log's structure cannot be trusted, naming the event and field.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StructureError {
+    /// The log itself does not parse.
     Parse(EventLogError),
     /// A non-separator event whose digest is a separator's (the retyping attack).
     FakeSeparator {
+        /// Index of the event.
         event: usize,
+        /// Its type.
         event_type: TcgEventType,
+        /// The bank whose digest is a separator's.
         bank: HashAlg,
     },
     /// A separator whose data is not 00000000, FFFFFFFF or WBCL (`event`).
     SeparatorData {
+        /// Index of the separator.
         event: usize,
     },
     /// A separator whose digest is not the hash of its data (`digests`).
     SeparatorDigest {
+        /// Index of the separator.
         event: usize,
+        /// The bank whose digest is wrong.
         bank: HashAlg,
     },
     /// A second separator in one of PCRs 0–7 (`pcrIndex`).
     DuplicateSeparator {
+        /// Index of the second separator.
         event: usize,
+        /// The PCR.
         pcr: u32,
+        /// Index of the first separator.
         first: usize,
     },
     /// A PCR 7 event of a type a Secure Boot verifier does not expect (`eventType`).
     UnexpectedPcr7Event {
+        /// Index of the event.
         event: usize,
+        /// Its type.
         event_type: TcgEventType,
     },
     /// An EV_EFI_ACTION in PCR 7 other than "DMA Protection Disabled" / "UEFI Debug Mode".
     UnexpectedPcr7Action {
+        /// Index of the event.
         event: usize,
     },
     /// A PCR 7 event whose digest does not match its data in some bank (`digests`).
     Pcr7Digest {
+        /// Index of the event.
         event: usize,
+        /// The bank whose digest is wrong.
         bank: HashAlg,
     },
     /// A PCR 7 event whose data is not a UEFI_VARIABLE_DATA (`event`).
     Pcr7VariableData {
+        /// Index of the event.
         event: usize,
     },
     /// A Secure Boot variable measured twice (`UnicodeName`).
     DuplicateVariable {
+        /// Index of the second measurement.
         event: usize,
+        /// Index of the first measurement.
         first: usize,
     },
     /// A configuration variable measured after PCR 7's separator (`eventType`).
     VariableAfterSeparator {
+        /// Index of the variable's event.
         event: usize,
     },
     /// The SecureBoot variable's data is neither 0 nor 1 byte (`VariableDataLength`).
     SecureBootDataSize {
+        /// Index of the event.
         event: usize,
+        /// Length of the variable data in bytes.
         size: usize,
     },
 }
@@ -228,7 +249,9 @@ pub fn check_structure(log: &EventLog<'_>) -> Result<(), StructureError> {
 /// A Secure Boot variable measured into PCR 7, digest verified.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct MeasuredVariable<'a> {
+    /// Index of the event in the log.
     pub event: usize,
+    /// The variable's data (`VariableData`).
     pub data: &'a [u8],
 }
 
@@ -243,8 +266,11 @@ pub const MAX_AUTHORITIES: usize = 8;
 /// verification at all when Secure Boot is off).
 #[derive(Clone, Debug)]
 pub struct BootApplication<'a> {
+    /// Index of the application's event in the log.
     pub event: usize,
+    /// Its UEFI_IMAGE_LOAD_EVENT, `None` when the data does not decode.
     pub image: Option<UefiImageLoadEvent<'a>>,
+    /// The authorities logged for it: event index and the db entry (UEFI_VARIABLE_DATA).
     pub authorities: heapless::Vec<(usize, UefiVariableData<'a>), MAX_AUTHORITIES>,
 }
 
@@ -254,10 +280,15 @@ pub struct SecureBootSummary<'a> {
     /// The SecureBoot variable: `Some(true)` when its data is 1, `Some(false)` when 0 or
     /// empty (not set), `None` when the log does not measure it.
     pub secure_boot: Option<bool>,
+    /// Index of the SecureBoot variable's event.
     pub secure_boot_event: Option<usize>,
+    /// PK (the platform key), as measured.
     pub pk: Option<MeasuredVariable<'a>>,
+    /// KEK (the key exchange keys), as measured.
     pub kek: Option<MeasuredVariable<'a>>,
+    /// db (the allowed signatures database), as measured.
     pub db: Option<MeasuredVariable<'a>>,
+    /// dbx (the forbidden signatures database), as measured.
     pub dbx: Option<MeasuredVariable<'a>>,
     /// PCR 7 separator's event index.
     pub separator: Option<usize>,
@@ -265,6 +296,7 @@ pub struct SecureBootSummary<'a> {
     pub dma_protection_disabled: bool,
     /// "UEFI Debug Mode" was measured.
     pub debug_mode: bool,
+    /// Boot applications of PCR 4, in order, with their authorities.
     pub applications: heapless::Vec<BootApplication<'a>, MAX_BOOT_APPLICATIONS>,
     /// Authorities logged after the last application (shim verifying the kernel, ...).
     pub later_authorities: heapless::Vec<(usize, UefiVariableData<'a>), MAX_AUTHORITIES>,
@@ -281,6 +313,8 @@ impl<'a> SecureBootSummary<'a> {
                 .all(|v| v.is_some_and(|v| !v.data.is_empty()))
     }
 
+    /// Reads the Secure Boot facts from a log: checks every separator and every PCR 7 event
+    /// (digests, types, order) and refuses a log that does not hold together.
     pub fn from_log(log: &EventLog<'a>) -> Result<Self, StructureError> {
         let mut s = Self::default();
         let mut pending: heapless::Vec<(usize, UefiVariableData<'a>), MAX_AUTHORITIES> =

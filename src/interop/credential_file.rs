@@ -16,7 +16,9 @@ pub const MAX_CREDENTIAL_FILE: usize = 8 + 2 + MAX_ID_OBJECT + 2 + MAX_ENCRYPTED
 /// A parsed credential file, borrowing from its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CredentialFile<'a> {
+    /// The TPM2B_ID_OBJECT (credentialBlob).
     pub id_object: Tpm2bIdObject<'a>,
+    /// The TPM2B_ENCRYPTED_SECRET (secret).
     pub encrypted_secret: Tpm2bEncryptedSecret<'a>,
 }
 

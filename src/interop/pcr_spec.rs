@@ -92,33 +92,89 @@ pub enum PcrSpecError {
     /// The string is empty or only whitespace.
     Empty,
     /// A `+`-separated entry is empty (`sha1:0++sha256:1`, or a trailing `+`).
-    EmptyBank { at: usize },
+    EmptyBank {
+        /// Byte offset of the empty entry.
+        at: usize,
+    },
     /// An entry has no `:` between the bank name and its PCR list.
-    MissingColon { entry: Token, at: usize },
+    MissingColon {
+        /// The entry, as given.
+        entry: Token,
+        /// Byte offset of the entry.
+        at: usize,
+    },
     /// The bank name is not a hash algorithm.
-    UnknownBank { name: Token, at: usize },
+    UnknownBank {
+        /// The name, as given.
+        name: Token,
+        /// Byte offset of the name.
+        at: usize,
+    },
     /// Nothing follows the `:` of a bank.
-    EmptyPcrList { bank: HashAlg, at: usize },
+    EmptyPcrList {
+        /// The bank.
+        bank: HashAlg,
+        /// Byte offset just after the `:`.
+        at: usize,
+    },
     /// A `,`-separated item of a PCR list is empty (`0,,1`, or a trailing `,`).
-    EmptyItem { bank: HashAlg, at: usize },
+    EmptyItem {
+        /// The bank of the list.
+        bank: HashAlg,
+        /// Byte offset of the empty item.
+        at: usize,
+    },
     /// An item is neither a decimal index nor a range of two.
-    BadIndex { text: Token, at: usize },
+    BadIndex {
+        /// The item, as given.
+        text: Token,
+        /// Byte offset of the item.
+        at: usize,
+    },
     /// A multi-digit index starts with `0`; tpm2-tools would read it as octal.
-    LeadingZero { text: Token, at: usize },
+    LeadingZero {
+        /// The index, as given.
+        text: Token,
+        /// Byte offset of the index.
+        at: usize,
+    },
     /// An index is 24 or above.
-    IndexOutOfRange { index: u32, at: usize },
+    IndexOutOfRange {
+        /// The index.
+        index: u32,
+        /// Byte offset of the index.
+        at: usize,
+    },
     /// A range whose start is above its end.
-    BadRange { start: u32, end: u32, at: usize },
+    BadRange {
+        /// The range's first index.
+        start: u32,
+        /// The range's last index.
+        end: u32,
+        /// Byte offset of the range.
+        at: usize,
+    },
     /// `all` or `none` appears next to other items.
     KeywordNotAlone {
+        /// `all` or `none`.
         keyword: &'static str,
+        /// The bank of the list.
         bank: HashAlg,
+        /// Byte offset of the keyword.
         at: usize,
     },
     /// The same bank appears in two entries.
-    DuplicateBank { bank: HashAlg, at: usize },
+    DuplicateBank {
+        /// The bank.
+        bank: HashAlg,
+        /// Byte offset of its second entry.
+        at: usize,
+    },
     /// More banks than a TPML_PCR_SELECTION holds.
-    TooManyBanks { at: usize },
+    TooManyBanks {
+        /// Byte offset of the entry past the limit.
+        at: usize,
+    },
 }
 
 impl fmt::Display for PcrSpecError {

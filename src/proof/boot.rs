@@ -41,6 +41,7 @@ pub struct BootLogMatch {
     pub not_quoted: Vec<u32>,
     /// PCR14/15 events in the log (the start of those PCRs, not checked here).
     pub run_pcrs_in_log: Vec<u32>,
+    /// How PCR 0 started: zero, a StartupLocality event, or an H-CRTM event.
     pub pcr0_start: PcrStart,
 }
 
@@ -187,10 +188,15 @@ pub struct BootFacts {
     pub secure_boot_enabled: bool,
     /// SHA-256 of the variable data of PK, KEK, db and dbx as measured.
     pub pk_sha256: Option<String>,
+    /// SHA-256 of KEK's variable data as measured.
     pub kek_sha256: Option<String>,
+    /// SHA-256 of db's variable data as measured.
     pub db_sha256: Option<String>,
+    /// SHA-256 of dbx's variable data as measured.
     pub dbx_sha256: Option<String>,
+    /// An EV_EFI_ACTION "DMA Protection Disabled" was measured into PCR 7.
     pub dma_protection_disabled: bool,
+    /// An EV_EFI_ACTION "UEFI Debug Mode" was measured into PCR 7.
     pub debug_mode: bool,
     /// Boot applications (PCR 4) as device paths, escaped, with the count of authorities.
     pub applications: Vec<String>,
@@ -417,6 +423,7 @@ pub struct BootReference {
     pub secure_boot: Option<bool>,
     /// SHA-256 of db's and dbx's variable data as measured into PCR 7.
     pub db_sha256: Option<Vec<u8>>,
+    /// SHA-256 of dbx's variable data.
     pub dbx_sha256: Option<Vec<u8>>,
     /// The PCR 4 SHA-256 digest (Authenticode) of the last boot application: the kernel on a
     /// shim, grub, kernel chain.
@@ -426,6 +433,7 @@ pub struct BootReference {
 }
 
 impl BootReference {
+    /// Whether the reference pins nothing.
     pub fn is_empty(&self) -> bool {
         *self == BootReference::default()
     }

@@ -13,10 +13,13 @@ use crate::commands::templates::is_ak_cert_nv_index;
 /// Roots and intermediates a verifier trusts for one kind of certificate.
 #[derive(Clone, Debug)]
 pub struct CertTrust {
+    /// Trust anchors: a chain must end at one of these.
     pub roots: Vec<Certificate>,
+    /// Certificates that may be used to build a chain to a root (not trusted by themselves).
     pub intermediates: Vec<Certificate>,
     /// Unix seconds at which the chain must be valid (the verifier's "now").
     pub at: u64,
+    /// Accept certificates signed with SHA-1 (older EK certificates are).
     pub allow_sha1: bool,
 }
 

@@ -94,16 +94,31 @@ impl core::fmt::Display for EventKind {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
     #[error("event name is {len} bytes, more than the {MAX_NAME_LEN} allowed")]
-    NameTooLong { len: usize },
+    /// The name is longer than `MAX_NAME_LEN` bytes.
+    NameTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
     #[error("a {kind} event cannot carry a {alg} digest")]
-    AlgorithmNotAllowed { kind: EventKind, alg: HashAlg },
-    #[error("{alg} digest must be {expected} bytes, got {got}")]
-    DigestLength {
+    /// This kind of event does not take this digest algorithm.
+    AlgorithmNotAllowed {
+        /// The kind of event.
+        kind: EventKind,
+        /// The algorithm refused.
         alg: HashAlg,
+    },
+    #[error("{alg} digest must be {expected} bytes, got {got}")]
+    /// The digest is not of its algorithm's size.
+    DigestLength {
+        /// The algorithm.
+        alg: HashAlg,
+        /// Its digest size in bytes.
         expected: usize,
+        /// The digest's length in bytes.
         got: usize,
     },
     #[error("text event digest is not SHA-256 of its text")]
+    /// A text event's digest is not the SHA-256 of its text.
     TextDigestMismatch,
 }
 
@@ -189,18 +204,23 @@ impl Event {
         Self::text(exit_status_text(code))
     }
 
+    /// What was measured (file, directory, git commit, text...).
     pub fn kind(&self) -> EventKind {
         self.kind
     }
 
+    /// The event's name: the path as given, or the text of a text event.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The hash algorithm of `digest()`.
     pub fn digest_alg(&self) -> HashAlg {
         self.digest_alg
     }
 
+    /// The measurement, `digest_alg().digest_size()` bytes; a bank extends its hash of the
+    /// whole encoded event (see the module's documentation), not this digest alone.
     pub fn digest(&self) -> &[u8] {
         &self.digest
     }

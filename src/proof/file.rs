@@ -63,15 +63,26 @@ pub const MAX_VENDOR: usize = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum ProofFileError {
     #[error(transparent)]
+    /// The file could not be read (missing, unreadable, or larger than allowed).
     Read(#[from] FileError),
     #[error("{what} {path}: {source}")]
+    /// The file is not valid JSON of the expected form.
     Json {
+        /// What the file was read as (`proof`, `event log`, `reference`...).
         what: &'static str,
+        /// The file's path, as given.
         path: String,
+        /// The JSON error, with its line and column.
         source: serde_json::Error,
     },
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: io::Error },
+    /// The file could not be written.
+    Write {
+        /// The file's path, as given.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
 }
 
 impl ProofFileError {
@@ -108,6 +119,7 @@ pub enum NonceSource {
 }
 
 impl NonceSource {
+    /// The name in the proof's JSON: `verifier` or `random`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Verifier => "verifier",
@@ -194,32 +206,41 @@ impl From<&TpmIdentity> for TpmInfo {
 /// An EK certificate read from its TCG NV index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EkCertificate {
+    /// The TCG NV index it was read from (0x01c00002 RSA, 0x01c0000a ECC P-256, ...).
     pub nv_index: u32,
+    /// The certificate, DER.
     pub der: Vec<u8>,
 }
 
 /// A recorded command line and how it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandRecord {
+    /// The command and its arguments, as run.
     pub argv: Vec<String>,
+    /// Its exit status (a proof is only made when it is 0).
     pub exit_status: i32,
 }
 
 /// One PCR value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PcrValue {
+    /// PCR index (0 to 23).
     pub index: u32,
+    /// The PCR value, as long as the bank's digest.
     pub value: Vec<u8>,
 }
 
 /// The values of one bank, indices strictly ascending.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BankValues {
+    /// The hash algorithm of the bank.
     pub bank: HashAlg,
+    /// Its values, indices strictly ascending.
     pub values: Vec<PcrValue>,
 }
 
 impl BankValues {
+    /// The value of PCR `index`, if listed.
     pub fn get(&self, index: u32) -> Option<&[u8]> {
         self.values
             .iter()
@@ -231,6 +252,7 @@ impl BankValues {
 /// PCR values of several banks, in quote order (banks as listed, indices ascending).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PcrTable {
+    /// The banks, in quote order.
     pub banks: Vec<BankValues>,
 }
 
@@ -262,6 +284,7 @@ impl PcrTable {
         self.banks.iter().map(|b| b.values.len()).sum()
     }
 
+    /// Whether no value is listed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -270,13 +293,17 @@ impl PcrTable {
 /// A provenance proof: the quote, what it covers, and the event logs that explain PCR14/15.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proof {
+    /// Who made the TPM (manufacturer, vendor string, firmware), as it reported itself.
     pub tpm: TpmInfo,
     /// TPM2B_PUBLIC of the attestation key.
     pub ak_public: Vec<u8>,
     /// The AK's Name (nameAlg || H(TPMT_PUBLIC)), as the TPM reported it.
     pub ak_name: Vec<u8>,
+    /// EK certificates read from the TPM's NV indices, possibly none.
     pub ek_certificates: Vec<EkCertificate>,
+    /// The nonce in the quote's extraData.
     pub nonce: Vec<u8>,
+    /// Who chose `nonce`.
     pub nonce_source: NonceSource,
     /// TPMS_ATTEST bytes as signed (what `tpm2_quote -m` writes).
     pub attest: Vec<u8>,
@@ -288,6 +315,7 @@ pub struct Proof {
     pub pcr14: Vec<Event>,
     /// Events extended into PCR15, in order.
     pub pcr15: Vec<Event>,
+    /// The command `baretpm run` ran and measured (`None` for `attest`).
     pub command: Option<CommandRecord>,
     /// The firmware's TCG event log (`binary_bios_measurements`), as read; version 2.
     pub boot_log: Option<Vec<u8>>,
@@ -306,7 +334,9 @@ pub struct Proof {
 /// An event log being built by `baretpm measure`: one PCR and its events in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventLog {
+    /// The PCR the events are extended into (14 or 15).
     pub pcr: u32,
+    /// The events, in the order they were extended.
     pub events: Vec<Event>,
     /// The PCR's value before the first event (version 2 logs); `None`: zero.
     pub start: Option<RunStart>,
@@ -315,6 +345,7 @@ pub struct EventLog {
 /// Expected PCR values (e.g. PCR0-7 of a known-good boot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
+    /// The expected values.
     pub pcrs: PcrTable,
     /// Boot facts pinned (version 2 references): checked against the proof's firmware log.
     pub boot: Option<BootReference>,

@@ -38,34 +38,61 @@ pub enum FlowError {
     /// (so a caller can tell TPM_RC_LOCKOUT from a dropped connection).
     #[error("TPM {step}: {message}")]
     Tpm {
+        /// The command that failed, with its purpose (`PCR_Read`, `CreatePrimary(EK)`...).
         step: &'static str,
+        /// The TPM's response code, or `None` when the failure was not the TPM's answer.
         rc: Option<crate::types::rc::TpmRc>,
+        /// The error as shown.
         message: String,
     },
     #[error(transparent)]
+    /// Hashing the files of an input or output failed.
     Hash(#[from] HashError),
     #[error(transparent)]
+    /// Reading or writing a proof, log or reference failed.
     File(#[from] ProofFileError),
     #[error(
         "PCR{pcr} in the {bank} bank is {actual}, but {expected_what} gives {expected}: {hint}"
     )]
+    /// PCR14 or PCR15 does not hold what the log (or a fresh start) gives: something else
+    /// extended it, or the TPM was reset.
     PcrState {
+        /// The PCR index.
         pcr: u32,
+        /// The bank compared.
         bank: HashAlg,
+        /// The TPM's value, hex.
         actual: String,
+        /// The value expected, hex.
         expected: String,
+        /// What gave the expected value (`a fresh start`, `the event log (N events)`).
         expected_what: String,
+        /// What probably happened, for the person reading.
         hint: &'static str,
     },
     #[error("cannot start the command {command}: {message}")]
-    CommandStart { command: String, message: String },
+    /// The command could not be started (not found, not executable).
+    CommandStart {
+        /// The command line, as shown.
+        command: String,
+        /// The operating system's error.
+        message: String,
+    },
     #[error(
         "the command {command} failed ({status}); outputs were not measured and no proof was made"
     )]
-    CommandFailed { command: String, status: String },
+    /// The command ended with a non-zero status or a signal.
+    CommandFailed {
+        /// The command line, as shown.
+        command: String,
+        /// How it ended (exit status or signal).
+        status: String,
+    },
     #[error("{0}")]
+    /// Inconsistent input or TPM state (no active bank, a recorded start without this bank...).
     Invalid(String),
     #[error("the proof just made does not verify: {0}")]
+    /// The proof just made failed its own verification (with the report).
     SelfCheck(verify::Rejected),
     /// Refused before anything was extended.
     #[error(transparent)]
@@ -76,7 +103,12 @@ pub enum FlowError {
         "ek-certificate-match: the EK certificate at NV {nv_index:#010x} does not certify the EK \
          the TPM answered with ({why}); no session was salted to it"
     )]
-    EkMismatch { nv_index: u32, why: String },
+    EkMismatch {
+        /// The NV index of the certificate.
+        nv_index: u32,
+        /// How the keys differ.
+        why: String,
+    },
 }
 
 fn tpm_err<E: core::fmt::Display>(step: &'static str) -> impl FnOnce(TpmError<E>) -> FlowError {
@@ -90,6 +122,7 @@ fn tpm_err<E: core::fmt::Display>(step: &'static str) -> impl FnOnce(TpmError<E>
 /// Which standard attestation key to quote with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AkKind {
+    /// RSA 2048 (restricted RSASSA-SHA256 signing key).
     Rsa,
     /// ECC P-256 (the default: key creation and signing are quick).
     #[default]
@@ -97,6 +130,8 @@ pub enum AkKind {
 }
 
 impl AkKind {
+    /// The TPMT_PUBLIC template of this AK (restricted signing key, fixedTPM, fixedParent,
+    /// sensitiveDataOrigin, userWithAuth).
     pub fn template(self) -> crate::types::TpmtPublic<'static> {
         match self {
             Self::Rsa => templates::ak_rsa(),
@@ -108,6 +143,7 @@ impl AkKind {
 /// How to quote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttestOptions {
+    /// The kind of AK to create.
     pub ak: AkKind,
     /// The verifier's challenge; `None` draws a random nonce from the TPM, and the proof then
     /// says it carries no freshness.
@@ -653,11 +689,17 @@ fn quote_until_stable<T: Transport>(
 /// What `run` does.
 #[derive(Clone, Debug, Default)]
 pub struct RunSpec {
+    /// Files, directories and `git:` repositories measured into PCR14 before the command
+    /// runs.
     pub inputs: Vec<Target>,
+    /// Files, directories and `git:` repositories measured into PCR15 after it exits with
+    /// status 0.
     pub outputs: Vec<Target>,
     /// The command and its arguments (at least one element).
     pub argv: Vec<String>,
+    /// How to quote after the command.
     pub attest: AttestOptions,
+    /// How to hash inputs and outputs.
     pub hash: HashOptions,
 }
 
@@ -665,8 +707,11 @@ pub struct RunSpec {
 /// the TPM. After a failure these logs replay to the TPM's PCR14/15.
 #[derive(Clone, Debug)]
 pub struct Extended {
+    /// The banks extended.
     pub banks: Vec<HashAlg>,
+    /// Events extended into PCR14 so far (inputs).
     pub pcr14: EventLog,
+    /// Events extended into PCR15 so far (exit status, outputs).
     pub pcr15: EventLog,
 }
 

@@ -25,34 +25,64 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin";
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
     #[error("no command to run")]
+    /// The argument list is empty.
     EmptyCommand,
     #[error("argument {index} of the command holds a NUL byte, which no program can receive")]
-    NulInArgument { index: usize },
+    /// An argument holds a NUL byte.
+    NulInArgument {
+        /// Position of the argument (0 is the program).
+        index: usize,
+    },
     #[error(
         "the command line is {len} bytes as recorded (`command: ` and the arguments as a JSON \
          array), more than the {max} bytes an event may hold; shorten it (for example put the \
          arguments in a file and measure it with --input)"
     )]
-    CommandLineTooLong { len: usize, max: usize },
+    /// The recorded command line would not fit in one event.
+    CommandLineTooLong {
+        /// Bytes of the command line as recorded.
+        len: usize,
+        /// The most an event's data may hold.
+        max: usize,
+    },
     #[error("the program {program:?} was not found in PATH ({path})")]
-    ProgramNotFound { program: String, path: String },
-    #[error("the program {program:?} ({path}) cannot be run: {why}")]
-    ProgramNotRunnable {
+    /// The program is not in PATH.
+    ProgramNotFound {
+        /// The program, as given.
         program: String,
+        /// The PATH searched.
         path: String,
+    },
+    #[error("the program {program:?} ({path}) cannot be run: {why}")]
+    /// The program was found but cannot be executed.
+    ProgramNotRunnable {
+        /// The program, as given.
+        program: String,
+        /// Where it was found.
+        path: String,
+        /// Why it cannot run (not executable, a directory...).
         why: String,
     },
     #[error("{what} {path}: {why}")]
+    /// A file the run will write cannot be written.
     NotWritable {
+        /// Which file (`--proof`, `--log`...).
         what: &'static str,
+        /// Its path, as given.
         path: String,
+        /// Why it cannot be written.
         why: String,
     },
     #[error("{first} and {second} are the same file ({canonical}); {hint}")]
+    /// Two paths of the run name the same file.
     SamePath {
+        /// The first path, as given.
         first: String,
+        /// The second path, as given.
         second: String,
+        /// The file both resolve to.
         canonical: String,
+        /// Why that is refused, and what to do.
         hint: &'static str,
     },
 }
@@ -242,6 +272,7 @@ pub fn check_writable(path: &Path, what: &'static str) -> Result<(), PreflightEr
 pub struct NamedPath<'a> {
     /// `--input`, `--output`, `--proof`...
     pub option: &'static str,
+    /// The path.
     pub target: &'a Target,
 }
 

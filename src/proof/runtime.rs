@@ -124,6 +124,7 @@ impl RuntimeLog {
         Ok(log)
     }
 
+    /// The runtime log's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -28,6 +28,7 @@ use crate::types::HashAlg;
 /// The value of PCR14 or PCR15 in each bank before a run's first event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunStart {
+    /// The PCR: 14 or 15.
     pub pcr: u32,
     /// Each bank's value, as read from the TPM before the first extend.
     pub values: Vec<(HashAlg, Vec<u8>)>,
@@ -104,7 +105,10 @@ pub enum Origin {
     /// The firmware log's events in the PCR (shim's MokList into PCR14).
     BootLog,
     /// Earlier baretpm runs' events, from zero or from the firmware log's value.
-    EarlierRuns { after_boot_log: bool },
+    EarlierRuns {
+        /// Whether the runs started from the firmware log's value rather than zero.
+        after_boot_log: bool,
+    },
     /// Neither: something else extended the PCR.
     NotExplained,
 }

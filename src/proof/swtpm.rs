@@ -31,8 +31,13 @@ const READY_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum SwtpmError {
     #[error("`{tool}` was not found: {INSTALL_HINT}")]
-    NotInstalled { tool: &'static str },
+    /// A tool is not installed.
+    NotInstalled {
+        /// `swtpm` or `swtpm_setup`.
+        tool: &'static str,
+    },
     #[error("{0}")]
+    /// Setting up or starting the swtpm failed (the message says where).
     Failed(String),
 }
 

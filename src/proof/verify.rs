@@ -48,7 +48,9 @@ pub struct Policy {
 /// The result of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// The check was made and passed.
     Pass,
+    /// The check was made and failed; the proof is rejected.
     Fail,
     /// Not asked for (no `--nonce`, no `--ak-pub`, ...); does not fail the proof.
     Skip,
@@ -57,6 +59,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The word the report prints: `pass`, `FAIL`, `skip`, `not run`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Pass => "pass",
@@ -72,13 +75,16 @@ impl Status {
 pub struct Check {
     /// A short stable name (`signature`, `nonce`, `pcr14-log`, `output`, ...).
     pub name: &'static str,
+    /// The outcome.
     pub status: Status,
+    /// What was compared, or why it failed, for a person.
     pub detail: String,
 }
 
 /// Every check that was made, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// The checks, in the order they were made.
     pub checks: Vec<Check>,
 }
 
@@ -184,6 +190,7 @@ impl Report {
 /// A proof that did not pass, with the full report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {
+    /// Every check, the failed ones included.
     pub report: Report,
 }
 

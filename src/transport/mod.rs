@@ -28,6 +28,7 @@ pub use error::TransportError;
 
 /// One request/response exchange with a TPM.
 pub trait Transport {
+    /// The transport's failure (I/O, timeout, a response too large), shown in `TpmError::Transport`.
     type Error: core::fmt::Debug + core::fmt::Display;
 
     /// Sends one complete command and reads one complete response into `rsp`.

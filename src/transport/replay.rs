@@ -19,19 +19,31 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplayError {
     /// Every response has been used; `answered` commands were answered before this one.
-    Exhausted { answered: usize },
+    Exhausted {
+        /// Number of commands answered before this one.
+        answered: usize,
+    },
     /// The next response is longer than the caller's response buffer.
     ResponseTooLarge {
+        /// Position of the response in the list (0-based).
         index: usize,
+        /// Its length in bytes.
         len: usize,
+        /// The caller's response buffer size in bytes.
         capacity: usize,
     },
     /// In pair mode: the command sent is not the one recorded at this position.
-    CommandMismatch { index: usize },
+    CommandMismatch {
+        /// Position of the exchange in the list (0-based).
+        index: usize,
+    },
     /// In frame mode: the input ends inside a frame (its length or its bytes).
     FrameTruncated {
+        /// Position of the frame in the input (0-based).
         index: usize,
+        /// Bytes the frame needs (2 for its length, then its declared length).
         needed: usize,
+        /// Bytes left in the input.
         available: usize,
     },
 }
@@ -213,7 +225,9 @@ pub fn push_frame(out: &mut alloc::vec::Vec<u8>, frame: &[u8]) -> bool {
 #[cfg(feature = "std")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exchange {
+    /// The command bytes as sent (header included).
     pub command: std::vec::Vec<u8>,
+    /// The response bytes as received (header included).
     pub response: std::vec::Vec<u8>,
 }
 
@@ -228,6 +242,7 @@ pub struct RecordingTransport<T> {
 
 #[cfg(feature = "std")]
 impl<T: Transport> RecordingTransport<T> {
+    /// Wraps `inner`, with nothing recorded yet.
     pub fn new(inner: T) -> Self {
         Self {
             inner,
@@ -245,6 +260,7 @@ impl<T: Transport> RecordingTransport<T> {
         self.exchanges.clear();
     }
 
+    /// The wrapped transport (commands sent through it directly are not recorded).
     pub fn inner(&mut self) -> &mut T {
         &mut self.inner
     }

@@ -4,16 +4,28 @@ use crate::wire::{Error, ErrorKind, Reader};
 
 /// Declares a spec constant type's named values and its `name()` from one table, so a value
 /// and its name cannot drift apart. `NAME = value` names a value after its constant;
-/// `NAME = value => "Text"` gives it the spec's own spelling.
+/// `NAME = value => "Text"` gives it the spec's own spelling. `Type ("PREFIX_", "what ")`
+/// gives the prefix of the spec's constant names and the start of each constant's doc, so
+/// every constant is documented with its spec name and value.
 macro_rules! spec_constants {
     (@name $c:ident) => { stringify!($c) };
     (@name $c:ident $text:literal) => { $text };
+    (@spec $prefix:literal $c:ident) => { concat!($prefix, stringify!($c)) };
+    (@spec $prefix:literal $c:ident $text:literal) => { $text };
     (
         $(#[$doc:meta])*
-        $ty:ident { $($c:ident = $v:expr $(=> $text:literal)?,)* }
+        $ty:ident ($prefix:literal, $what:literal) {
+            $($c:ident = $v:expr $(=> $text:literal)?,)*
+        }
     ) => {
         impl $ty {
-            $(pub const $c: Self = Self($v);)*
+            $(
+                #[doc = concat!(
+                    $what, "`", spec_constants!(@spec $prefix $c $($text)?), "` (",
+                    stringify!($v), ")."
+                )]
+                pub const $c: Self = Self($v);
+            )*
 
             $(#[$doc])*
             pub fn name(self) -> Option<&'static str> {
@@ -32,7 +44,7 @@ pub struct TpmAlgId(pub u16);
 
 spec_constants! {
     /// The spec's name without the `TPM_ALG_` prefix, or `None` for an unassigned value.
-    TpmAlgId {
+    TpmAlgId ("TPM_ALG_", "") {
         ERROR = 0x0000,
         RSA = 0x0001,
         TDES = 0x0003,
@@ -76,6 +88,7 @@ spec_constants! {
 }
 
 impl TpmAlgId {
+    /// Reads a big-endian UINT16 TPM_ALG_ID; `what` names the field in errors. Any value is accepted.
     pub fn read(r: &mut Reader<'_>, what: &'static str) -> Result<Self, Error> {
         r.u16(what).map(Self)
     }
@@ -93,13 +106,21 @@ impl core::fmt::Display for TpmAlgId {
 /// `TPMI_ALG_HASH`: the hash algorithms the spec defines, with their digest sizes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum HashAlg {
+    /// `TPM_ALG_SHA1` (0x0004): 20-byte digests.
     Sha1,
+    /// `TPM_ALG_SHA256` (0x000B): 32-byte digests.
     Sha256,
+    /// `TPM_ALG_SHA384` (0x000C): 48-byte digests.
     Sha384,
+    /// `TPM_ALG_SHA512` (0x000D): 64-byte digests.
     Sha512,
+    /// `TPM_ALG_SM3_256` (0x0012): 32-byte digests.
     Sm3_256,
+    /// `TPM_ALG_SHA3_256` (0x0027): 32-byte digests.
     Sha3_256,
+    /// `TPM_ALG_SHA3_384` (0x0028): 48-byte digests.
     Sha3_384,
+    /// `TPM_ALG_SHA3_512` (0x0029): 64-byte digests.
     Sha3_512,
 }
 
@@ -116,6 +137,7 @@ impl HashAlg {
         Self::Sha3_512,
     ];
 
+    /// The TPM_ALG_ID of this hash.
     pub const fn alg_id(self) -> TpmAlgId {
         match self {
             Self::Sha1 => TpmAlgId::SHA1,
@@ -129,6 +151,7 @@ impl HashAlg {
         }
     }
 
+    /// The hash with this TPM_ALG_ID, or `None` if `id` is not a hash (TPM_ALG_NULL included).
     pub fn from_alg_id(id: TpmAlgId) -> Option<Self> {
         Self::ALL.into_iter().find(|h| h.alg_id() == id)
     }
@@ -146,6 +169,7 @@ impl HashAlg {
         ))
     }
 
+    /// The digest size in bytes (the spec's `TPM_SHA256_DIGEST_SIZE` etc.): 20, 32, 48 or 64.
     pub const fn digest_size(self) -> usize {
         match self {
             Self::Sha1 => 20,
@@ -201,14 +225,23 @@ impl core::fmt::Display for HashAlg {
 pub struct TpmEccCurve(pub u16);
 
 impl TpmEccCurve {
+    /// `TPM_ECC_NONE` (0x0000).
     pub const NONE: Self = Self(0x0000);
+    /// `TPM_ECC_NIST_P192` (0x0001).
     pub const NIST_P192: Self = Self(0x0001);
+    /// `TPM_ECC_NIST_P224` (0x0002).
     pub const NIST_P224: Self = Self(0x0002);
+    /// `TPM_ECC_NIST_P256` (0x0003).
     pub const NIST_P256: Self = Self(0x0003);
+    /// `TPM_ECC_NIST_P384` (0x0004).
     pub const NIST_P384: Self = Self(0x0004);
+    /// `TPM_ECC_NIST_P521` (0x0005).
     pub const NIST_P521: Self = Self(0x0005);
+    /// `TPM_ECC_BN_P256` (0x0010).
     pub const BN_P256: Self = Self(0x0010);
+    /// `TPM_ECC_BN_P638` (0x0011).
     pub const BN_P638: Self = Self(0x0011);
+    /// `TPM_ECC_SM2_P256` (0x0020).
     pub const SM2_P256: Self = Self(0x0020);
 
     /// Bytes of a coordinate for the curves the spec defines, or `None`.
@@ -231,7 +264,7 @@ pub struct TpmSt(pub u16);
 
 spec_constants! {
     /// The spec name (`TPM_ST_ATTEST_QUOTE`), or `None` for a tag this crate does not name.
-    TpmSt {
+    TpmSt ("TPM_ST_", "") {
         RSP_COMMAND = 0x00C4 => "TPM_ST_RSP_COMMAND",
         NULL = 0x8000 => "TPM_ST_NULL",
         NO_SESSIONS = 0x8001 => "TPM_ST_NO_SESSIONS",
@@ -270,7 +303,7 @@ pub struct TpmCc(pub u32);
 
 spec_constants! {
     /// The spec name (`TPM2_Quote`), or `None` for a code this crate does not name.
-    TpmCc {
+    TpmCc ("TPM_CC_", "Command code of ") {
         NV_UNDEFINE_SPACE_SPECIAL = 0x011F => "TPM2_NV_UndefineSpaceSpecial",
         EVICT_CONTROL = 0x0120 => "TPM2_EvictControl",
         HIERARCHY_CONTROL = 0x0121 => "TPM2_HierarchyControl",
@@ -318,13 +351,21 @@ impl core::fmt::Display for TpmCc {
 pub struct TpmHt(pub u8);
 
 impl TpmHt {
+    /// `TPM_HT_PCR` (0x00): a PCR index.
     pub const PCR: Self = Self(0x00);
+    /// `TPM_HT_NV_INDEX` (0x01): an NV index.
     pub const NV_INDEX: Self = Self(0x01);
+    /// `TPM_HT_HMAC_SESSION` (0x02): a loaded HMAC session.
     pub const HMAC_SESSION: Self = Self(0x02);
+    /// `TPM_HT_POLICY_SESSION` (0x03): a loaded policy session.
     pub const POLICY_SESSION: Self = Self(0x03);
+    /// `TPM_HT_PERMANENT` (0x40): a permanent handle (`TPM_RH_*`, `TPM_RS_PW`).
     pub const PERMANENT: Self = Self(0x40);
+    /// `TPM_HT_TRANSIENT` (0x80): a transient (loaded) object.
     pub const TRANSIENT: Self = Self(0x80);
+    /// `TPM_HT_PERSISTENT` (0x81): a persistent object (EvictControl).
     pub const PERSISTENT: Self = Self(0x81);
+    /// `TPM_HT_AC` (0x90): an attached component.
     pub const AC: Self = Self(0x90);
 
     /// The type of a handle.

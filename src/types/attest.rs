@@ -34,6 +34,7 @@ pub struct TpmsClockInfo {
 }
 
 impl TpmsClockInfo {
+    /// Marshaled size in bytes: UINT64 clock, UINT32 resetCount, UINT32 restartCount, BYTE safe.
     pub const SIZE: usize = 17;
 }
 
@@ -88,30 +89,42 @@ impl Marshal for TpmsClockInfo {
 /// `TPMS_CERTIFY_INFO` (TPM2_Certify).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsCertifyInfo<'a> {
+    /// `name`: the Name of the certified object (nameAlg then the digest of its TPMT_PUBLIC).
     pub name: Tpm2bName<'a>,
+    /// `qualifiedName`: the Qualified Name of the certified object (its parent chain folded in).
     pub qualified_name: Tpm2bName<'a>,
 }
 
 /// `TPMS_QUOTE_INFO` (TPM2_Quote).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsQuoteInfo<'a> {
+    /// `pcrSelect`: the PCRs quoted, bank by bank.
     pub pcr_select: TpmlPcrSelection,
+    /// `pcrDigest`: the digest, with the signing scheme's hash, of the selected PCR values
+    /// concatenated in selection order.
     pub pcr_digest: Tpm2bDigest<'a>,
 }
 
 /// `TPMS_COMMAND_AUDIT_INFO` (TPM2_GetCommandAuditDigest).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsCommandAuditInfo<'a> {
+    /// `auditCounter`: the TPM's command audit counter.
     pub audit_counter: u64,
+    /// `digestAlg`: the hash of the command audit digest.
     pub digest_alg: TpmAlgId,
+    /// `auditDigest`: the current command audit digest.
     pub audit_digest: Tpm2bDigest<'a>,
+    /// `commandDigest`: digest of the list of audited command codes.
     pub command_digest: Tpm2bDigest<'a>,
 }
 
 /// `TPMS_SESSION_AUDIT_INFO` (TPM2_GetSessionAuditDigest).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsSessionAuditInfo<'a> {
+    /// `exclusiveSession`: the session is exclusive (no command outside it ran since it
+    /// started auditing).
     pub exclusive_session: bool,
+    /// `sessionDigest`: the session's audit digest.
     pub session_digest: Tpm2bDigest<'a>,
 }
 
@@ -122,41 +135,57 @@ pub struct TpmsTimeAttestInfo {
     pub time: u64,
     /// `TPMS_TIME_INFO.clockInfo`.
     pub clock_info: TpmsClockInfo,
+    /// `firmwareVersion`: TPM vendor-specific firmware version (also in TPMS_ATTEST).
     pub firmware_version: u64,
 }
 
 /// `TPMS_CREATION_INFO` (TPM2_CertifyCreation).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsCreationInfo<'a> {
+    /// `objectName`: the Name of the object whose creation is certified.
     pub object_name: Tpm2bName<'a>,
+    /// `creationHash`: digest of the TPMS_CREATION_DATA returned when the object was created.
     pub creation_hash: Tpm2bDigest<'a>,
 }
 
 /// `TPMS_NV_CERTIFY_INFO` (TPM2_NV_Certify).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsNvCertifyInfo<'a> {
+    /// `indexName`: the Name of the NV index.
     pub index_name: Tpm2bName<'a>,
+    /// `offset`: the byte offset in the index where `nv_contents` starts.
     pub offset: u16,
+    /// `nvContents`: the certified bytes of the index.
     pub nv_contents: Tpm2bMaxNvBuffer<'a>,
 }
 
 /// `TPMS_NV_DIGEST_CERTIFY_INFO` (TPM2_NV_Certify with size 0).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsNvDigestCertifyInfo<'a> {
+    /// `indexName`: the Name of the NV index.
     pub index_name: Tpm2bName<'a>,
+    /// `nvDigest`: digest, with the signing hash, of the whole index contents.
     pub nv_digest: Tpm2bDigest<'a>,
 }
 
 /// `TPMU_ATTEST`, selected by `TPMS_ATTEST.type`.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum TpmuAttest<'a> {
+    /// TPM_ST_ATTEST_CERTIFY (TPM2_Certify).
     Certify(TpmsCertifyInfo<'a>),
+    /// TPM_ST_ATTEST_QUOTE (TPM2_Quote).
     Quote(TpmsQuoteInfo<'a>),
+    /// TPM_ST_ATTEST_SESSION_AUDIT (TPM2_GetSessionAuditDigest).
     SessionAudit(TpmsSessionAuditInfo<'a>),
+    /// TPM_ST_ATTEST_COMMAND_AUDIT (TPM2_GetCommandAuditDigest).
     CommandAudit(TpmsCommandAuditInfo<'a>),
+    /// TPM_ST_ATTEST_TIME (TPM2_GetTime).
     Time(TpmsTimeAttestInfo),
+    /// TPM_ST_ATTEST_CREATION (TPM2_CertifyCreation).
     Creation(TpmsCreationInfo<'a>),
+    /// TPM_ST_ATTEST_NV (TPM2_NV_Certify).
     Nv(TpmsNvCertifyInfo<'a>),
+    /// TPM_ST_ATTEST_NV_DIGEST (TPM2_NV_Certify with size 0).
     NvDigest(TpmsNvDigestCertifyInfo<'a>),
 }
 
@@ -285,10 +314,16 @@ impl TpmuAttest<'_> {
 /// produced by a TPM and must never be mistaken for one.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsAttest<'a> {
+    /// `qualifiedSigner`: the Qualified Name of the signing key.
     pub qualified_signer: Tpm2bName<'a>,
+    /// `extraData`: the caller's qualifying data (the verifier's nonce in a quote), at most
+    /// 66 bytes (`max::DATA`).
     pub extra_data: Tpm2bData<'a>,
+    /// `clockInfo`: the TPM clock and reset/restart counts when the TPM signed.
     pub clock_info: TpmsClockInfo,
+    /// `firmwareVersion`: TPM vendor-specific firmware version.
     pub firmware_version: u64,
+    /// `attested`: the type-specific body; `TPMS_ATTEST.type` is implied by its variant.
     pub attested: TpmuAttest<'a>,
 }
 

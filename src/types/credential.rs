@@ -24,7 +24,11 @@ pub type Tpm2bEncryptedSecret<'a> = Tpm2b<'a, MAX_ENCRYPTED_SECRET>;
 /// own size prefix is encrypted too, so the outer size is what delimits it).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Tpm2bIdObject<'a> {
+    /// `integrityHMAC`: HMAC over encIdentity and the object's Name, keyed from the seed
+    /// (KDFa "INTEGRITY"); a digest-sized buffer.
     pub integrity_hmac: Tpm2bDigest<'a>,
+    /// `encIdentity`: the credential as a TPM2B_DIGEST, encrypted with AES-CFB under a key from
+    /// the seed (KDFa "STORAGE"); its size prefix is encrypted too.
     pub enc_identity: &'a [u8],
 }
 

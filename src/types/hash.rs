@@ -13,9 +13,11 @@ pub struct Digest {
 }
 
 impl Digest {
+    /// The algorithm the digest was computed with.
     pub fn alg(&self) -> HashAlg {
         self.alg
     }
+    /// The digest, exactly `alg().digest_size()` bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.alg.digest_size()]
     }
@@ -51,13 +53,19 @@ pub fn available(alg: HashAlg) -> bool {
 #[derive(Clone)]
 pub enum Hasher {
     #[cfg(feature = "sha1")]
+    /// SHA-1 (only with the `sha1` feature).
     Sha1(sha1::Sha1),
+    /// SHA-256.
     Sha256(sha2::Sha256),
+    /// SHA-384.
     Sha384(sha2::Sha384),
+    /// SHA-512.
     Sha512(sha2::Sha512),
 }
 
 impl Hasher {
+    /// A fresh hasher for `alg`; `HashUnavailable` if this build cannot compute it (SM3 and
+    /// SHA-3 always, SHA-1 without the `sha1` feature).
     pub fn new(alg: HashAlg) -> Result<Self, HashUnavailable> {
         use sha2::Digest as _;
         Ok(match alg {
@@ -70,6 +78,7 @@ impl Hasher {
         })
     }
 
+    /// Feeds bytes to the hash.
     pub fn update(&mut self, data: &[u8]) {
         use sha2::Digest as _;
         match self {
@@ -81,6 +90,7 @@ impl Hasher {
         }
     }
 
+    /// Ends the hash and returns the digest.
     pub fn finish(self) -> Digest {
         use sha2::Digest as _;
         let mut bytes = [0u8; MAX_DIGEST];

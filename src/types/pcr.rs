@@ -288,6 +288,8 @@ impl Marshal for TpmlPcrSelection {
 /// `TPML_DIGEST`: up to eight digests, borrowed from the input.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct TpmlDigest<'a> {
+    /// `digests`: the digests, in order; at most eight (the spec's `count` limit for
+    /// TPM2_PCR_Read answers).
     pub digests: heapless::Vec<Tpm2bDigest<'a>, MAX_DIGESTS>,
 }
 
@@ -347,7 +349,10 @@ pub const MAX_PCR_VALUES: usize = MAX_PCR_BANKS * IMPLEMENTATION_PCR as usize;
 /// in list order, indices ascending, which is the order a TPM concatenates them for a quote.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct PcrValues<'a> {
+    /// The PCRs the values belong to.
     pub selection: TpmlPcrSelection,
+    /// One value per selected PCR, in selection order (see above); each is a digest of its
+    /// bank's size when the set is complete and checked.
     pub values: heapless::Vec<&'a [u8], MAX_PCR_VALUES>,
 }
 
@@ -377,6 +382,7 @@ impl<'a> PcrValues<'a> {
 /// `TPML_DIGEST_VALUES`: one digest per bank (PCR_Extend input, PCR_Event output).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct TpmlDigestValues<'a> {
+    /// One TPMT_HA per bank, at most one per PCR bank this crate handles.
     pub digests: heapless::Vec<crate::types::TpmtHa<'a>, MAX_PCR_BANKS>,
 }
 

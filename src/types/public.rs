@@ -10,17 +10,33 @@ use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
 pub struct TpmaObject(pub u32);
 
 impl TpmaObject {
+    /// `fixedTPM` (bit 1): the object cannot be duplicated out of this TPM.
     pub const FIXED_TPM: u32 = 1 << 1;
+    /// `stClear` (bit 2): saved contexts of the object cannot be loaded after
+    /// Startup(CLEAR).
     pub const ST_CLEAR: u32 = 1 << 2;
+    /// `fixedParent` (bit 4): the object's parent cannot change (no duplication to another parent).
     pub const FIXED_PARENT: u32 = 1 << 4;
+    /// `sensitiveDataOrigin` (bit 5): the TPM generated the sensitive part (it was not imported).
     pub const SENSITIVE_DATA_ORIGIN: u32 = 1 << 5;
+    /// `userWithAuth` (bit 6): USER role actions may be authorized with the authValue (HMAC or
+    /// password), not only with the policy.
     pub const USER_WITH_AUTH: u32 = 1 << 6;
+    /// `adminWithPolicy` (bit 7): ADMIN role actions need the authPolicy.
     pub const ADMIN_WITH_POLICY: u32 = 1 << 7;
+    /// `noDA` (bit 10): authorization failures do not count toward dictionary-attack lockout.
     pub const NO_DA: u32 = 1 << 10;
+    /// `encryptedDuplication` (bit 11): duplication must use an inner wrapper and a parent.
     pub const ENCRYPTED_DUPLICATION: u32 = 1 << 11;
+    /// `restricted` (bit 16): the key handles only structures of known format: a signing key
+    /// refuses external data that could pass for TPM-generated, a decryption key is a parent;
+    /// what makes an AK trustworthy.
     pub const RESTRICTED: u32 = 1 << 16;
+    /// `decrypt` (bit 17): the key may decrypt.
     pub const DECRYPT: u32 = 1 << 17;
+    /// `sign` / `encrypt` (bit 18): the key may sign (or encrypt, for a symmetric key).
     pub const SIGN_ENCRYPT: u32 = 1 << 18;
+    /// `x509sign` (bit 19): the key may sign only X.509 certificates (TPM2_CertifyX509).
     pub const X509_SIGN: u32 = 1 << 19;
     /// Bits the spec reserves; a TPM never sets them.
     pub const RESERVED: u32 = 0xFFF0_F309;
@@ -34,11 +50,15 @@ impl TpmaObject {
 /// `TPMT_SYM_DEF_OBJECT`: the symmetric algorithm of a storage key (NULL for signing keys).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmtSymDefObject {
+    /// `TPM_ALG_NULL`: no symmetric algorithm (signing keys, and anything not a storage parent).
     Null,
     /// AES, SM4 or CAMELLIA with a key size and a block mode.
     Cipher {
+        /// `algorithm`: TPM_ALG_AES, TPM_ALG_SM4 or TPM_ALG_CAMELLIA.
         algorithm: TpmAlgId,
+        /// `keyBits`: the key size in bits (128, 192 or 256 for AES).
         key_bits: u16,
+        /// `mode`: the block mode (TPM_ALG_CFB for a storage key).
         mode: TpmAlgId,
     },
 }
@@ -115,10 +135,15 @@ fn read_hash(r: &mut Reader<'_>, what: &'static str) -> Result<HashAlg, Error> {
 /// `TPMT_RSA_SCHEME`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmtRsaScheme {
+    /// `TPM_ALG_NULL`: no scheme pinned; the caller picks one per command.
     Null,
+    /// `TPM_ALG_RSASSA` with this hash: PKCS#1 v1.5 signatures.
     RsaSsa(HashAlg),
+    /// `TPM_ALG_RSAPSS` with this hash: PSS signatures.
     RsaPss(HashAlg),
+    /// `TPM_ALG_RSAES`: PKCS#1 v1.5 encryption (no hash).
     RsaEs,
+    /// `TPM_ALG_OAEP` with this hash: OAEP encryption.
     Oaep(HashAlg),
 }
 
@@ -152,12 +177,24 @@ impl TpmtRsaScheme {
 /// `TPMT_ECC_SCHEME`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmtEccScheme {
+    /// `TPM_ALG_NULL`: no scheme pinned; the caller picks one per command.
     Null,
+    /// `TPM_ALG_ECDSA` with this hash.
     Ecdsa(HashAlg),
-    Ecdaa { hash: HashAlg, count: u16 },
+    /// `TPM_ALG_ECDAA` with this hash and commit count.
+    Ecdaa {
+        /// The hash of the scheme.
+        hash: HashAlg,
+        /// The ECDAA commit count (`TPMS_SCHEME_ECDAA.count`).
+        count: u16,
+    },
+    /// `TPM_ALG_SM2` with this hash.
     Sm2(HashAlg),
+    /// `TPM_ALG_ECSCHNORR` with this hash.
     EcSchnorr(HashAlg),
+    /// `TPM_ALG_ECDH` with this hash (key exchange).
     Ecdh(HashAlg),
+    /// `TPM_ALG_ECMQV` with this hash (key exchange).
     Ecmqv(HashAlg),
 }
 
@@ -204,10 +241,13 @@ impl TpmtEccScheme {
 /// `TPMT_KDF_SCHEME`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmtKdfScheme {
+    /// `TPM_ALG_NULL`: no KDF.
     Null,
     /// MGF1, KDF1_SP800_56A, KDF2 or KDF1_SP800_108, each with a hash.
     Kdf {
+        /// The KDF algorithm.
         scheme: TpmAlgId,
+        /// The hash the KDF uses.
         hash: HashAlg,
     },
 }
@@ -242,11 +282,15 @@ impl TpmtKdfScheme {
 /// `TPMT_KEYEDHASH_SCHEME`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmtKeyedHashScheme {
+    /// `TPM_ALG_NULL`: no scheme (a sealed data object).
     Null,
+    /// `TPM_ALG_HMAC` with this hash: an HMAC key.
     Hmac(HashAlg),
     /// `TPMS_SCHEME_XOR`: a hash and a KDF algorithm id.
     Xor {
+        /// The hash of the XOR obfuscation.
         hash: HashAlg,
+        /// The KDF (TPM_ALG_KDF1_SP800_108 and friends).
         kdf: TpmAlgId,
     },
 }
@@ -296,8 +340,11 @@ impl TpmtKeyedHashScheme {
 /// `TPMS_RSA_PARMS`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsRsaParms {
+    /// `symmetric`: the parent's symmetric algorithm for its children (NULL for a signing key).
     pub symmetric: TpmtSymDefObject,
+    /// `scheme`: the signing or encryption scheme the key is restricted to, or NULL.
     pub scheme: TpmtRsaScheme,
+    /// `keyBits`: the modulus size in bits (1024, 2048, 3072 or 4096).
     pub key_bits: u16,
     /// 0 means the default exponent 65537.
     pub exponent: u32,
@@ -317,16 +364,22 @@ impl TpmsRsaParms {
 /// `TPMS_ECC_PARMS`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsEccParms {
+    /// `symmetric`: the parent's symmetric algorithm for its children (NULL for a signing key).
     pub symmetric: TpmtSymDefObject,
+    /// `scheme`: the signing or key-exchange scheme the key is restricted to, or NULL.
     pub scheme: TpmtEccScheme,
+    /// `curveID`: the curve of the key.
     pub curve_id: TpmEccCurve,
+    /// `kdf`: the KDF for key exchange (usually NULL).
     pub kdf: TpmtKdfScheme,
 }
 
 /// `TPMS_ECC_POINT`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsEccPoint<'a> {
+    /// `x`: the X coordinate, big-endian.
     pub x: Tpm2bEccParameter<'a>,
+    /// `y`: the Y coordinate, big-endian.
     pub y: Tpm2bEccParameter<'a>,
 }
 
@@ -334,20 +387,32 @@ pub struct TpmsEccPoint<'a> {
 /// so one enum keeps a parameter set from ever being paired with the wrong kind of unique field.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum PublicDetails<'a> {
+    /// `TPM_ALG_RSA`.
     Rsa {
+        /// `TPMS_RSA_PARMS`.
         parms: TpmsRsaParms,
+        /// `unique.rsa`: the public modulus, big-endian.
         unique: Tpm2bPublicKeyRsa<'a>,
     },
+    /// `TPM_ALG_ECC`.
     Ecc {
+        /// `TPMS_ECC_PARMS`.
         parms: TpmsEccParms,
+        /// `unique.ecc`: the public point.
         unique: TpmsEccPoint<'a>,
     },
+    /// `TPM_ALG_KEYEDHASH`: an HMAC key or a sealed data object.
     KeyedHash {
+        /// `TPMS_KEYEDHASH_PARMS.scheme`.
         scheme: TpmtKeyedHashScheme,
+        /// `unique.keyedHash`: digest binding the object's obfuscation value and sensitive data.
         unique: Tpm2bDigest<'a>,
     },
+    /// `TPM_ALG_SYMCIPHER`: a symmetric key.
     SymCipher {
+        /// `TPMS_SYMCIPHER_PARMS.sym`.
         sym: TpmtSymDefObject,
+        /// `unique.sym`: digest binding the object's obfuscation value and key.
         unique: Tpm2bDigest<'a>,
     },
 }
@@ -357,8 +422,11 @@ pub enum PublicDetails<'a> {
 pub struct TpmtPublic<'a> {
     /// `None` is TPM_ALG_NULL (only for objects that have no Name, which a key never is).
     pub name_alg: Option<HashAlg>,
+    /// `objectAttributes`.
     pub object_attributes: TpmaObject,
+    /// `authPolicy`: the policy digest for policy authorization (empty when none).
     pub auth_policy: Tpm2bDigest<'a>,
+    /// `parameters` and `unique`, both selected by `type`.
     pub details: PublicDetails<'a>,
 }
 
@@ -605,6 +673,7 @@ impl Marshal for Tpm2bPublic<'_> {
 pub enum NameError {
     /// nameAlg is TPM_ALG_NULL: the object has no Name of digest form.
     NullNameAlg,
+    /// The name hash is not compiled into this build.
     Hash(HashUnavailable),
 }
 
@@ -636,6 +705,7 @@ impl Name {
         Ok(Self { len: 2 + n, bytes })
     }
 
+    /// The Name bytes: the 2-byte nameAlg followed by the digest.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }

@@ -8,32 +8,41 @@ use crate::wire::{Error, ErrorKind, Marshal, Reader, Unmarshal, Writer};
 /// `TPMS_SIGNATURE_RSA` (RSASSA and RSAPSS).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsSignatureRsa<'a> {
+    /// `hash`: the hash the message was digested with.
     pub hash: HashAlg,
+    /// `sig`: the signature, as long as the key's modulus.
     pub sig: Tpm2bPublicKeyRsa<'a>,
 }
 
 /// `TPMS_SIGNATURE_ECC` (ECDSA).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmsSignatureEcc<'a> {
+    /// `hash`: the hash the message was digested with.
     pub hash: HashAlg,
+    /// `signatureR`: the ECDSA r value, big-endian.
     pub signature_r: Tpm2bEccParameter<'a>,
+    /// `signatureS`: the ECDSA s value, big-endian.
     pub signature_s: Tpm2bEccParameter<'a>,
 }
 
 /// `TPMT_HA`: a hash algorithm and a digest of exactly its size.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct TpmtHa<'a> {
+    /// `hashAlg`: the hash algorithm (never TPM_ALG_NULL).
     pub hash: HashAlg,
+    /// `digest`: exactly `hash.digest_size()` bytes.
     pub digest: &'a [u8],
 }
 
 impl<'a> TpmtHa<'a> {
+    /// Reads a TPMI_ALG_HASH then a digest of that algorithm's size; `what` names the field.
     pub fn read(r: &mut Reader<'a>, what: &'static str) -> Result<Self, Error> {
         let hash = HashAlg::read(r, what)?;
         let digest = r.bytes(hash.digest_size(), what)?;
         Ok(Self { hash, digest })
     }
 
+    /// Writes the TPMI_ALG_HASH then the digest; refused if the digest is not of that size.
     pub fn write(&self, w: &mut Writer<'_>, what: &'static str) -> Result<(), Error> {
         let n = self.hash.digest_size();
         if self.digest.len() != n || n > MAX_DIGEST {
@@ -55,15 +64,20 @@ impl<'a> TpmtHa<'a> {
 /// at parse time with [`ErrorKind::Unsupported`], so nothing downstream meets them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TpmtSignature<'a> {
+    /// `TPM_ALG_RSASSA`: RSA PKCS#1 v1.5 signature.
     RsaSsa(TpmsSignatureRsa<'a>),
+    /// `TPM_ALG_RSAPSS`: RSA PSS signature.
     RsaPss(TpmsSignatureRsa<'a>),
+    /// `TPM_ALG_ECDSA`: ECDSA signature (r, s).
     Ecdsa(TpmsSignatureEcc<'a>),
+    /// `TPM_ALG_HMAC`: an HMAC, as a TPMT_HA.
     Hmac(TpmtHa<'a>),
     /// `TPM_ALG_NULL`: no signature (a TPM returns it for an unsigned attestation).
     Null,
 }
 
 impl TpmtSignature<'_> {
+    /// `sigAlg`: the TPM_ALG_ID of the scheme (TPM_ALG_NULL for [`TpmtSignature::Null`]).
     pub fn sig_alg(&self) -> TpmAlgId {
         match self {
             Self::RsaSsa(_) => TpmAlgId::RSASSA,

@@ -7,24 +7,31 @@ use crate::wire::{Error, Marshal, Reader, Unmarshal, Writer};
 pub struct Tpm2b<'a, const MAX: usize>(pub &'a [u8]);
 
 impl<'a, const MAX: usize> Tpm2b<'a, MAX> {
+    /// The spec maximum of the buffer's size, in bytes.
     pub const MAX: usize = MAX;
 
+    /// Reads a big-endian UINT16 size, then that many bytes. Refused if the size is above `MAX`
+    /// or above the bytes present; `what` names the field in errors.
     pub fn read(r: &mut Reader<'a>, what: &'static str) -> Result<Self, Error> {
         r.tpm2b(MAX, what).map(Self)
     }
 
+    /// Writes the UINT16 size then the bytes; refused if longer than `MAX`.
     pub fn write(&self, w: &mut Writer<'_>, what: &'static str) -> Result<(), Error> {
         w.tpm2b(self.0, MAX, what)
     }
 
+    /// The buffer's bytes (without the size prefix), borrowed from the input.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
 
+    /// The buffer's size in bytes (at most `MAX`).
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the buffer is empty (size 0).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -80,14 +87,25 @@ pub mod max {
         4 + 2 + (2 + NAME) + (2 + DATA) + 17 + 8 + ((2 + NAME) + 2 + (2 + NV_BUFFER));
 }
 
+/// `TPM2B_DIGEST`: up to 64 bytes (a SHA-512 digest).
 pub type Tpm2bDigest<'a> = Tpm2b<'a, { max::DIGEST }>;
+/// `TPM2B_DATA`: up to 66 bytes (`sizeof(TPMT_HA)`); qualifying data, outsideInfo.
 pub type Tpm2bData<'a> = Tpm2b<'a, { max::DATA }>;
+/// `TPM2B_NONCE`: a TPM2B_DIGEST used as a session or caller nonce.
 pub type Tpm2bNonce<'a> = Tpm2bDigest<'a>;
+/// `TPM2B_AUTH`: a TPM2B_DIGEST holding an authorization value.
 pub type Tpm2bAuth<'a> = Tpm2bDigest<'a>;
+/// `TPM2B_NAME`: up to 68 bytes; a Name (nameAlg then digest) or a handle.
 pub type Tpm2bName<'a> = Tpm2b<'a, { max::NAME }>;
+/// `TPM2B_PUBLIC_KEY_RSA`: an RSA modulus or signature, up to 512 bytes (RSA-4096).
 pub type Tpm2bPublicKeyRsa<'a> = Tpm2b<'a, { max::RSA_KEY_BYTES }>;
+/// `TPM2B_ECC_PARAMETER`: one ECC coordinate or scalar, big-endian, up to 128 bytes.
 pub type Tpm2bEccParameter<'a> = Tpm2b<'a, { max::ECC_KEY_BYTES }>;
+/// `TPM2B_MAX_NV_BUFFER`: NV data, up to 2048 bytes.
 pub type Tpm2bMaxNvBuffer<'a> = Tpm2b<'a, { max::NV_BUFFER }>;
+/// `TPM2B_SENSITIVE_DATA`: sealed data or key material, up to 256 bytes.
 pub type Tpm2bSensitiveData<'a> = Tpm2b<'a, { max::SENSITIVE_DATA }>;
+/// `TPM2B_MAX_BUFFER`: up to 1024 bytes (e.g. TPM2_Hash input).
 pub type Tpm2bMaxBuffer<'a> = Tpm2b<'a, { max::MAX_BUFFER }>;
+/// `TPM2B_EVENT`: TPM2_PCR_Event data, up to 1024 bytes.
 pub type Tpm2bEvent<'a> = Tpm2b<'a, { max::EVENT }>;

@@ -20,13 +20,29 @@ pub enum VerifyError {
     /// The AK is of a type that cannot sign quotes we verify (KEYEDHASH, SYMCIPHER, other SPKI).
     AkTypeUnsupported(TpmAlgId),
     /// RSA modulus shorter than the policy minimum.
-    RsaKeyTooSmall { bits: usize, min: usize },
+    RsaKeyTooSmall {
+        /// Modulus length of the AK, in bits.
+        bits: usize,
+        /// The policy's minimum (`Policy::min_rsa_bits`), in bits.
+        min: usize,
+    },
     /// RSA public exponent below 65537 or even.
-    RsaExponentRejected { exponent: u64 },
+    RsaExponentRejected {
+        /// The public exponent the key carries.
+        exponent: u64,
+    },
     /// The RSA key is refused by the `rsa` crate (e.g. a modulus above 4096 bits).
-    RsaKeyUnusable { bits: usize },
+    RsaKeyUnusable {
+        /// Modulus length of the refused key, in bits.
+        bits: usize,
+    },
     /// TPMT_PUBLIC's keyBits disagrees with the modulus it carries.
-    RsaKeyBitsMismatch { declared: u16, actual: usize },
+    RsaKeyBitsMismatch {
+        /// `keyBits` of TPMS_RSA_PARMS, in bits.
+        declared: u16,
+        /// Length of the modulus actually carried (`unique.rsa`), in bits.
+        actual: usize,
+    },
     /// The ECC curve is not one the policy allows (NIST P-256 and P-384).
     EccCurveNotAllowed(TpmEccCurve),
     /// The ECC public point is malformed or not on the curve.
@@ -49,15 +65,24 @@ pub enum VerifyError {
     /// The TPMT_SIGNATURE bytes do not parse.
     SignatureUnreadable(wire::Error),
     /// The signature algorithm does not fit the key (e.g. ECDSA for an RSA key, HMAC, NULL).
-    SignatureAlgorithmMismatch { key: TpmAlgId, signature: TpmAlgId },
+    SignatureAlgorithmMismatch {
+        /// The AK's type (TPM_ALG_RSA or TPM_ALG_ECC).
+        key: TpmAlgId,
+        /// `sigAlg` of the TPMT_SIGNATURE.
+        signature: TpmAlgId,
+    },
     /// The key pins a signing scheme and the signature uses another.
     SignatureSchemeMismatch {
+        /// The scheme pinned in the AK's TPMT_PUBLIC parameters.
         key_scheme: TpmAlgId,
+        /// `sigAlg` of the TPMT_SIGNATURE.
         signature: TpmAlgId,
     },
     /// The key pins a hash and the signature uses another.
     SignatureHashMismatch {
+        /// The hash pinned in the AK's scheme.
         key_hash: HashAlg,
+        /// The hash the signature says it was made with.
         signature: HashAlg,
     },
     /// The signature is over a SHA-1 digest, refused unless the policy allows SHA-1
@@ -66,7 +91,12 @@ pub enum VerifyError {
     /// The signing hash is not usable with this key type, or not compiled in.
     SignatureHashNotSupported(HashAlg),
     /// RSA signature length is not the modulus length.
-    RsaSignatureLength { got: usize, expected: usize },
+    RsaSignatureLength {
+        /// Length of the signature, in bytes.
+        got: usize,
+        /// Length of the AK's modulus, in bytes.
+        expected: usize,
+    },
     /// ECDSA r or s is zero, not below the group order, or longer than the field.
     EcdsaScalarOutOfRange,
     /// The signature does not verify over the attestation bytes.
@@ -76,9 +106,15 @@ pub enum VerifyError {
     /// The attestation bytes do not parse as TPMS_ATTEST.
     AttestUnreadable(wire::Error),
     /// `magic` is not TPM_GENERATED_VALUE: the TPM did not produce this structure.
-    NotTpmGenerated { magic: u32 },
+    NotTpmGenerated {
+        /// The `magic` value found (TPM_GENERATED_VALUE is 0xff544347).
+        magic: u32,
+    },
     /// The attestation is signed but is not a quote (certify, NV, creation, ...).
-    NotAQuote { type_name: &'static str },
+    NotAQuote {
+        /// Spec name of the TPMI_ST_ATTEST type found (e.g. `TPM_ST_ATTEST_CERTIFY`).
+        type_name: &'static str,
+    },
     /// extraData differs from the expected nonce.
     NonceMismatch,
     /// The AK's qualified name differs from qualifiedSigner.
@@ -93,21 +129,44 @@ pub enum VerifyError {
     /// and the policy does not allow SHA-1-only selections.
     Sha1BankNotAllowed,
     /// The number of PCR values differs from the number of PCRs selected.
-    PcrValueCount { got: usize, expected: usize },
+    PcrValueCount {
+        /// Number of PCR values supplied.
+        got: usize,
+        /// Number of PCRs the selection covers.
+        expected: usize,
+    },
     /// A PCR value's length differs from its bank's digest size.
     PcrValueLength {
+        /// The bank (hash algorithm) of the value.
         bank: HashAlg,
+        /// The PCR index.
         index: u32,
+        /// Length of the value supplied, in bytes (the bank's digest size was expected).
         len: usize,
     },
     /// The digest of the supplied PCR values differs from the quote's pcrDigest.
     PcrDigestMismatch,
     /// resetCount differs from the previous quote's: the TPM was reset in between.
-    ResetCountChanged { previous: u32, now: u32 },
+    ResetCountChanged {
+        /// The previous quote's resetCount.
+        previous: u32,
+        /// This quote's resetCount.
+        now: u32,
+    },
     /// restartCount differs from the previous quote's.
-    RestartCountChanged { previous: u32, now: u32 },
+    RestartCountChanged {
+        /// The previous quote's restartCount.
+        previous: u32,
+        /// This quote's restartCount.
+        now: u32,
+    },
     /// The clock is behind the previous quote's.
-    ClockWentBack { previous: u64, now: u64 },
+    ClockWentBack {
+        /// The previous quote's clock, in milliseconds.
+        previous: u64,
+        /// This quote's clock, in milliseconds.
+        now: u64,
+    },
     /// The policy requires `safe` and the quote's clock is not marked safe.
     ClockNotSafe,
 }

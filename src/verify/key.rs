@@ -12,10 +12,13 @@ use crate::wire::Unmarshal;
 #[non_exhaustive]
 pub enum AkKey {
     #[cfg(feature = "rsa")]
+    /// An RSA key (from TPMS_RSA_PARMS and `unique.rsa`, or an RSA SubjectPublicKeyInfo).
     Rsa(rsa::RsaPublicKey),
     #[cfg(feature = "p256")]
+    /// An ECDSA key on NIST P-256 (TPM_ECC_NIST_P256).
     P256(p256::ecdsa::VerifyingKey),
     #[cfg(feature = "p384")]
+    /// An ECDSA key on NIST P-384 (TPM_ECC_NIST_P384).
     P384(p384::ecdsa::VerifyingKey),
 }
 
@@ -30,9 +33,13 @@ pub struct Ak<'a> {
 /// What a key was given as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AkFormat {
+    /// TPM2B_PUBLIC: a big-endian UINT16 size, then TPMT_PUBLIC.
     Tpm2bPublic,
+    /// A bare TPMT_PUBLIC (no size prefix).
     TpmtPublic,
+    /// A DER SubjectPublicKeyInfo.
     SpkiDer,
+    /// A PEM `PUBLIC KEY` block (SubjectPublicKeyInfo).
     SpkiPem,
 }
 

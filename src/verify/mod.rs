@@ -142,6 +142,7 @@ impl<'a> VerifiedQuote<'a> {
     pub fn quote(&self) -> &TpmsQuoteInfo<'a> {
         &self.quote
     }
+    /// The TPMS_CLOCK_INFO of the quote (clock, resetCount, restartCount, safe), as signed.
     pub fn clock_info(&self) -> TpmsClockInfo {
         self.attest.clock_info
     }

@@ -4,33 +4,77 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Fewer bytes are present than the structure needs.
-    Truncated { needed: usize, available: usize },
+    Truncated {
+        /// Bytes the structure needs from here.
+        needed: usize,
+        /// Bytes present from here.
+        available: usize,
+    },
     /// A `TPM2B` size field exceeds the type's spec maximum.
-    SizeAboveMax { size: usize, max: usize },
+    SizeAboveMax {
+        /// The size field's value.
+        size: usize,
+        /// The type's spec maximum.
+        max: usize,
+    },
     /// A `TPML` count exceeds the list's spec maximum.
-    CountAboveMax { count: usize, max: usize },
+    CountAboveMax {
+        /// The count field's value.
+        count: usize,
+        /// The list's spec maximum.
+        max: usize,
+    },
     /// A nested sized structure did not consume exactly its declared size.
-    SizedNotConsumed { declared: usize, unused: usize },
+    SizedNotConsumed {
+        /// The size the structure declared.
+        declared: usize,
+        /// Bytes of it left unread.
+        unused: usize,
+    },
     /// Bytes remain after a complete top-level structure.
-    TrailingBytes { count: usize },
+    TrailingBytes {
+        /// Number of trailing bytes.
+        count: usize,
+    },
     /// A value that selects a union member, or an enumerated constant, is not one the spec
     /// defines for this position.
-    UnknownValue { value: u32 },
+    UnknownValue {
+        /// The value read.
+        value: u32,
+    },
     /// The value is defined by the spec, but this crate does not implement it here.
-    Unsupported { value: u32 },
+    Unsupported {
+        /// The value read.
+        value: u32,
+    },
     /// A value is defined but not allowed in this position (e.g. a bad magic, a reserved bit).
-    InvalidValue { value: u32 },
+    InvalidValue {
+        /// The value read.
+        value: u32,
+    },
     /// A structure's magic number is not the expected one (e.g. `TPM_GENERATED_VALUE`).
-    BadMagic { value: u32 },
+    BadMagic {
+        /// The value read.
+        value: u32,
+    },
     /// `sizeofSelect` is below the PC Client minimum of 3 or above the maximum.
-    BadSizeofSelect { size: u8 },
+    BadSizeofSelect {
+        /// The sizeofSelect read.
+        size: u8,
+    },
     /// A PCR selection names a PCR index this crate does not support (>= 24).
-    PcrIndexOutOfRange { index: u32 },
+    PcrIndexOutOfRange {
+        /// The PCR index.
+        index: u32,
+    },
     /// The output buffer is full.
     BufferFull,
     /// A well-formed value contradicts what it must equal (`expected` says what), e.g. a Name
     /// that is not the hash of the public area beside it.
-    Inconsistent { expected: &'static str },
+    Inconsistent {
+        /// What the value must equal.
+        expected: &'static str,
+    },
 }
 
 /// A wire error: what went wrong, in which field, at which byte offset.
@@ -38,6 +82,7 @@ pub enum ErrorKind {
 /// `Copy`, no allocation: it can travel through `no_std` code freely.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// What went wrong.
     pub kind: ErrorKind,
     /// Name of the field or structure being read (spec spelling, e.g. `TPMS_ATTEST.extraData`).
     pub what: &'static str,
@@ -46,6 +91,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error of `kind` in field `what`, at absolute byte `offset`.
     pub const fn new(kind: ErrorKind, what: &'static str, offset: usize) -> Self {
         Self { kind, what, offset }
     }

@@ -10,6 +10,7 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`; offsets in errors count from `buf[0]`.
     pub const fn new(buf: &'a [u8]) -> Self {
         Self {
             buf,
@@ -28,6 +29,7 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
+    /// Whether every byte has been read.
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
@@ -67,18 +69,22 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// Reads one byte; `what` names the field in errors.
     pub fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
         Ok(self.array::<1>(what)?[0])
     }
 
+    /// Reads a big-endian UINT16; `what` names the field in errors.
     pub fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
         Ok(u16::from_be_bytes(self.array(what)?))
     }
 
+    /// Reads a big-endian UINT32; `what` names the field in errors.
     pub fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
 
+    /// Reads a big-endian UINT64; `what` names the field in errors.
     pub fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
         Ok(u64::from_be_bytes(self.array(what)?))
     }

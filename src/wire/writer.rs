@@ -8,6 +8,7 @@ pub struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
+    /// A writer that fills `buf` from its start.
     pub fn new(buf: &'a mut [u8]) -> Self {
         Self { buf, pos: 0 }
     }
@@ -17,6 +18,7 @@ impl<'a> Writer<'a> {
         self.pos
     }
 
+    /// Whether nothing has been written.
     pub fn is_empty(&self) -> bool {
         self.pos == 0
     }
@@ -26,6 +28,7 @@ impl<'a> Writer<'a> {
         &self.buf[..self.pos]
     }
 
+    /// Appends `b`; `BufferFull` (and nothing written) if it does not fit.
     pub fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
         let end = self
             .pos
@@ -37,18 +40,22 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// Appends one byte.
     pub fn u8(&mut self, v: u8) -> Result<(), Error> {
         self.bytes(&[v])
     }
 
+    /// Appends a big-endian UINT16.
     pub fn u16(&mut self, v: u16) -> Result<(), Error> {
         self.bytes(&v.to_be_bytes())
     }
 
+    /// Appends a big-endian UINT32.
     pub fn u32(&mut self, v: u32) -> Result<(), Error> {
         self.bytes(&v.to_be_bytes())
     }
 
+    /// Appends a big-endian UINT64.
     pub fn u64(&mut self, v: u64) -> Result<(), Error> {
         self.bytes(&v.to_be_bytes())
     }

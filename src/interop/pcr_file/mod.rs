@@ -116,51 +116,118 @@ impl fmt::Display for PcrFileFormat {
 pub enum PcrFileError {
     /// The file ends inside `what`.
     Truncated {
+        /// The structure being read.
         what: &'static str,
+        /// Byte offset where it starts.
         at: usize,
+        /// Bytes it needs.
         needed: usize,
+        /// Bytes left in the file.
         available: usize,
     },
     /// TPML_PCR_SELECTION.count is above [`MAX_PCR_BANKS`] (8).
-    BankCountAboveMax { count: u32, at: usize },
+    BankCountAboveMax {
+        /// The count read.
+        count: u32,
+        /// Byte offset of the count.
+        at: usize,
+    },
     /// A bank's algorithm is not a hash algorithm.
-    UnknownHash { alg: u16, at: usize },
+    UnknownHash {
+        /// The TPM_ALG_ID read.
+        alg: u16,
+        /// Byte offset of the algorithm.
+        at: usize,
+    },
     /// `sizeofSelect` is not 3 or 4.
-    BadSizeofSelect { size: u8, at: usize },
+    BadSizeofSelect {
+        /// The sizeofSelect read.
+        size: u8,
+        /// Byte offset of sizeofSelect.
+        at: usize,
+    },
     /// The selection names a PCR index of 24 or above.
-    PcrIndexOutOfRange { index: u32, at: usize },
+    PcrIndexOutOfRange {
+        /// The PCR index.
+        index: u32,
+        /// Byte offset of the bitmap.
+        at: usize,
+    },
     /// The file says it holds more TPML_DIGEST lists than its remaining bytes can.
-    DigestListCountAboveData { count: u32, room: usize, at: usize },
+    DigestListCountAboveData {
+        /// The count read.
+        count: u32,
+        /// How many lists the remaining bytes can hold.
+        room: usize,
+        /// Byte offset of the count.
+        at: usize,
+    },
     /// The number of TPML_DIGEST lists is not `max(1, ceil(selected / 8))`.
     DigestListCountMismatch {
+        /// The count read.
         count: u32,
+        /// The count the selection calls for.
         expected: usize,
+        /// Byte offset of the count.
         at: usize,
     },
     /// A TPML_DIGEST.count is above 8.
-    DigestCountAboveMax { count: u32, at: usize },
+    DigestCountAboveMax {
+        /// The count read.
+        count: u32,
+        /// Byte offset of the count.
+        at: usize,
+    },
     /// A digest's size is above 64.
-    DigestSizeAboveMax { size: u16, at: usize },
+    DigestSizeAboveMax {
+        /// The size read.
+        size: u16,
+        /// Byte offset of the size.
+        at: usize,
+    },
     /// A digest's size is not its bank's digest size.
     DigestSizeMismatch {
+        /// The bank of the digest.
         bank: HashAlg,
+        /// The PCR it is the value of.
         pcr: u32,
+        /// The size read.
         size: usize,
+        /// The bank's digest size.
         expected: usize,
+        /// Byte offset of the size.
         at: usize,
     },
     /// The lists hold more digests than PCRs are selected.
-    TooManyDigests { selected: usize, at: usize },
+    TooManyDigests {
+        /// Number of PCRs selected.
+        selected: usize,
+        /// Byte offset of the first digest too many.
+        at: usize,
+    },
     /// The lists hold fewer digests than PCRs are selected.
     TooFewDigests {
+        /// Digests found.
         found: usize,
+        /// Number of PCRs selected.
         selected: usize,
+        /// Byte offset of the end of the lists.
         at: usize,
     },
     /// Bytes follow the last structure of the file.
-    TrailingBytes { count: usize, at: usize },
+    TrailingBytes {
+        /// Number of trailing bytes.
+        count: usize,
+        /// Byte offset where they start.
+        at: usize,
+    },
     /// A `values` file is not exactly as long as the selected banks' digests together.
-    ValuesLengthMismatch { len: usize, expected: usize },
+    ValuesLengthMismatch {
+        /// Length of the file in bytes.
+        len: usize,
+        /// Sum of the selected PCRs' digest sizes in bytes.
+        expected: usize,
+    },
     /// A `values` file was given without the selection needed to split it.
     SelectionRequired,
     /// The file's own selection differs from the one the caller expects.
@@ -269,17 +336,32 @@ impl core::error::Error for PcrFileError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PcrWriteError {
     /// The number of values is not the number of selected PCRs.
-    ValueCountMismatch { values: usize, selected: usize },
+    ValueCountMismatch {
+        /// Number of values given.
+        values: usize,
+        /// Number of PCRs selected.
+        selected: usize,
+    },
     /// Value number `index` (for `bank` PCR `pcr`) is not a digest of its bank's size.
     ValueSizeMismatch {
+        /// Position of the value in the list (0-based).
         index: usize,
+        /// The bank of the PCR.
         bank: HashAlg,
+        /// The PCR index.
         pcr: u32,
+        /// The value's length in bytes.
         size: usize,
+        /// The bank's digest size.
         expected: usize,
     },
     /// The output buffer is smaller than the file.
-    BufferTooSmall { needed: usize, available: usize },
+    BufferTooSmall {
+        /// Bytes the file needs.
+        needed: usize,
+        /// Bytes the buffer holds.
+        available: usize,
+    },
 }
 
 impl fmt::Display for PcrWriteError {

@@ -3,10 +3,10 @@
 
 use super::*;
 
-/// Bytes of the serialized TPML_PCR_SELECTION (count plus 16 slots of 8 bytes).
 /// Bank slots in tpm2-tools' C struct (`TPM2_NUM_PCR_BANKS`); only the first `count` are used,
 /// and `count` may not exceed [`MAX_PCR_BANKS`].
 pub const SERIALIZED_BANK_SLOTS: usize = 16;
+/// Bytes of the serialized TPML_PCR_SELECTION (count plus 16 slots of 8 bytes).
 pub const SERIALIZED_SELECTION_LEN: usize = 4 + SERIALIZED_BANK_SLOTS * SERIALIZED_BANK_SLOT;
 /// Bytes of one serialized TPML_DIGEST (count plus 8 slots of 66 bytes).
 pub const SERIALIZED_DIGEST_LIST_LEN: usize = 4 + MAX_DIGESTS * SERIALIZED_DIGEST_SLOT;

@@ -85,8 +85,11 @@ pub fn default_threads() -> usize {
 /// How far hashing has got, reported to the caller's callback a few times a second.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress {
+    /// Files hashed so far.
     pub files_done: u64,
+    /// Files to hash in all.
     pub files_total: u64,
+    /// Bytes hashed so far.
     pub bytes_done: u64,
     /// Sum of the file sizes seen when the work was planned.
     pub bytes_total: u64,
@@ -96,24 +99,52 @@ pub struct Progress {
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    /// Reading a file or directory failed.
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
     #[error(
         "{path}: is a {what}; only regular files, directories and symbolic links inside a \
          directory can be measured"
     )]
-    SpecialFile { path: String, what: &'static str },
+    /// The path is neither a regular file nor a directory (a device, socket or FIFO).
+    SpecialFile {
+        /// The path.
+        path: String,
+        /// What it is (`socket`, `named pipe (FIFO)`, `block device`...).
+        what: &'static str,
+    },
     #[error(
         "{path}: changed while it was being measured (expected {expected} bytes, read {read})"
     )]
+    /// The file's size changed while it was hashed.
     Changed {
+        /// The path.
         path: String,
+        /// Size when the work was planned, in bytes.
         expected: u64,
+        /// Bytes actually read.
         read: u64,
     },
     #[error("{path}: not measurable as git: {message}")]
-    Git { path: String, message: String },
+    /// A `git:` target could not be measured.
+    Git {
+        /// The repository path.
+        path: String,
+        /// What git or the repository lacked.
+        message: String,
+    },
     #[error("{path}: {source}")]
-    Event { path: String, source: EventError },
+    /// The measurement could not be made into an event.
+    Event {
+        /// The path.
+        path: String,
+        /// Why the event was refused.
+        source: EventError,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> HashError + '_ {
@@ -152,7 +183,9 @@ impl Target {
 /// Length and SHA-256 of a file's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileDigest {
+    /// Length of the file, in bytes.
     pub size: u64,
+    /// SHA-256 of the file's bytes.
     pub sha256: [u8; 32],
 }
 
