@@ -1,7 +1,7 @@
 //! Provenance subcommands: run, measure, attest, verify, reference, ak-pub, demo.
 //!
-//! Exit status: 0 success (for verify: every check passed), 1 a proof was refused or a flow
-//! step failed, 2 a usage or input error.
+//! Exit status as for every command ([`CliError`]): 0 success (for verify: every check
+//! passed), 1 a proof was refused or a flow step failed, 2 a usage or input error.
 
 use std::fs;
 use std::io::{IsTerminal as _, Write as _};
@@ -25,6 +25,7 @@ use baretpm::transport::tcti::{self, AnyTransport};
 use baretpm::types::HashAlg;
 
 use crate::run_guard;
+use crate::util::{failed, flow_err, CliError};
 
 /// `println!` that ignores a closed standard output (e.g. `| head`) instead of panicking.
 macro_rules! say {
@@ -275,71 +276,47 @@ pub fn main(cmd: Command, tcti: Option<&str>) -> ExitCode {
         Command::Demo(a) => demo(a, tcti),
     };
     crate::cleanup::wait_if_signalled();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(m)) => {
-            eprintln!("baretpm: {}", baretpm::text::EscapedLines(&m));
-            ExitCode::from(2)
-        }
-        Err(Failure::Flow(m)) => {
-            eprintln!("baretpm: {}", baretpm::text::EscapedLines(&m));
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// How a subcommand failed: bad input (exit 2) or a failed step (exit 1).
-enum Failure {
-    Usage(String),
-    Flow(String),
-}
-
-fn usage(m: impl std::fmt::Display) -> Failure {
-    Failure::Usage(m.to_string())
-}
-
-fn flow_err(m: impl std::fmt::Display) -> Failure {
-    Failure::Flow(m.to_string())
+    crate::util::exit(result)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Argument parsing
 
-fn parse_nonce(s: &str) -> Result<Vec<u8>, Failure> {
+fn parse_nonce(s: &str) -> Result<Vec<u8>, CliError> {
     let s = s.trim();
     if s.len() > 2 * MAX_NONCE {
-        return Err(usage(format!(
+        return Err(failed(format!(
             "--nonce: {} hex digits, at most {} allowed",
             s.len(),
             2 * MAX_NONCE
         )));
     }
-    let v = hex::decode(s).map_err(|e| usage(format!("--nonce: not hex: {e}")))?;
+    let v = hex::decode(s).map_err(|e| failed(format!("--nonce: not hex: {e}")))?;
     if v.is_empty() {
-        return Err(usage("--nonce: empty"));
+        return Err(failed("--nonce: empty"));
     }
     Ok(v)
 }
 
 /// `0-7,14,15` into a bitmap of PCR indices below 24.
-fn parse_pcr_list(s: &str) -> Result<u32, Failure> {
+fn parse_pcr_list(s: &str) -> Result<u32, CliError> {
     let mut bits = 0u32;
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (a, b) = match part.split_once('-') {
             Some((a, b)) => (a.trim(), b.trim()),
             None => (part, part),
         };
-        let parse = |x: &str| -> Result<u32, Failure> {
+        let parse = |x: &str| -> Result<u32, CliError> {
             match x.parse::<u32>() {
                 Ok(n) if n < 24 => Ok(n),
-                _ => Err(usage(format!(
+                _ => Err(failed(format!(
                     "PCR list {s:?}: {x:?} is not a PCR index 0-23"
                 ))),
             }
         };
         let (a, b) = (parse(a)?, parse(b)?);
         if a > b {
-            return Err(usage(format!("PCR list {s:?}: range {a}-{b} is backwards")));
+            return Err(failed(format!("PCR list {s:?}: range {a}-{b} is backwards")));
         }
         for i in a..=b {
             bits |= 1 << i;
@@ -348,22 +325,22 @@ fn parse_pcr_list(s: &str) -> Result<u32, Failure> {
     Ok(bits)
 }
 
-fn parse_banks(s: &str) -> Result<Vec<HashAlg>, Failure> {
+fn parse_banks(s: &str) -> Result<Vec<HashAlg>, CliError> {
     let mut v = Vec::new();
     for name in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let h = HashAlg::from_name(name)
-            .ok_or_else(|| usage(format!("--banks: unknown bank {name:?}")))?;
+            .ok_or_else(|| failed(format!("--banks: unknown bank {name:?}")))?;
         if !v.contains(&h) {
             v.push(h);
         }
     }
     if v.is_empty() {
-        return Err(usage("--banks: no bank given"));
+        return Err(failed("--banks: no bank given"));
     }
     Ok(v)
 }
 
-fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
+fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, CliError> {
     Ok(AttestOptions {
         ak: q.ak.into(),
         nonce: q.nonce.as_deref().map(parse_nonce).transpose()?,
@@ -385,14 +362,14 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, Failure> {
 
 /// `--ak-cert`: one certificate, PEM or DER, kept as DER.
 #[cfg(feature = "cert")]
-fn read_ak_cert(p: &Path) -> Result<Vec<u8>, Failure> {
-    let bytes = baretpm::files::read_bounded(p, 64 * 1024, "AK certificate").map_err(usage)?;
+fn read_ak_cert(p: &Path) -> Result<Vec<u8>, CliError> {
+    let bytes = baretpm::files::read_bounded(p, 64 * 1024, "AK certificate").map_err(failed)?;
     let mut certs = baretpm::cert::certificates_from_bytes(&bytes, 1)
-        .map_err(|e| usage(format!("--ak-cert {}: {e}", p.display())))?;
+        .map_err(|e| failed(format!("--ak-cert {}: {e}", p.display())))?;
     certs
         .pop()
         .map(|c| c.der().to_vec())
-        .ok_or_else(|| usage(format!("--ak-cert {}: no certificate", p.display())))
+        .ok_or_else(|| failed(format!("--ak-cert {}: no certificate", p.display())))
 }
 
 fn session_mode(a: crate::ek_session::SessionArgs) -> SessionMode {
@@ -407,7 +384,7 @@ fn session_mode(a: crate::ek_session::SessionArgs) -> SessionMode {
 fn begin_session(
     tpm: &mut Tpm<AnyTransport>,
     a: crate::ek_session::SessionArgs,
-) -> Result<FlowSession, Failure> {
+) -> Result<FlowSession, CliError> {
     let session = FlowSession::begin(tpm, session_mode(a)).map_err(flow_err)?;
     for m in session.messages() {
         term_note(m);
@@ -432,7 +409,7 @@ fn runtime_path(s: &mut Session) -> Option<PathBuf> {
 }
 
 /// Locks the runtime log (waiting for another run on this TPM), noting a damaged one.
-fn lock_runtime(path: Option<&Path>) -> Result<Option<runtime::RuntimeLog>, Failure> {
+fn lock_runtime(path: Option<&Path>) -> Result<Option<runtime::RuntimeLog>, CliError> {
     let Some(p) = path else { return Ok(None) };
     let rt = runtime::RuntimeLog::lock(p).map_err(flow_err)?;
     if let Some(m) = &rt.problem {
@@ -450,11 +427,11 @@ fn term_note(m: &str) {
 }
 
 /// Reads a firmware event log given with `--boot-log` (bounded; it must parse).
-fn read_boot_log(p: &Path) -> Result<Vec<u8>, Failure> {
+fn read_boot_log(p: &Path) -> Result<Vec<u8>, CliError> {
     use baretpm::proof::file::MAX_BOOT_LOG;
-    let bytes = read_bounded(p, MAX_BOOT_LOG as u64, "firmware event log").map_err(usage)?;
+    let bytes = read_bounded(p, MAX_BOOT_LOG as u64, "firmware event log").map_err(failed)?;
     baretpm::eventlog::EventLog::parse(&bytes)
-        .map_err(|e| usage(format!("--boot-log {}: {e}", p.display())))?;
+        .map_err(|e| failed(format!("--boot-log {}: {e}", p.display())))?;
     Ok(bytes)
 }
 
@@ -486,15 +463,15 @@ fn default_boot_log(q: &QuoteArgs, opts: &mut AttestOptions, s: &mut Session) {
                 ),
             }
         }
-        Some(Err(Failure::Usage(m))) | Some(Err(Failure::Flow(m))) => eprintln!(
+        Some(Err(e)) => eprintln!(
             "baretpm: note: the proof carries no firmware event log: {}",
-            Escaped(&m)
+            Escaped(&e.to_string())
         ),
     }
 }
 
 /// The kernel's firmware log when the TPM is a device; `None` for a swtpm.
-fn machine_boot_log(s: &mut Session) -> Option<Result<Vec<u8>, Failure>> {
+fn machine_boot_log(s: &mut Session) -> Option<Result<Vec<u8>, CliError>> {
     if !matches!(s.tpm.transport(), AnyTransport::Device(_)) {
         return None;
     }
@@ -503,11 +480,11 @@ fn machine_boot_log(s: &mut Session) -> Option<Result<Vec<u8>, Failure>> {
     )))
 }
 
-fn hash_options(threads: Option<usize>) -> Result<HashOptions, Failure> {
+fn hash_options(threads: Option<usize>) -> Result<HashOptions, CliError> {
     let mut o = HashOptions::default();
     if let Some(t) = threads {
         if !(1..=64).contains(&t) {
-            return Err(usage("--threads: 1 to 64"));
+            return Err(failed("--threads: 1 to 64"));
         }
         o.threads = t;
     }
@@ -549,17 +526,17 @@ enum Which {
 
 /// `run`'s TPM: never a private swtpm unless asked for, since its proof says nothing about
 /// the machine.
-fn run_tpm(private_swtpm: bool, tcti_arg: Option<&str>) -> Result<Which, Failure> {
+fn run_tpm(private_swtpm: bool, tcti_arg: Option<&str>) -> Result<Which, CliError> {
     if private_swtpm {
         if tcti_arg.is_some() {
-            return Err(usage(
+            return Err(failed(
                 "--private-swtpm and -T both name a TPM: give one of them",
             ));
         }
         return Ok(Which::Private);
     }
     if no_tpm_configured(tcti_arg) {
-        return Err(usage(format!(
+        return Err(failed(format!(
             "no TPM configured (no -T, no {}, no /dev/tpmrm0): name the TPM with -T, or give \
              --private-swtpm for a proof from a throw-away software TPM, which shows the flow \
              but proves nothing about this machine",
@@ -580,12 +557,12 @@ fn demo_tpm(tcti_arg: Option<&str>) -> Which {
 }
 
 /// Starts a private swtpm that a SIGINT, SIGTERM or SIGHUP also stops.
-fn start_private() -> Result<PrivateSwtpm, Failure> {
+fn start_private() -> Result<PrivateSwtpm, CliError> {
     crate::cleanup::install().map_err(flow_err)?;
     PrivateSwtpm::start_with(crate::cleanup::swtpm).map_err(flow_err)
 }
 
-fn open_tpm(tcti_arg: Option<&str>, which: Which) -> Result<Session, Failure> {
+fn open_tpm(tcti_arg: Option<&str>, which: Which) -> Result<Session, CliError> {
     if which == Which::Private {
         eprintln!("baretpm: starting a private swtpm");
         let sw = start_private()?;
@@ -597,7 +574,7 @@ fn open_tpm(tcti_arg: Option<&str>, which: Which) -> Result<Session, Failure> {
             private: Some(sw),
         });
     }
-    let t = tcti::tcti_from_env_or(tcti_arg).map_err(usage)?;
+    let t = tcti::tcti_from_env_or(tcti_arg).map_err(failed)?;
     let transport = tcti::open(&t, crate::util::timeouts()).map_err(flow_err)?;
     let mut tpm = Tpm::new(transport);
     tpm.backoff = Some(backoff);
@@ -693,7 +670,7 @@ fn human(n: u64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Subcommands
 
-fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     let mut spec = RunSpec {
         inputs: a.inputs.iter().map(|s| Target::parse(s)).collect(),
         outputs: a.outputs.iter().map(|s| Target::parse(s)).collect(),
@@ -703,7 +680,7 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     };
     // Before the TPM is touched: a run that fails after its first extend cannot be repeated
     // until a reboot.
-    run_guard::preflight(&spec.inputs, &spec.outputs, &a.proof, &spec.argv).map_err(usage)?;
+    run_guard::preflight(&spec.inputs, &spec.outputs, &a.proof, &spec.argv).map_err(failed)?;
     let which = run_tpm(a.private_swtpm, tcti_arg)?;
     let mut s = open_tpm(tcti_arg, which)?;
     check_banks_first(&mut s.tpm, &spec.attest)?;
@@ -722,7 +699,7 @@ fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
             term.clear();
             let message = run_guard::after_failure(&e, &extended, &a.proof, s.private.is_some());
             return Err(match e {
-                flow::FlowError::Preflight(_) => usage(message),
+                flow::FlowError::Preflight(_) => failed(message),
                 _ => flow_err(message),
             });
         }
@@ -754,13 +731,13 @@ fn unsigned_tpm_info(proof: &Proof) -> String {
 
 /// `run --banks`: every bank named must be active, checked before PCR14/15 are extended (the
 /// quote would refuse it only after the run, when the extends cannot be undone).
-fn check_banks_first(tpm: &mut Tpm<AnyTransport>, opts: &AttestOptions) -> Result<(), Failure> {
+fn check_banks_first(tpm: &mut Tpm<AnyTransport>, opts: &AttestOptions) -> Result<(), CliError> {
     let Some(wanted) = &opts.banks else {
         return Ok(());
     };
     let active = flow::active_banks(tpm).map_err(flow_err)?;
     if let Some(x) = wanted.iter().find(|x| !active.contains(x)) {
-        return Err(usage(format!(
+        return Err(failed(format!(
             "--banks: bank {} is not active on this TPM (active: {}); nothing was extended",
             x.name(),
             active
@@ -773,14 +750,14 @@ fn check_banks_first(tpm: &mut Tpm<AnyTransport>, opts: &AttestOptions) -> Resul
     Ok(())
 }
 
-fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     if a.paths.is_empty() && a.texts.is_empty() {
-        return Err(usage("measure: nothing to measure (give paths or --text)"));
+        return Err(failed("measure: nothing to measure (give paths or --text)"));
     }
     let mut log = if a.log.exists() {
-        let log = EventLog::read(&a.log).map_err(usage)?;
+        let log = EventLog::read(&a.log).map_err(failed)?;
         if log.pcr != a.pcr {
-            return Err(usage(format!(
+            return Err(failed(format!(
                 "{} is the event log of PCR{}, not PCR{}",
                 a.log.display(),
                 log.pcr,
@@ -825,7 +802,7 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     })
     .map_err(flow_err)?;
     for t in &a.texts {
-        events.push(Event::text(t.clone()).map_err(usage)?);
+        events.push(Event::text(t.clone()).map_err(failed)?);
     }
     let n = events.len();
     let before = log.events.len();
@@ -854,19 +831,19 @@ fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
-fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     let mut pcr14: Option<Vec<Event>> = None;
     let mut pcr15: Option<Vec<Event>> = None;
     let mut starts = Vec::new();
     for path in &a.logs {
-        let log = EventLog::read(path).map_err(usage)?;
+        let log = EventLog::read(path).map_err(failed)?;
         let slot = if log.pcr == INPUT_PCR {
             &mut pcr14
         } else {
             &mut pcr15
         };
         if slot.is_some() {
-            return Err(usage(format!(
+            return Err(failed(format!(
                 "two event logs for PCR{} (the second is {})",
                 log.pcr,
                 path.display()
@@ -910,7 +887,7 @@ fn pin_policy(
     nonce: Option<&str>,
     ak_pub: Option<&Path>,
     allow_sha1: bool,
-) -> Result<Policy, Failure> {
+) -> Result<Policy, CliError> {
     let mut policy = Policy {
         nonce: nonce.map(parse_nonce).transpose()?,
         ..Policy::default()
@@ -918,17 +895,17 @@ fn pin_policy(
     policy.quote.allow_sha1_banks = allow_sha1;
     policy.quote.allow_sha1_signature = allow_sha1;
     if let Some(p) = ak_pub {
-        policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(usage)?);
+        policy.ak_public = Some(read_bounded(p, MAX_AK_FILE, "AK public key").map_err(failed)?);
     }
     Ok(policy)
 }
 
 /// Builds the verifier's policy from the command line (hashing the given files).
-fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
+fn policy_from(a: &VerifyArgs) -> Result<Policy, CliError> {
     let mut policy = pin_policy(a.nonce.as_deref(), a.ak_pub.as_deref(), a.allow_sha1)?;
     policy.require_explained_start = a.require_explained_start;
     if let Some(p) = &a.reference {
-        policy.reference = Some(Reference::read(p).map_err(usage)?);
+        policy.reference = Some(Reference::read(p).map_err(failed)?);
     }
     // Certificate chains for the ek-certificate and ak-certificate rows (a build without the
     // `cert` feature, such as the initrd one, has no such flags and leaves both rows skipped).
@@ -936,19 +913,19 @@ fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
     {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_err(usage)?
+            .map_err(failed)?
             .as_secs();
         let trust = |roots: &[PathBuf], chain: &[PathBuf], what| {
             if roots.is_empty() {
                 if chain.is_empty() {
                     return Ok(None);
                 }
-                return Err(usage(format!("--{what}-chain needs --{what}-ca")));
+                return Err(failed(format!("--{what}-chain needs --{what}-ca")));
             }
             Ok(Some(baretpm::proof::certs::CertTrust {
-                roots: crate::certcmds::read_pool(roots, "--ek-ca/--ak-ca").map_err(usage)?,
+                roots: crate::certcmds::read_pool(roots, "--ek-ca/--ak-ca").map_err(failed)?,
                 intermediates: crate::certcmds::read_pool(chain, "--ek-chain/--ak-chain")
-                    .map_err(usage)?,
+                    .map_err(failed)?,
                 at: now,
                 allow_sha1: a.allow_sha1,
             }))
@@ -962,7 +939,7 @@ fn policy_from(a: &VerifyArgs) -> Result<Policy, Failure> {
         (&a.outputs, &mut policy.outputs),
     ] {
         let targets: Vec<Target> = list.iter().map(|s| Target::parse(s)).collect();
-        *out = hash::measure(&targets, &opts, &mut |_| {}).map_err(usage)?;
+        *out = hash::measure(&targets, &opts, &mut |_| {}).map_err(failed)?;
     }
     Ok(policy)
 }
@@ -987,8 +964,8 @@ fn verify_cmd(a: VerifyArgs) -> ExitCode {
     };
     let policy = match policy_from(&a) {
         Ok(p) => p,
-        Err(Failure::Usage(m)) | Err(Failure::Flow(m)) => {
-            fail_json("usage", &m);
+        Err(e) => {
+            fail_json("usage", &e.to_string());
             return ExitCode::from(2);
         }
     };
@@ -1022,8 +999,8 @@ fn read_proof(path: &Path) -> Result<Proof, (&'static str, String)> {
     Proof::read(path).map_err(|e| (e.kind(), e.message()))
 }
 
-fn reference(a: ReferenceArgs) -> Result<(), Failure> {
-    let proof = read_proof(&a.from).map_err(|(_, m)| usage(m))?;
+fn reference(a: ReferenceArgs) -> Result<(), CliError> {
+    let proof = read_proof(&a.from).map_err(|(_, m)| failed(m))?;
     let bits = parse_pcr_list(&a.pcrs)?;
     // A reference is what later proofs are judged by: take it only from a proof that verifies
     // under the same checks as `verify`.
@@ -1053,7 +1030,7 @@ fn reference(a: ReferenceArgs) -> Result<(), Failure> {
     let indices: Vec<u32> = (0..24).filter(|i| bits & (1 << i) != 0).collect();
     let r = Reference::from_proof(&proof, &indices);
     if r.pcrs.is_empty() && r.boot.is_none() {
-        return Err(usage(format!(
+        return Err(failed(format!(
             "{} quotes none of the PCRs {}",
             a.from.display(),
             a.pcrs
@@ -1066,7 +1043,7 @@ fn reference(a: ReferenceArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn ak_pub(a: AkPubArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+fn ak_pub(a: AkPubArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     let mut s = open_tpm(tcti_arg, Which::Configured)?;
     let (public, name) = flow::ak_public(&mut s.tpm, a.ak.into()).map_err(flow_err)?;
     fs::write(&a.out, &public).map_err(|e| flow_err(format!("{}: {e}", a.out.display())))?;
@@ -1101,7 +1078,7 @@ fn step(n: u32, title: &str) {
     say!("\n== {n}. {title}");
 }
 
-fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
+fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     let temp;
     let kept_dir;
     let dir: &Path = match &a.keep {
@@ -1301,12 +1278,12 @@ fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), Failure> {
 
 /// The `demo --keep` directory: created when missing, refused when it holds anything (the
 /// demo would overwrite its files), and made absolute, since the demo changes into it.
-fn keep_dir(d: &Path) -> Result<PathBuf, Failure> {
+fn keep_dir(d: &Path) -> Result<PathBuf, CliError> {
     let shown = || d.display().to_string();
     match fs::read_dir(d) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                return Err(usage(format!(
+                return Err(failed(format!(
                     "--keep {}: the directory is not empty; the demo writes data/, train.sh, \
                      model.txt, proof.json and ak.pub there: give a new or empty directory",
                     shown()
@@ -1314,11 +1291,11 @@ fn keep_dir(d: &Path) -> Result<PathBuf, Failure> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(d).map_err(|e| usage(format!("--keep {}: {e}", shown())))?;
+            fs::create_dir_all(d).map_err(|e| failed(format!("--keep {}: {e}", shown())))?;
         }
-        Err(e) => return Err(usage(format!("--keep {}: {e}", shown()))),
+        Err(e) => return Err(failed(format!("--keep {}: {e}", shown()))),
     }
-    fs::canonicalize(d).map_err(|e| usage(format!("--keep {}: {e}", shown())))
+    fs::canonicalize(d).map_err(|e| failed(format!("--keep {}: {e}", shown())))
 }
 
 fn report_of(proof: &Proof, policy: &Policy) -> Report {
@@ -1328,7 +1305,7 @@ fn report_of(proof: &Proof, policy: &Policy) -> Report {
     }
 }
 
-fn fresh_nonce(tpm: &mut Tpm<AnyTransport>) -> Result<Vec<u8>, Failure> {
+fn fresh_nonce(tpm: &mut Tpm<AnyTransport>) -> Result<Vec<u8>, CliError> {
     // A verifier would use its own randomness; the demo borrows the TPM's.
     let mut n = vec![0u8; 16];
     tpm.get_random(&mut n).map_err(flow_err)?;

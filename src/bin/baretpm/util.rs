@@ -3,19 +3,26 @@
 use std::fmt;
 use std::path::Path;
 
-/// A failure the CLI reports as one line on stderr.
+/// A failure the CLI reports on stderr, and the exit status it gives. This is the one
+/// mapping, for every command (README "Exit codes"): **1** when a check refused the input or
+/// a step of a provenance flow failed, **2** for bad usage, unreadable or malformed input, and
+/// a TPM or transport failure of the one-command verbs (`pcrread`, `quote`, `nvread`, ...).
 #[derive(Debug)]
 pub enum CliError {
     /// A check refused the input (exit 1): the message names the check.
     Refused(String),
-    /// Bad usage, unreadable input, or a TPM/transport failure (exit 2).
+    /// A step of `run`, `measure`, `attest`, `reference`, `ak-pub` or `demo` failed, the TPM
+    /// or the measured command included (exit 1): PCRs may have moved, so it is not an input
+    /// error to retry as is.
+    Flow(String),
+    /// Bad usage, unreadable or malformed input, or a TPM/transport failure (exit 2).
     Failed(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Refused(_) => 1,
+            Self::Refused(_) | Self::Flow(_) => 1,
             Self::Failed(_) => 2,
         }
     }
@@ -24,7 +31,19 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Refused(m) | Self::Failed(m) => f.write_str(m),
+            Self::Refused(m) | Self::Flow(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Ends a command: nothing on success; else the message on stderr, escaped line by line
+/// (messages quote file names, JSON keys and TPM text), and the error's exit status.
+pub fn exit(result: Result<(), CliError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("baretpm: {}", baretpm::text::EscapedLines(&e.to_string()));
+            std::process::ExitCode::from(e.exit_code())
         }
     }
 }
@@ -58,6 +77,10 @@ pub fn failed(msg: impl fmt::Display) -> CliError {
 
 pub fn refused(msg: impl fmt::Display) -> CliError {
     CliError::Refused(msg.to_string())
+}
+
+pub fn flow_err(msg: impl fmt::Display) -> CliError {
+    CliError::Flow(msg.to_string())
 }
 
 static TIMEOUTS: std::sync::OnceLock<baretpm::transport::Timeouts> = std::sync::OnceLock::new();
