@@ -1,8 +1,7 @@
 //! EK/AK certificates: `nvread`, `getekcertificate`, `createek` (TPM side) and `checkcert`
 //! (validation, no TPM needed).
 
-use crate::tpmcmds::open_tpm;
-use crate::util::{failed, public_form, refused, CliError, PublicForm};
+use crate::util::{failed, open_tpm, public_form, refused, CliError, PublicForm};
 use baretpm::cert::{
     self, chain_names, escape, time_text, validate, CertError, Certificate, Policy, Role,
     SubjectKey, MAX_POOL,
@@ -129,7 +128,7 @@ pub fn nvread(tcti: Option<&str>, a: &NvReadArgs) -> Result<(), CliError> {
         "p" | "platform" => handle::RH_PLATFORM,
         other => return Err(failed(format!("-C {other}: expected index, o or p"))),
     };
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let total = nv_size(&mut tpm, index)?
         .ok_or_else(|| failed(format!("nvread: NV index {index:#010x} is not defined")))?;
     if a.offset > total {
@@ -216,7 +215,7 @@ fn nv_indices_in(tpm: &mut Tpm<AnyTransport>, first: u32, last: u32) -> Result<V
 }
 
 pub fn getekcertificate(tcti: Option<&str>, a: &GetEkCertArgs) -> Result<(), CliError> {
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let chunk = nv_chunk(&mut tpm)?;
     let mut indices: Vec<u32> = Vec::new();
     for i in EK_CERT_INDICES {
@@ -317,7 +316,7 @@ fn nv_read_opt(
 pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let kind = a.alg;
     let high = a.high || kind.high_only();
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let chunk = nv_chunk(&mut tpm)?;
     // A template in NV replaces the default; a nonce (low range) goes into `unique`.
     let nv_template = nv_read_opt(&mut tpm, kind.template_index(high), chunk)?;

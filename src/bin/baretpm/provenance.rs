@@ -316,7 +316,9 @@ fn parse_pcr_list(s: &str) -> Result<u32, CliError> {
         };
         let (a, b) = (parse(a)?, parse(b)?);
         if a > b {
-            return Err(failed(format!("PCR list {s:?}: range {a}-{b} is backwards")));
+            return Err(failed(format!(
+                "PCR list {s:?}: range {a}-{b} is backwards"
+            )));
         }
         for i in a..=b {
             bits |= 1 << i;
@@ -501,10 +503,6 @@ struct Session {
     private: Option<PrivateSwtpm>,
 }
 
-fn backoff(attempt: u32) {
-    std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
-}
-
 /// Whether the user named a TPM: -T or a non-empty TPM2TOOLS_TCTI.
 fn tpm_named(tcti_arg: Option<&str>) -> bool {
     tcti_arg.is_some() || std::env::var_os(tcti::ENV_VAR).is_some_and(|v| !v.is_empty())
@@ -566,18 +564,13 @@ fn open_tpm(tcti_arg: Option<&str>, which: Which) -> Result<Session, CliError> {
     if which == Which::Private {
         eprintln!("baretpm: starting a private swtpm");
         let sw = start_private()?;
-        let transport = tcti::open(&sw.tcti(), crate::util::timeouts()).map_err(flow_err)?;
-        let mut tpm = Tpm::new(transport);
-        tpm.backoff = Some(backoff);
+        let tpm = crate::util::open_tcti(&sw.tcti(), CliError::Flow)?;
         return Ok(Session {
             tpm,
             private: Some(sw),
         });
     }
-    let t = tcti::tcti_from_env_or(tcti_arg).map_err(failed)?;
-    let transport = tcti::open(&t, crate::util::timeouts()).map_err(flow_err)?;
-    let mut tpm = Tpm::new(transport);
-    tpm.backoff = Some(backoff);
+    let tpm = crate::util::open_tpm(tcti_arg, CliError::Flow)?;
     Ok(Session { tpm, private: None })
 }
 

@@ -1,6 +1,8 @@
 //! Subcommands that talk to a TPM, spelled like tpm2-tools.
 
-use crate::util::{failed, parse_hex, pcr_form, public_form, refused, CliError, PublicForm};
+use crate::util::{
+    failed, open_tpm, parse_hex, pcr_form, public_form, refused, CliError, PublicForm,
+};
 use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
 use baretpm::proof::flow::{self, AkKind};
@@ -10,11 +12,6 @@ use baretpm::types::{hash, HashAlg, PcrValues, TpmlDigestValues, TpmlPcrSelectio
 use baretpm::verify::Ak;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Opens the TPM named by `-T`, `TPM2TOOLS_TCTI` or the default device.
-pub fn open_tpm(tcti: Option<&str>) -> Result<Tpm<AnyTransport>, CliError> {
-    Tpm::open_with(tcti, crate::util::timeouts()).map_err(failed)
-}
 
 fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), CliError> {
     std::fs::write(path, bytes).map_err(|e| failed(format!("{what} {}: {e}", path.display())))
@@ -39,7 +36,7 @@ pub fn getrandom(tcti: Option<&str>, a: &GetRandomArgs) -> Result<(), CliError> 
             a.count
         )));
     }
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let mut buf = vec![0u8; a.count];
     tpm.get_random(&mut buf).map_err(failed)?;
     let out = if a.hex {
@@ -92,7 +89,7 @@ pub struct PcrReadArgs {
 
 pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
     let format = a.format;
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let sel = match &a.spec {
         Some(s) => parse_pcr_spec(s).map_err(|e| failed(format!("pcrread {s}: {e}")))?,
         None => all_pcrs(&mut tpm)?,
@@ -162,7 +159,7 @@ pub fn pcrextend(tcti: Option<&str>, a: &PcrExtendArgs) -> Result<(), CliError> 
         }
         parsed.push((pcr, list));
     }
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     for (pcr, list) in &parsed {
         let mut digests = TpmlDigestValues::default();
         for (hash, digest) in list {
@@ -225,7 +222,7 @@ pub struct ReadPublicArgs {
 
 pub fn readpublic(tcti: Option<&str>, a: &ReadPublicArgs) -> Result<(), CliError> {
     let handle = parse_handle(&a.handle)?;
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let rsp = tpm
         .execute(&ReadPublic {
             object_handle: handle,
@@ -314,7 +311,7 @@ fn create_ak_in(
 }
 
 pub fn createak(tcti: Option<&str>, a: &CreateAkArgs) -> Result<(), CliError> {
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let mut session = crate::ek_session::begin(&mut tpm, a.session)?;
     let ak = create_ak_in(&mut tpm, session.as_mut(), a.alg);
     if let Some(s) = session {
@@ -488,7 +485,7 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
         ),
         None => None,
     };
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let mut session = crate::ek_session::begin(&mut tpm, a.session)?;
     let result = quote_in(&mut tpm, a, &nonce, &sel, session.as_mut());
     if let Some(s) = session {

@@ -1,5 +1,7 @@
 //! Small helpers shared by the subcommands: errors with exit codes, bounded file reads, hex.
 
+use baretpm::tpm::Tpm;
+use baretpm::transport::tcti::{self, AnyTransport, Tcti};
 use std::fmt;
 use std::path::Path;
 
@@ -103,6 +105,31 @@ pub fn set_timeout(seconds: Option<u64>) {
 /// The timeouts every TPM connection of this run uses.
 pub fn timeouts() -> baretpm::transport::Timeouts {
     TIMEOUTS.get().copied().unwrap_or_default()
+}
+
+/// The CLI's one way to open a TPM: the one `-T`, else `TPM2TOOLS_TCTI`, else the default
+/// device names. A TCTI that does not parse is a usage error (exit 2); a TPM that cannot be
+/// reached is reported as `unreachable` makes it (`CliError::Failed` for the one-command verbs,
+/// `CliError::Flow` for the provenance ones).
+pub fn open_tpm(
+    tcti: Option<&str>,
+    unreachable: fn(String) -> CliError,
+) -> Result<Tpm<AnyTransport>, CliError> {
+    let t = tcti::tcti_from_env_or(tcti).map_err(failed)?;
+    open_tcti(&t, unreachable)
+}
+
+/// Opens the TPM at `t` as [`Tpm::open_with`] does (the `--timeout` budget, the library's
+/// sleeping backoff between retries), from a TCTI already resolved: a private swtpm's socket
+/// path is not turned back into a string to be parsed again.
+pub fn open_tcti(
+    t: &Tcti,
+    unreachable: fn(String) -> CliError,
+) -> Result<Tpm<AnyTransport>, CliError> {
+    let transport = tcti::open(t, timeouts()).map_err(|e| unreachable(e.to_string()))?;
+    let mut tpm = Tpm::new(transport);
+    tpm.backoff = Some(baretpm::tpm::sleep_backoff);
+    Ok(tpm)
 }
 
 /// Largest key, attestation, signature or PCR file accepted (all are a few KiB at most).
