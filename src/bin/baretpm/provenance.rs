@@ -298,35 +298,6 @@ fn parse_nonce(s: &str) -> Result<Vec<u8>, CliError> {
     Ok(v)
 }
 
-/// `0-7,14,15` into a bitmap of PCR indices below 24.
-fn parse_pcr_list(s: &str) -> Result<u32, CliError> {
-    let mut bits = 0u32;
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part, part),
-        };
-        let parse = |x: &str| -> Result<u32, CliError> {
-            match x.parse::<u32>() {
-                Ok(n) if n < 24 => Ok(n),
-                _ => Err(failed(format!(
-                    "PCR list {s:?}: {x:?} is not a PCR index 0-23"
-                ))),
-            }
-        };
-        let (a, b) = (parse(a)?, parse(b)?);
-        if a > b {
-            return Err(failed(format!(
-                "PCR list {s:?}: range {a}-{b} is backwards"
-            )));
-        }
-        for i in a..=b {
-            bits |= 1 << i;
-        }
-    }
-    Ok(bits)
-}
-
 fn parse_banks(s: &str) -> Result<Vec<HashAlg>, CliError> {
     let mut v = Vec::new();
     for name in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -346,7 +317,7 @@ fn attest_options(q: &QuoteArgs) -> Result<AttestOptions, CliError> {
     Ok(AttestOptions {
         ak: q.ak.into(),
         nonce: q.nonce.as_deref().map(parse_nonce).transpose()?,
-        pcrs: parse_pcr_list(&q.pcrs)?,
+        pcrs: crate::util::parse_pcr_list(&q.pcrs, "--pcrs")?,
         banks: q.banks.as_deref().map(parse_banks).transpose()?,
         boot_log: match &q.boot_log {
             Some(p) => Some(read_boot_log(p)?),
@@ -994,7 +965,7 @@ fn read_proof(path: &Path) -> Result<Proof, (&'static str, String)> {
 
 fn reference(a: ReferenceArgs) -> Result<(), CliError> {
     let proof = read_proof(&a.from).map_err(|(_, m)| failed(m))?;
-    let bits = parse_pcr_list(&a.pcrs)?;
+    let bits = crate::util::parse_pcr_list(&a.pcrs, "--pcrs")?;
     // A reference is what later proofs are judged by: take it only from a proof that verifies
     // under the same checks as `verify`.
     let policy = pin_policy(a.nonce.as_deref(), a.ak_pub.as_deref(), a.allow_sha1)?;
@@ -1319,17 +1290,6 @@ fn describe(e: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pcr_lists() {
-        assert_eq!(parse_pcr_list("0-7").ok(), Some(0xff));
-        assert_eq!(parse_pcr_list("0-7,14,15").ok(), Some(0xc0ff));
-        assert_eq!(parse_pcr_list("").ok(), Some(0));
-        assert!(parse_pcr_list("24").is_err());
-        assert!(parse_pcr_list("7-0").is_err());
-        assert!(parse_pcr_list("x").is_err());
-        assert!(parse_pcr_list("99999999999999999999").is_err());
-    }
 
     #[test]
     fn nonces() {

@@ -73,6 +73,48 @@ pub fn pcr_form(s: &str) -> Result<baretpm::interop::PcrFileFormat, String> {
         .ok_or_else(|| "expected serialized, values or marshaled".into())
 }
 
+/// The bank `parse_pcr_list` reads a bank-less list under (any bank would do).
+const LIST_BANK: &str = "sha256:";
+
+/// Parses a PCR list without a bank (`--pcrs 0-7,14`; `all`, `none`) into a bitmap of PCR
+/// indices: the list grammar of [`baretpm::interop::parse_pcr_spec`], the CLI's one PCR-list
+/// grammar, read as one bank's list. An empty list is refused (`none` selects no PCR); errors
+/// read `OPTION LIST: what is wrong at byte N`, as for `-l`.
+pub fn parse_pcr_list(s: &str, option: &str) -> Result<u32, CliError> {
+    use baretpm::interop::PcrSpecError as E;
+    let fail = |m: String| failed(format!("{option} {s:?}: {m}"));
+    if let Some(at) = s.find(['+', ':']) {
+        return Err(fail(format!(
+            "a PCR list names no bank (unexpected {:?} at byte {at})",
+            &s[at..at + 1]
+        )));
+    }
+    let sel = baretpm::interop::parse_pcr_spec(&format!("{LIST_BANK}{s}")).map_err(|e| {
+        // Offsets back into `s`; the bank this wrapper added is not named.
+        let at = |a: usize| a.saturating_sub(LIST_BANK.len());
+        fail(match e {
+            E::Empty | E::EmptyPcrList { .. } => "empty PCR list (give none for no PCR)".into(),
+            E::EmptyItem { at: a, .. } => format!("empty item at byte {}", at(a)),
+            E::KeywordNotAlone { keyword, at: a, .. } => {
+                format!("\"{keyword}\" must be the whole list at byte {}", at(a))
+            }
+            E::BadIndex { text, at: a } => E::BadIndex { text, at: at(a) }.to_string(),
+            E::LeadingZero { text, at: a } => E::LeadingZero { text, at: at(a) }.to_string(),
+            E::IndexOutOfRange { index, at: a } => {
+                E::IndexOutOfRange { index, at: at(a) }.to_string()
+            }
+            E::BadRange { start, end, at: a } => E::BadRange {
+                start,
+                end,
+                at: at(a),
+            }
+            .to_string(),
+            other => other.to_string(),
+        })
+    })?;
+    Ok(sel.banks().first().map_or(0, |b| b.bitmap()))
+}
+
 pub fn failed(msg: impl fmt::Display) -> CliError {
     CliError::Failed(msg.to_string())
 }
@@ -147,4 +189,42 @@ pub fn parse_hex(s: &str, what: &str) -> Result<Vec<u8>, CliError> {
         .or_else(|| t.strip_prefix("0X"))
         .unwrap_or(t);
     hex::decode(t).map_err(|e| failed(format!("{what}: not hex ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcr_lists() {
+        let list = |s| parse_pcr_list(s, "--pcrs").map_err(|e| e.to_string());
+        assert_eq!(list("0-7"), Ok(0xff));
+        assert_eq!(list("0-7,14,15"), Ok(0xc0ff));
+        assert_eq!(list(" 0 - 7 , 14 "), Ok(0x40ff));
+        assert_eq!(list("none"), Ok(0));
+        assert_eq!(list("all"), Ok(0xff_ffff));
+        assert_eq!(
+            list(""),
+            Err("--pcrs \"\": empty PCR list (give none for no PCR)".into())
+        );
+        assert_eq!(
+            list("0,,1"),
+            Err("--pcrs \"0,,1\": empty item at byte 2".into())
+        );
+        assert_eq!(
+            list("7-0"),
+            Err("--pcrs \"7-0\": bad range 7-0 at byte 0".into())
+        );
+        assert_eq!(
+            list("1,24"),
+            Err("--pcrs \"1,24\": PCR index 24 out of range 0-23 at byte 2".into())
+        );
+        assert!(list("x").is_err());
+        assert!(list("07").is_err());
+        assert!(list("0,all").is_err());
+        assert!(list("99999999999999999999").is_err());
+        assert!(list("sha1:0").is_err());
+        assert!(list("0+sha1:1").is_err());
+        assert!(parse_pcr_list("", "--pcrs").is_err_and(|e| e.exit_code() == 2));
+    }
 }
