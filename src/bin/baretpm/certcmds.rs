@@ -56,8 +56,27 @@ pub struct NvReadArgs {
     #[arg(long, default_value_t = 0)]
     offset: u16,
     /// Authorization: the index itself (default), o (owner) or p (platform), empty password.
-    #[arg(short = 'C', long = "hierarchy", default_value = "index")]
-    auth: String,
+    #[arg(short = 'C', long = "hierarchy", default_value = "index", value_parser = nv_auth)]
+    auth: NvAuth,
+}
+
+/// Who authorizes an NV read (`-C`).
+#[derive(Clone, Copy)]
+enum NvAuth {
+    /// The index itself.
+    Index,
+    /// A hierarchy: TPM_RH_OWNER or TPM_RH_PLATFORM.
+    Hierarchy(u32),
+}
+
+/// Parses `-C` (a clap `value_parser`).
+fn nv_auth(s: &str) -> Result<NvAuth, String> {
+    match s {
+        "index" => Ok(NvAuth::Index),
+        "o" | "owner" => Ok(NvAuth::Hierarchy(handle::RH_OWNER)),
+        "p" | "platform" => Ok(NvAuth::Hierarchy(handle::RH_PLATFORM)),
+        _ => Err("expected index, o or p".into()),
+    }
 }
 
 /// The size of an NV index, or `None` when it is not defined.
@@ -122,11 +141,9 @@ pub fn nvread(tcti: Option<&str>, a: &NvReadArgs) -> Result<(), CliError> {
             a.index
         )));
     }
-    let auth_handle = match a.auth.as_str() {
-        "index" => index,
-        "o" | "owner" => handle::RH_OWNER,
-        "p" | "platform" => handle::RH_PLATFORM,
-        other => return Err(failed(format!("-C {other}: expected index, o or p"))),
+    let auth_handle = match a.auth {
+        NvAuth::Index => index,
+        NvAuth::Hierarchy(h) => h,
     };
     let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let total = nv_size(&mut tpm, index)?

@@ -73,6 +73,21 @@ pub fn pcr_form(s: &str) -> Result<baretpm::interop::PcrFileFormat, String> {
         .ok_or_else(|| "expected serialized, values or marshaled".into())
 }
 
+/// Parses `-g`, a hash algorithm by name (`sha256`, `sha384`, ...) or TPM_ALG_ID.
+pub fn hash_alg(s: &str) -> Result<baretpm::types::HashAlg, String> {
+    baretpm::types::HashAlg::from_name(s).ok_or_else(|| "unknown hash algorithm".into())
+}
+
+/// Parses a TPM handle (`-c 0x81010001`): hexadecimal with `0x`, else decimal.
+pub fn handle(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    };
+    v.ok_or_else(|| "expected a number such as 0x81010001".into())
+}
+
 /// The bank `parse_pcr_list` reads a bank-less list under (any bank would do).
 const LIST_BANK: &str = "sha256:";
 
