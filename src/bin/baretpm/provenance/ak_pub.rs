@@ -7,10 +7,10 @@ use baretpm::proof::flow::{self};
 use crate::util::{flow_err, CliError};
 
 use super::args::AkPubArgs;
-use super::setup::{open_tpm, Which};
+use super::setup::{open_session, Which};
 
 pub(super) fn ak_pub(a: AkPubArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
-    let mut s = open_tpm(tcti_arg, Which::Configured)?;
+    let mut s = open_session(tcti_arg, Which::Configured)?;
     let (public, name) = flow::ak_public(&mut s.tpm, a.ak.into()).map_err(flow_err)?;
     fs::write(&a.out, &public).map_err(|e| flow_err(format!("{}: {e}", a.out.display())))?;
     eprintln!(

@@ -10,7 +10,9 @@ use crate::util::{failed, flow_err, CliError};
 
 use super::args::{attest_options, AttestArgs};
 use super::run::unsigned_tpm_info;
-use super::setup::{begin_session, default_boot_log, lock_runtime, open_tpm, runtime_path, Which};
+use super::setup::{
+    begin_session, default_boot_log, lock_runtime, open_session, runtime_path, Which,
+};
 
 pub(super) fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     let mut pcr14: Option<Vec<Event>> = None;
@@ -35,7 +37,7 @@ pub(super) fn attest(a: AttestArgs, tcti_arg: Option<&str>) -> Result<(), CliErr
     }
     let mut opts = attest_options(&a.quote)?;
     opts.starts = starts;
-    let mut s = open_tpm(tcti_arg, Which::Configured)?;
+    let mut s = open_session(tcti_arg, Which::Configured)?;
     default_boot_log(&a.quote, &mut opts, &mut s);
     // Nothing extends PCR14/15 between the check and the quote while the lock is held.
     let _rt = lock_runtime(runtime_path(&mut s).as_deref())?;

@@ -20,7 +20,7 @@ use crate::util::{failed, flow_err, CliError};
 
 use super::args::DemoArgs;
 use super::progress::Term;
-use super::setup::{demo_tpm, open_tpm};
+use super::setup::{demo_tpm, open_session};
 
 const DEMO_FILES: [(&str, &[u8]); 4] = [
     (
@@ -64,7 +64,7 @@ pub(super) fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), CliError> 
     say!("baretpm demo: the provenance of a tiny training run, proven with a TPM quote");
 
     step(1, "a TPM");
-    let mut s = open_tpm(tcti_arg, demo_tpm(tcti_arg))?;
+    let mut s = open_session(tcti_arg, demo_tpm(tcti_arg))?;
     match &s.private {
         Some(sw) => say!(
             "private swtpm in {} (EK certificate: {})",

@@ -11,7 +11,7 @@ use crate::util::{failed, flow_err, CliError};
 use super::args::{hash_options, MeasureArgs};
 use super::progress::Term;
 use super::setup::{
-    begin_session, lock_runtime, machine_boot_log, open_tpm, runtime_path, term_note, Which,
+    begin_session, lock_runtime, machine_boot_log, open_session, runtime_path, term_note, Which,
 };
 
 pub(super) fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
@@ -34,7 +34,7 @@ pub(super) fn measure(a: MeasureArgs, tcti_arg: Option<&str>) -> Result<(), CliE
     };
     // The TPM first: no point hashing a large dataset for a TPM that is not there, or whose
     // PCR no longer matches the log.
-    let mut s = open_tpm(tcti_arg, Which::Configured)?;
+    let mut s = open_session(tcti_arg, Which::Configured)?;
     let banks = flow::active_banks(&mut s.tpm).map_err(flow_err)?;
     // Serialized with runs on this TPM; a new log records where the PCR stands first.
     let mut rt = lock_runtime(runtime_path(&mut s).as_deref())?;

@@ -12,7 +12,7 @@ use crate::util::{failed, flow_err, CliError};
 
 use super::args::{attest_options, hash_options, RunArgs};
 use super::progress::Term;
-use super::setup::{default_boot_log, open_tpm, run_tpm, runtime_path};
+use super::setup::{default_boot_log, open_session, run_tpm, runtime_path};
 
 pub(super) fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     let mut spec = RunSpec {
@@ -26,7 +26,7 @@ pub(super) fn run(a: RunArgs, tcti_arg: Option<&str>) -> Result<(), CliError> {
     // until a reboot.
     run_guard::preflight(&spec.inputs, &spec.outputs, &a.proof, &spec.argv).map_err(failed)?;
     let which = run_tpm(a.private_swtpm, tcti_arg)?;
-    let mut s = open_tpm(tcti_arg, which)?;
+    let mut s = open_session(tcti_arg, which)?;
     check_banks_first(&mut s.tpm, &spec.attest)?;
     default_boot_log(&a.quote, &mut spec.attest, &mut s);
     spec.attest.runtime_log = runtime_path(&mut s);

@@ -79,7 +79,9 @@ fn start_private() -> Result<PrivateSwtpm, CliError> {
     PrivateSwtpm::start_with(crate::cleanup::swtpm).map_err(flow_err)
 }
 
-pub(super) fn open_tpm(tcti_arg: Option<&str>, which: Which) -> Result<Session, CliError> {
+/// Opens `which` TPM (through [`crate::util::open_tpm`]); an unreachable one is a flow error
+/// (exit 1).
+pub(super) fn open_session(tcti_arg: Option<&str>, which: Which) -> Result<Session, CliError> {
     if which == Which::Private {
         eprintln!("baretpm: starting a private swtpm");
         let sw = start_private()?;
