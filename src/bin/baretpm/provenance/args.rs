@@ -35,7 +35,8 @@ pub struct QuoteArgs {
     /// Attestation key.
     #[arg(long, value_enum, default_value = "ecc")]
     pub(super) ak: AkArg,
-    /// PCRs to quote besides 14 and 15.
+    /// PCRs to quote besides 14 and 15: a list such as 0-7,14 (the -l grammar without the
+    /// bank), all, or none.
     #[arg(long, value_name = "LIST", default_value = "0-7")]
     pub(super) pcrs: String,
     /// Banks to quote (comma separated); default: every active bank.
@@ -172,7 +173,7 @@ pub struct ReferenceArgs {
     /// A known-good proof.
     #[arg(long, value_name = "FILE")]
     pub(super) from: PathBuf,
-    /// PCRs to take.
+    /// PCRs to take: a list such as 0-7,14, or all.
     #[arg(long, value_name = "LIST", default_value = "0-7")]
     pub(super) pcrs: String,
     /// Output file (default: standard output).
