@@ -100,8 +100,7 @@ pub fn parse_pcr_list(s: &str, option: &str) -> Result<u32, CliError> {
     let fail = |m: String| failed(format!("{option} {s:?}: {m}"));
     if let Some(at) = s.find(['+', ':']) {
         return Err(fail(format!(
-            "a PCR list names no bank (unexpected {:?} at byte {at})",
-            &s[at..at + 1]
+            "a PCR list names no bank ('+' or ':' at byte {at})"
         )));
     }
     let sel = baretpm::interop::parse_pcr_spec(&format!("{LIST_BANK}{s}")).map_err(|e| {
