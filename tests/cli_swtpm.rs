@@ -383,3 +383,50 @@ fn cli_errors_name_the_problem() {
     assert!(err.contains("127.0.0.1:9"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// `-g`, `-c` and `-C` are parsed by clap value parsers: a bad value is refused with exit 2
+/// and the option's grammar, before any file is read or the TPM is opened (none listens at
+/// the -T given here, so reaching it would say "connection refused" instead).
+#[test]
+fn bad_g_c_and_hierarchy_values_are_refused_before_the_tpm() {
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_baretpm"))
+            .args(["-T", "swtpm:host=127.0.0.1,port=1"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let files = ["-m", "m", "-s", "s", "-o", "o"];
+    for (args, needle) in [
+        (
+            [
+                &["quote", "-l", "sha256:0", "-q", "00", "-g", "md4"][..],
+                &files,
+            ]
+            .concat(),
+            "unknown hash algorithm",
+        ),
+        (
+            [&["checkquote", "-u", "u", "-g", "nope"][..], &files[..4]].concat(),
+            "unknown hash algorithm",
+        ),
+        (
+            vec!["readpublic", "-c", "0xzz", "-o", "o"],
+            "expected a number such as 0x81010001",
+        ),
+        #[cfg(feature = "cert")]
+        (
+            vec!["nvread", "0x01c00002", "-C", "e"],
+            "expected index, o or p",
+        ),
+    ] {
+        let (code, err) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
+        assert!(!err.contains("connection refused"), "{args:?}: {err}");
+    }
+}

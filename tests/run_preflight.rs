@@ -417,3 +417,63 @@ fn item16_proof_format_states_the_command_line_limit_of_the_code() {
         "section 1 does not state the limit"
     );
 }
+
+/// One PCR-list grammar (issue 9): an empty `--pcrs` is refused with exit 2 by every verb that
+/// takes one, naming the option, before anything is extended or written; `none` is how to
+/// quote no PCR besides 14 and 15. The tpm2-tools verbs refuse an empty selection too.
+#[test]
+fn an_empty_pcr_list_is_refused_everywhere() {
+    let sw = swtpm();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("in.txt"), "input").unwrap();
+    let io = ["--input", "in.txt", "--output", "out.txt"];
+    let empty = |o: &Output| {
+        assert!(
+            stderr(o).contains("--pcrs \"\": empty PCR list"),
+            "{}",
+            stderr(o)
+        );
+    };
+
+    let o = baretpm(
+        &sw,
+        d,
+        &run_args("p.json", &[&io[..], &["--pcrs", ""]].concat(), &COPY),
+    );
+    refused_before_extending(&sw, &o, "--pcrs");
+    empty(&o);
+    assert!(!d.join("ran").exists() && !d.join("p.json").exists());
+
+    EventLog::new(OUTPUT_PCR)
+        .write(&d.join("l15.json"))
+        .unwrap();
+    let attest = [
+        "attest", "--log", "l15.json", "--proof", "a.json", "--pcrs", "",
+    ];
+    let o = baretpm(&sw, d, &attest);
+    refused_before_extending(&sw, &o, "--pcrs");
+    empty(&o);
+    assert!(!d.join("a.json").exists());
+
+    // A proof quoting no PCR but 14 and 15, then a reference asked for an empty list.
+    let o = baretpm(
+        &sw,
+        d,
+        &run_args("p.json", &[&io[..], &["--pcrs", "none"]].concat(), &COPY),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = baretpm(&sw, d, &["reference", "--from", "p.json", "--pcrs", ""]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    empty(&o);
+
+    let o = baretpm(&sw, d, &["pcrread", ""]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("empty selection"), "{}", stderr(&o));
+    let quote = [
+        "quote", "-l", "", "-q", "00", "-m", "m", "-s", "s", "-o", "o",
+    ];
+    let o = baretpm(&sw, d, &quote);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("empty selection"), "{}", stderr(&o));
+}

@@ -1,8 +1,7 @@
 //! EK/AK certificates: `nvread`, `getekcertificate`, `createek` (TPM side) and `checkcert`
 //! (validation, no TPM needed).
 
-use crate::tpmcmds::open_tpm;
-use crate::util::{failed, public_form, refused, CliError, PublicForm};
+use crate::util::{failed, open_tpm, public_form, refused, CliError, PublicForm};
 use baretpm::cert::{
     self, chain_names, escape, time_text, validate, CertError, Certificate, Policy, Role,
     SubjectKey, MAX_POOL,
@@ -57,8 +56,27 @@ pub struct NvReadArgs {
     #[arg(long, default_value_t = 0)]
     offset: u16,
     /// Authorization: the index itself (default), o (owner) or p (platform), empty password.
-    #[arg(short = 'C', long = "hierarchy", default_value = "index")]
-    auth: String,
+    #[arg(short = 'C', long = "hierarchy", default_value = "index", value_parser = nv_auth)]
+    auth: NvAuth,
+}
+
+/// Who authorizes an NV read (`-C`).
+#[derive(Clone, Copy)]
+enum NvAuth {
+    /// The index itself.
+    Index,
+    /// A hierarchy: TPM_RH_OWNER or TPM_RH_PLATFORM.
+    Hierarchy(u32),
+}
+
+/// Parses `-C` (a clap `value_parser`).
+fn nv_auth(s: &str) -> Result<NvAuth, String> {
+    match s {
+        "index" => Ok(NvAuth::Index),
+        "o" | "owner" => Ok(NvAuth::Hierarchy(handle::RH_OWNER)),
+        "p" | "platform" => Ok(NvAuth::Hierarchy(handle::RH_PLATFORM)),
+        _ => Err("expected index, o or p".into()),
+    }
 }
 
 /// The size of an NV index, or `None` when it is not defined.
@@ -123,13 +141,11 @@ pub fn nvread(tcti: Option<&str>, a: &NvReadArgs) -> Result<(), CliError> {
             a.index
         )));
     }
-    let auth_handle = match a.auth.as_str() {
-        "index" => index,
-        "o" | "owner" => handle::RH_OWNER,
-        "p" | "platform" => handle::RH_PLATFORM,
-        other => return Err(failed(format!("-C {other}: expected index, o or p"))),
+    let auth_handle = match a.auth {
+        NvAuth::Index => index,
+        NvAuth::Hierarchy(h) => h,
     };
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let total = nv_size(&mut tpm, index)?
         .ok_or_else(|| failed(format!("nvread: NV index {index:#010x} is not defined")))?;
     if a.offset > total {
@@ -216,7 +232,7 @@ fn nv_indices_in(tpm: &mut Tpm<AnyTransport>, first: u32, last: u32) -> Result<V
 }
 
 pub fn getekcertificate(tcti: Option<&str>, a: &GetEkCertArgs) -> Result<(), CliError> {
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let chunk = nv_chunk(&mut tpm)?;
     let mut indices: Vec<u32> = Vec::new();
     for i in EK_CERT_INDICES {
@@ -317,7 +333,7 @@ fn nv_read_opt(
 pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let kind = a.alg;
     let high = a.high || kind.high_only();
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let chunk = nv_chunk(&mut tpm)?;
     // A template in NV replaces the default; a nonce (low range) goes into `unique`.
     let nv_template = nv_read_opt(&mut tpm, kind.template_index(high), chunk)?;

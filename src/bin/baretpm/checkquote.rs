@@ -1,6 +1,6 @@
 //! `baretpm checkquote`: tpm2_checkquote's flags, a strict verifier behind them.
 
-use crate::util::{failed, parse_hex, pcr_form, read_small, refused, CliError};
+use crate::util::{failed, hash_alg, parse_hex, pcr_form, read_small, refused, CliError};
 use baretpm::interop::{parse_pcr_file, parse_pcr_spec, PcrFileFormat};
 use baretpm::types::{HashAlg, PcrValues};
 use baretpm::verify::{verify_quote, Ak, Expectations, Policy};
@@ -22,8 +22,8 @@ pub struct Args {
     #[arg(short = 'f', long = "pcr")]
     pcr: Option<PathBuf>,
     /// Hash algorithm the AK signed with; must match the signature's.
-    #[arg(short = 'g', long = "hash-algorithm")]
-    hash_algorithm: Option<String>,
+    #[arg(short = 'g', long = "hash-algorithm", value_parser = hash_alg)]
+    hash_algorithm: Option<HashAlg>,
     /// The nonce the quote must carry in extraData: a hex string or the path of a file
     /// holding the bytes (as tpm2_checkquote 5.4 takes it). A value that is both refused.
     #[arg(short = 'q', long)]
@@ -70,13 +70,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         Some(q) => qualification(q)?,
         None => Vec::new(),
     };
-    let want_hash = match &a.hash_algorithm {
-        Some(g) => Some(
-            HashAlg::from_name(g)
-                .ok_or_else(|| failed(format!("-g {g}: unknown hash algorithm")))?,
-        ),
-        None => None,
-    };
+    let want_hash = a.hash_algorithm;
     let policy = {
         let mut p = Policy::default();
         p.allow_sha1_banks = a.allow_sha1;

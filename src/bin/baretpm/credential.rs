@@ -1,8 +1,8 @@
 //! `makecredential` (no TPM) and `activatecredential`: credential activation with the files
 //! tpm2_makecredential and tpm2_activatecredential use.
 
-use crate::tpmcmds::{create_ak, flush, open_tpm, AkAlg};
-use crate::util::{failed, parse_hex, read_small, refused, CliError};
+use crate::tpmcmds::{create_ak, flush, AkAlg};
+use crate::util::{failed, open_tpm, parse_hex, read_small, refused, CliError};
 use baretpm::activation::{is_integrity_failure, ActivationKeys, EkAuth};
 use baretpm::commands::{templates, CreatePrimary, ReadPublic};
 use baretpm::credential::{
@@ -216,7 +216,7 @@ pub fn activatecredential(tcti: Option<&str>, a: &ActivateCredentialArgs) -> Res
     let file = read_small(&a.input, "credential file")?;
     let cred = CredentialFile::parse(&file)
         .map_err(|e| failed(format!("{}: not a credential file: {e}", a.input.display())))?;
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let ek = load_ek(&mut tpm, &a.ek)?;
     let ak = match load_ak(&mut tpm, &a.ak) {
         Ok(k) => k,

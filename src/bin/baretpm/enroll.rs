@@ -2,8 +2,8 @@
 //! (src/ca). The TPM makes the EK and AK from the standard templates, so `activate` finds the
 //! same keys `request` described.
 
-use crate::tpmcmds::{create_ak, flush, open_tpm, AkAlg};
-use crate::util::{failed, refused, CliError};
+use crate::tpmcmds::{create_ak, flush, AkAlg};
+use crate::util::{failed, open_tpm, refused, CliError};
 use baretpm::activation::{is_integrity_failure, ActivationKeys, EkAuth};
 use baretpm::ca::{
     Challenge, ChallengeResponse, EnrollRequest, NvCertificate, UnsignedTpmIdentity,
@@ -150,7 +150,7 @@ fn printable(bytes: &[u8]) -> String {
 }
 
 pub fn request(tcti: Option<&str>, a: &RequestArgs) -> Result<(), CliError> {
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let id = tpm.identity().map_err(failed)?;
     let chunk = if id.nv_buffer_max == 0 {
         1024
@@ -223,7 +223,7 @@ pub fn activate(tcti: Option<&str>, a: &ActivateArgs) -> Result<(), CliError> {
     } else {
         EkAlg::Ecc
     });
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     // The AK: the one given, else the standard AK whose Name the challenge names (RSA first).
     let candidates: &[AkAlg] = match a.ak {
         Some(AkAlg::Rsa) => &[AkAlg::Rsa],

@@ -18,7 +18,6 @@ mod run_guard;
 mod tpmcmds;
 mod util;
 
-use baretpm::text::EscapedLines;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -120,12 +119,5 @@ fn main() -> ExitCode {
         #[cfg(feature = "ca")]
         Command::Enroll(c) => enroll::run(tcti, &c),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Messages quote file names, JSON keys and TPM text: escape them.
-            eprintln!("baretpm: {}", EscapedLines(&e.to_string()));
-            ExitCode::from(e.exit_code())
-        }
-    }
+    util::exit(result)
 }

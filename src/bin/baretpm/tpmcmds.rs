@@ -1,6 +1,9 @@
 //! Subcommands that talk to a TPM, spelled like tpm2-tools.
 
-use crate::util::{failed, parse_hex, pcr_form, public_form, refused, CliError, PublicForm};
+use crate::util::{
+    failed, handle, hash_alg, open_tpm, parse_hex, pcr_form, public_form, refused, CliError,
+    PublicForm,
+};
 use baretpm::commands::{FlushContext, PcrExtend, Quote, ReadPublic};
 use baretpm::interop::{display_pcr_spec, parse_pcr_spec, write_pcr_file, PcrFileFormat};
 use baretpm::proof::flow::{self, AkKind};
@@ -10,11 +13,6 @@ use baretpm::types::{hash, HashAlg, PcrValues, TpmlDigestValues, TpmlPcrSelectio
 use baretpm::verify::Ak;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Opens the TPM named by `-T`, `TPM2TOOLS_TCTI` or the default device.
-pub fn open_tpm(tcti: Option<&str>) -> Result<Tpm<AnyTransport>, CliError> {
-    Tpm::open_with(tcti, crate::util::timeouts()).map_err(failed)
-}
 
 fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), CliError> {
     std::fs::write(path, bytes).map_err(|e| failed(format!("{what} {}: {e}", path.display())))
@@ -39,7 +37,7 @@ pub fn getrandom(tcti: Option<&str>, a: &GetRandomArgs) -> Result<(), CliError> 
             a.count
         )));
     }
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let mut buf = vec![0u8; a.count];
     tpm.get_random(&mut buf).map_err(failed)?;
     let out = if a.hex {
@@ -92,7 +90,7 @@ pub struct PcrReadArgs {
 
 pub fn pcrread(tcti: Option<&str>, a: &PcrReadArgs) -> Result<(), CliError> {
     let format = a.format;
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let sel = match &a.spec {
         Some(s) => parse_pcr_spec(s).map_err(|e| failed(format!("pcrread {s}: {e}")))?,
         None => all_pcrs(&mut tpm)?,
@@ -162,7 +160,7 @@ pub fn pcrextend(tcti: Option<&str>, a: &PcrExtendArgs) -> Result<(), CliError> 
         }
         parsed.push((pcr, list));
     }
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     for (pcr, list) in &parsed {
         let mut digests = TpmlDigestValues::default();
         for (hash, digest) in list {
@@ -200,19 +198,14 @@ pub fn write_public(path: &Path, form: PublicForm, tpm2b_public: &[u8]) -> Resul
 }
 
 fn parse_handle(s: &str) -> Result<u32, CliError> {
-    let t = s.trim();
-    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => t.parse().ok(),
-    };
-    v.ok_or_else(|| failed(format!("handle {s}: expected a number such as 0x81010001")))
+    handle(s).map_err(|m| failed(format!("handle {s}: {m}")))
 }
 
 #[derive(clap::Args)]
 pub struct ReadPublicArgs {
     /// Object handle, e.g. 0x81010001.
-    #[arg(short = 'c', long = "object-context")]
-    handle: String,
+    #[arg(short = 'c', long = "object-context", value_parser = handle)]
+    handle: u32,
     #[arg(short = 'o', long)]
     output: PathBuf,
     /// tpm2b (TPM2B_PUBLIC; also tss) or pem.
@@ -224,11 +217,10 @@ pub struct ReadPublicArgs {
 }
 
 pub fn readpublic(tcti: Option<&str>, a: &ReadPublicArgs) -> Result<(), CliError> {
-    let handle = parse_handle(&a.handle)?;
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let rsp = tpm
         .execute(&ReadPublic {
-            object_handle: handle,
+            object_handle: a.handle,
         })
         .map_err(failed)?;
     let public = baretpm::wire::to_vec(&rsp.out_public, 4096).map_err(failed)?;
@@ -314,7 +306,7 @@ fn create_ak_in(
 }
 
 pub fn createak(tcti: Option<&str>, a: &CreateAkArgs) -> Result<(), CliError> {
-    let mut tpm = open_tpm(tcti)?;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let mut session = crate::ek_session::begin(&mut tpm, a.session)?;
     let ak = create_ak_in(&mut tpm, session.as_mut(), a.alg);
     if let Some(s) = session {
@@ -354,8 +346,8 @@ pub struct QuoteArgs {
     #[arg(short = 'F', long, default_value = "serialized", value_parser = pcr_form)]
     format: PcrFileFormat,
     /// Hash the AK must sign with (the standard AKs use sha256).
-    #[arg(short = 'g', long)]
-    hash_algorithm: Option<String>,
+    #[arg(short = 'g', long, value_parser = hash_alg)]
+    hash_algorithm: Option<HashAlg>,
     /// Also write the AK public key (TPM2B_PUBLIC) here.
     #[arg(short = 'u', long)]
     public: Option<PathBuf>,
@@ -481,14 +473,8 @@ pub fn quote(tcti: Option<&str>, a: &QuoteArgs) -> Result<(), CliError> {
     let format = a.format;
     let sel = parse_pcr_spec(&a.pcr_list).map_err(|e| failed(format!("-l {}: {e}", a.pcr_list)))?;
     let nonce = parse_hex(&a.qualification, "-q")?;
-    let want = match &a.hash_algorithm {
-        Some(g) => Some(
-            HashAlg::from_name(g)
-                .ok_or_else(|| failed(format!("-g {g}: unknown hash algorithm")))?,
-        ),
-        None => None,
-    };
-    let mut tpm = open_tpm(tcti)?;
+    let want = a.hash_algorithm;
+    let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let mut session = crate::ek_session::begin(&mut tpm, a.session)?;
     let result = quote_in(&mut tpm, a, &nonce, &sel, session.as_mut());
     if let Some(s) = session {
