@@ -102,27 +102,7 @@ impl<T: Transport> Tpm<T> {
         secret: Tpm2bEncryptedSecret<'_>,
         out: &mut [u8],
     ) -> Result<usize, TpmError<T::Error>> {
-        let (key_auth, session) = match keys.ek_auth {
-            EkAuth::Password(p) => (AuthSession::Password(p), None),
-            EkAuth::PolicySecret {
-                endorsement_auth,
-                policy_hash,
-            } => {
-                let s = self.start_policy_session(policy_hash)?;
-                if let Err(e) = self.policy_secret_endorsement(s, endorsement_auth) {
-                    self.flush_quietly(s);
-                    return Err(e);
-                }
-                // Without continueSession the TPM closes the session when the command succeeds.
-                (
-                    AuthSession::Policy {
-                        handle: s,
-                        attributes: 0,
-                    },
-                    Some(s),
-                )
-            }
-        };
+        let (key_auth, session) = self.ek_authorization(keys.ek_auth)?;
         let result = self
             .execute(&ActivateCredential {
                 activate_handle: keys.ak,
@@ -132,19 +112,40 @@ impl<T: Transport> Tpm<T> {
                 credential_blob,
                 secret,
             })
-            .and_then(|cert_info| {
-                let c = cert_info.as_bytes();
-                let dst = out.get_mut(..c.len()).ok_or(TpmError::Protocol {
-                    cc: crate::types::TpmCc::ACTIVATE_CREDENTIAL,
-                    what: "credential longer than the output buffer",
-                })?;
-                dst.copy_from_slice(c);
-                Ok(c.len())
-            });
+            .and_then(|cert_info| copy_cert_info(cert_info.as_bytes(), out));
         if let (Err(_), Some(s)) = (&result, session) {
             self.flush_quietly(s);
         }
         result
+    }
+
+    /// The EK's authorization for ActivateCredential as `auth` says: a password session, or a
+    /// fresh policy session that has run PolicySecret(TPM_RH_ENDORSEMENT), returned with its
+    /// handle so that the caller flushes it when the command fails (on success the TPM
+    /// closes it: no continueSession). A policy session whose PolicySecret fails is flushed
+    /// here.
+    pub fn ek_authorization<'a>(
+        &mut self,
+        auth: EkAuth<'a>,
+    ) -> Result<(AuthSession<'a>, Option<u32>), TpmError<T::Error>> {
+        match auth {
+            EkAuth::Password(p) => Ok((AuthSession::Password(p), None)),
+            EkAuth::PolicySecret {
+                endorsement_auth,
+                policy_hash,
+            } => {
+                let s = self.start_policy_session(policy_hash)?;
+                if let Err(e) = self.policy_secret_endorsement(s, endorsement_auth) {
+                    self.flush_quietly(s);
+                    return Err(e);
+                }
+                let session = AuthSession::Policy {
+                    handle: s,
+                    attributes: 0,
+                };
+                Ok((session, Some(s)))
+            }
+        }
     }
 
     /// Flushes a handle, ignoring a failure (used on error paths, where the first error is
@@ -154,6 +155,20 @@ impl<T: Transport> Tpm<T> {
             flush_handle: handle,
         });
     }
+}
+
+/// Copies ActivateCredential's certInfo (the released credential) into `out`, refusing one
+/// longer than `out`.
+pub(crate) fn copy_cert_info<E: core::fmt::Debug + core::fmt::Display>(
+    cert_info: &[u8],
+    out: &mut [u8],
+) -> Result<usize, TpmError<E>> {
+    let dst = out.get_mut(..cert_info.len()).ok_or(TpmError::Protocol {
+        cc: crate::types::TpmCc::ACTIVATE_CREDENTIAL,
+        what: "credential longer than the output buffer",
+    })?;
+    dst.copy_from_slice(cert_info);
+    Ok(cert_info.len())
 }
 
 #[cfg(test)]

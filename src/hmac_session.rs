@@ -401,28 +401,8 @@ impl SaltedSession {
         secret: crate::types::Tpm2bEncryptedSecret<'_>,
         out: &mut [u8],
     ) -> Result<usize, TpmError<T::Error>> {
-        use crate::activation::EkAuth;
         use crate::commands::ActivateCredential;
-        let (key_auth, policy) = match keys.ek_auth {
-            EkAuth::Password(p) => (AuthSession::Password(p), None),
-            EkAuth::PolicySecret {
-                endorsement_auth,
-                policy_hash,
-            } => {
-                let s = tpm.start_policy_session(policy_hash)?;
-                if let Err(e) = tpm.policy_secret_endorsement(s, endorsement_auth) {
-                    tpm.flush_quietly(s);
-                    return Err(e);
-                }
-                (
-                    AuthSession::Policy {
-                        handle: s,
-                        attributes: 0,
-                    },
-                    Some(s),
-                )
-            }
-        };
+        let (key_auth, policy) = tpm.ek_authorization(keys.ek_auth)?;
         let cmd = ActivateCredential {
             activate_handle: keys.ak,
             activate_auth: AuthSession::Password(keys.ak_auth),
@@ -437,15 +417,7 @@ impl SaltedSession {
         };
         let result = self
             .execute_encrypted(tpm, &cmd, &[ak_name, ek_name], enc)
-            .and_then(|cert_info| {
-                let c = cert_info.as_bytes();
-                let dst = out.get_mut(..c.len()).ok_or(TpmError::Protocol {
-                    cc: TpmCc::ACTIVATE_CREDENTIAL,
-                    what: "credential longer than the output buffer",
-                })?;
-                dst.copy_from_slice(c);
-                Ok(c.len())
-            });
+            .and_then(|cert_info| crate::activation::copy_cert_info(cert_info.as_bytes(), out));
         if let (Err(_), Some(s)) = (&result, policy) {
             tpm.flush_quietly(s);
         }

@@ -42,6 +42,20 @@ pub const EK_CERT_RSA_NV_INDEX: u32 = 0x01C0_0002;
 /// NV index of the ECC P-256 EK certificate.
 pub const EK_CERT_ECC_NV_INDEX: u32 = 0x01C0_000A;
 
+/// NV indices of EK certificates (TCG EK Credential Profile 2.x), in the order they are looked
+/// for: RSA-2048 and ECC P-256 of the low range, then the high range (RSA-2048, P-256, P-384,
+/// P-521, RSA-3072, RSA-4096). swtpm puts its ECC certificate at 0x01c00016 (P-384).
+pub const EK_CERT_NV_INDICES: [u32; 8] = [
+    EK_CERT_RSA_NV_INDEX,
+    EK_CERT_ECC_NV_INDEX,
+    0x01C0_0012,
+    0x01C0_0014,
+    0x01C0_0016,
+    0x01C0_0018,
+    0x01C0_001C,
+    0x01C0_001E,
+];
+
 const ZEROS: [u8; 256] = [0; 256];
 
 const AES128_CFB: TpmtSymDefObject = TpmtSymDefObject::Cipher {

@@ -464,28 +464,14 @@ fn tpm_info<T: Transport>(tpm: &mut Tpm<T>) -> Result<TpmInfo, FlowError> {
     Ok(TpmInfo::from(&id))
 }
 
-/// NV indices of EK certificates (TCG EK Credential Profile 2.x): RSA-2048 and ECC P-256 of
-/// the low range, then the high range (RSA-2048, P-256, P-384, P-521, RSA-3072, RSA-4096).
-/// swtpm puts its ECC certificate at 0x01c00016 (P-384).
-pub const EK_CERT_NV_INDICES: [u32; 8] = [
-    templates::EK_CERT_RSA_NV_INDEX,
-    templates::EK_CERT_ECC_NV_INDEX,
-    0x01c0_0012,
-    0x01c0_0014,
-    0x01c0_0016,
-    0x01c0_0018,
-    0x01c0_001c,
-    0x01c0_001e,
-];
-
-/// EK certificates found at [`EK_CERT_NV_INDICES`]; absent indices are skipped.
+/// EK certificates found at [`templates::EK_CERT_NV_INDICES`]; absent indices are skipped.
 pub(super) fn ek_certificates<T: Transport>(
     tpm: &mut Tpm<T>,
 ) -> Result<Vec<EkCertificate>, FlowError> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; MAX_EK_CERT];
     // Cloud AK certificates travel in the same list (their indices say what they are).
-    let indices = EK_CERT_NV_INDICES
+    let indices = templates::EK_CERT_NV_INDICES
         .into_iter()
         .chain(templates::AK_CERT_NV_INDICES);
     for nv_index in indices {

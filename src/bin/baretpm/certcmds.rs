@@ -186,17 +186,6 @@ pub struct GetEkCertArgs {
     all: bool,
 }
 
-/// EK certificate indices in the order they are looked for.
-const EK_CERT_INDICES: [u32; 7] = [
-    0x01C0_0002,
-    0x01C0_000A,
-    0x01C0_0012,
-    0x01C0_0014,
-    0x01C0_0016,
-    0x01C0_001C,
-    0x01C0_001E,
-];
-
 /// Defined NV indices in `first..=last` (GetCapability(TPM_CAP_HANDLES)).
 fn nv_indices_in(tpm: &mut Tpm<AnyTransport>, first: u32, last: u32) -> Result<Vec<u32>, CliError> {
     let mut out = Vec::new();
@@ -235,7 +224,7 @@ pub fn getekcertificate(tcti: Option<&str>, a: &GetEkCertArgs) -> Result<(), Cli
     let mut tpm = open_tpm(tcti, CliError::Failed)?;
     let chunk = nv_chunk(&mut tpm)?;
     let mut indices: Vec<u32> = Vec::new();
-    for i in EK_CERT_INDICES {
+    for i in baretpm::commands::templates::EK_CERT_NV_INDICES {
         if nv_size(&mut tpm, i)?.is_some() {
             indices.push(i);
         }

@@ -19,17 +19,6 @@ use baretpm::types::TpmtPublic;
 use baretpm::wire::Unmarshal as _;
 use std::path::{Path, PathBuf};
 
-/// EK certificate indices (TCG EK Credential Profile: RSA-2048, P-256, then the high range).
-const EK_CERT_INDICES: [u32; 7] = [
-    0x01C0_0002,
-    0x01C0_000A,
-    0x01C0_0012,
-    0x01C0_0014,
-    0x01C0_0016,
-    0x01C0_001C,
-    0x01C0_001E,
-];
-
 #[derive(clap::Subcommand)]
 pub enum EnrollCommand {
     /// Read the EK certificates from NV, create the EK and the AK, write an enrollment request.
@@ -99,7 +88,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 fn ek_certificates(tpm: &mut Tpm<AnyTransport>, chunk: u16) -> Vec<NvCertificate> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; baretpm::cert::MAX_CERT_LEN];
-    for index in EK_CERT_INDICES {
+    for index in templates::EK_CERT_NV_INDICES {
         let n = match tpm.nv_read_all(index, chunk, &mut buf) {
             Ok(n) => n,
             Err(_) => continue,
