@@ -86,6 +86,7 @@ impl<'a> Ak<'a> {
 
     /// Reads a DER SubjectPublicKeyInfo (RSA, EC P-256 or P-384), via the RustCrypto decoders.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, VerifyError> {
+        #[cfg(any(feature = "p256", feature = "p384"))]
         use spki::DecodePublicKey as _;
         #[cfg(feature = "rsa")]
         if let Some((n, e)) = spki_rsa_parts(der) {
@@ -340,6 +341,7 @@ fn trim_ascii_start(b: &[u8]) -> &[u8] {
 ///
 /// No leading zeros are stripped first: a 33-byte encoding of a 32-byte number is refused, so
 /// one signature or point has one encoding.
+#[cfg(any(feature = "p256", feature = "p384"))]
 pub(crate) fn pad_be<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     if b.len() > N {
         return None;

@@ -1,6 +1,8 @@
 //! Signature checks over the exact bytes the TPM signed.
 
-use super::key::{pad_be, Ak, AkKey};
+#[cfg(any(feature = "p256", feature = "p384"))]
+use super::key::pad_be;
+use super::key::{Ak, AkKey};
 use super::{Policy, VerifyError};
 use crate::types::{hash, HashAlg, TpmtSignature};
 
