@@ -3,130 +3,18 @@
 //! `getekcertificate`, `nvread`, `createek` (low and high range), and `checkcert --ek` with the
 //! local CA (valid) and with another root (refused).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output};
 
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+mod common;
+use common::localca::LocalCaTpm;
+
+/// `baretpm -T <this swtpm> ARGS...`.
+trait Cli {
+    fn baretpm(&self, args: &[&str]) -> Output;
 }
 
-/// A swtpm with EK certificates from a private local CA; killed and reaped on drop.
-struct PrivateTpm {
-    child: Child,
-    socket: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for PrivateTpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write(p: &Path, s: &str) {
-    std::fs::write(p, s).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-}
-
-impl PrivateTpm {
-    fn start() -> Result<PrivateTpm, String> {
-        for t in ["swtpm", "swtpm_setup", "swtpm_localca"] {
-            if !installed(t) {
-                return Err(format!("{t} not installed"));
-            }
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("baretpm-ekcert-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let d = dir.path();
-        let ca = d.join("localca");
-        let state = d.join("state");
-        std::fs::create_dir(&ca).map_err(|e| e.to_string())?;
-        std::fs::create_dir(&state).map_err(|e| e.to_string())?;
-        write(
-            &d.join("swtpm-localca.conf"),
-            &format!(
-                "statedir = {0}\nsigningkey = {0}/signkey.pem\nissuercert = {0}/issuercert.pem\ncertserial = {0}/certserial\n",
-                ca.display()
-            ),
-        );
-        write(
-            &d.join("swtpm-localca.options"),
-            "--platform-manufacturer baretpm\n--platform-version 2.1\n--platform-model test\n",
-        );
-        write(
-            &d.join("swtpm_setup.conf"),
-            &format!(
-                "create_certs_tool = swtpm_localca\ncreate_certs_tool_config = {0}/swtpm-localca.conf\ncreate_certs_tool_options = {0}/swtpm-localca.options\n",
-                d.display()
-            ),
-        );
-        let out = Command::new("swtpm_setup")
-            .arg("--tpm2")
-            .arg("--tpmstate")
-            .arg(&state)
-            .arg("--config")
-            .arg(d.join("swtpm_setup.conf"))
-            .args([
-                "--createek",
-                "--create-ek-cert",
-                "--ecc",
-                "--pcr-banks",
-                "sha256",
-            ])
-            // Keep XDG lookups inside the temp dir too.
-            .env("XDG_CONFIG_HOME", d)
-            .env("HOME", d)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("swtpm_setup: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "swtpm_setup failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let socket = d.join("swtpm.sock");
-        let child = Command::new("swtpm")
-            .args(["socket", "--tpm2", "--tpmstate"])
-            .arg(format!("dir={}", state.display()))
-            .arg("--server")
-            .arg(format!("type=unixio,path={}", socket.display()))
-            .arg("--ctrl")
-            .arg(format!("type=unixio,path={}.ctrl", socket.display()))
-            .args(["--flags", "not-need-init,startup-clear"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("swtpm: {e}"))?;
-        let me = PrivateTpm { child, socket, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&me.socket).is_err() {
-            if Instant::now() > deadline {
-                return Err("swtpm did not start listening".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(me)
-    }
-
-    fn tcti(&self) -> String {
-        format!("swtpm:path={}", self.socket.display())
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+impl Cli for LocalCaTpm {
     fn baretpm(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_baretpm"))
             .arg("-T")
@@ -150,16 +38,12 @@ fn ok(o: &Output, what: &str) -> String {
 
 #[test]
 fn swtpm_ek_certificates_validate_end_to_end() {
-    let tpm = match PrivateTpm::start() {
-        Ok(t) => t,
-        Err(e) => {
-            println!("skipped: {e}");
-            return;
-        }
+    let Some(tpm) = LocalCaTpm::start("baretpm-ekcert-") else {
+        return;
     };
     let p = |n: &str| tpm.path(n).display().to_string();
-    let root = p("localca/swtpm-localca-rootca-cert.pem");
-    let issuer = p("localca/issuercert.pem");
+    let root = tpm.root().display().to_string();
+    let issuer = tpm.issuer().display().to_string();
 
     // getekcertificate: the RSA certificate first, then all of them.
     let out = ok(

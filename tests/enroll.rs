@@ -4,132 +4,37 @@
 //! Each TPM gets EK certificates from its own swtpm_localca (a private configuration in a temp
 //! dir, nothing written under /etc or /var/lib), so two TPMs have two different EK roots.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
+mod common;
+use common::localca::LocalCaTpm;
 
-/// A swtpm whose EK certificates come from a local CA of its own; killed on drop.
-struct Tpm {
-    child: Child,
-    socket: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Tpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A swtpm with EK certificates from a local CA of its own (`common::localca`), its paths as
+/// the strings the CLI takes.
+struct Tpm(LocalCaTpm);
 
 impl Tpm {
     fn start() -> Option<Tpm> {
-        for t in ["swtpm", "swtpm_setup", "swtpm_localca"] {
-            if !installed(t) {
-                println!("skipped: {t} not installed");
-                return None;
-            }
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("baretpm-enroll-")
-            .tempdir()
-            .unwrap();
-        let d = dir.path();
-        std::fs::create_dir(d.join("localca")).unwrap();
-        std::fs::create_dir(d.join("state")).unwrap();
-        let ca = d.join("localca");
-        std::fs::write(
-            d.join("localca.conf"),
-            format!(
-                "statedir = {0}\nsigningkey = {0}/signkey.pem\nissuercert = {0}/issuercert.pem\ncertserial = {0}/certserial\n",
-                ca.display()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("localca.options"),
-            "--platform-manufacturer baretpm\n--platform-version 2.1\n--platform-model test\n",
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("setup.conf"),
-            format!(
-                "create_certs_tool = swtpm_localca\ncreate_certs_tool_config = {0}/localca.conf\ncreate_certs_tool_options = {0}/localca.options\n",
-                d.display()
-            ),
-        )
-        .unwrap();
-        let out = Command::new("swtpm_setup")
-            .arg("--tpm2")
-            .arg("--tpmstate")
-            .arg(d.join("state"))
-            .arg("--config")
-            .arg(d.join("setup.conf"))
-            .args([
-                "--createek",
-                "--create-ek-cert",
-                "--ecc",
-                "--pcr-banks",
-                "sha256",
-            ])
-            .env("XDG_CONFIG_HOME", d)
-            .env("HOME", d)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "swtpm_setup: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let socket = d.join("swtpm.sock");
-        let child = Command::new("swtpm")
-            .args(["socket", "--tpm2", "--tpmstate"])
-            .arg(format!("dir={}", d.join("state").display()))
-            .arg("--server")
-            .arg(format!("type=unixio,path={}", socket.display()))
-            .arg("--ctrl")
-            .arg(format!("type=unixio,path={}.ctrl", socket.display()))
-            .args(["--flags", "not-need-init,startup-clear"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let me = Tpm { child, socket, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&me.socket).is_err() {
-            assert!(Instant::now() < deadline, "swtpm did not start listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(me)
+        LocalCaTpm::start("baretpm-enroll-").map(Tpm)
     }
 
     fn tcti(&self) -> String {
-        format!("swtpm:path={}", self.socket.display())
+        self.0.tcti()
     }
 
     fn p(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
+        self.0.path(name).display().to_string()
     }
 
     /// The local CA's root (what `--ek-ca` trusts) and its intermediate.
     fn root(&self) -> String {
-        self.p("localca/swtpm-localca-rootca-cert.pem")
+        self.0.root().display().to_string()
     }
 
     fn issuer(&self) -> String {
-        self.p("localca/issuercert.pem")
+        self.0.issuer().display().to_string()
     }
 
     fn cli(&self, log: &mut Log, args: &[&str]) -> Output {

@@ -4,5 +4,6 @@
 pub mod eventlogs;
 pub mod firmware;
 pub mod forge;
+pub mod localca;
 pub mod proxy;
 pub mod swtpm;
