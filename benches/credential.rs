@@ -16,6 +16,9 @@
 //!
 //! swtpm and tpm2-tools missing: the swtpm part prints `skipped` and the rest still runs.
 
+mod common;
+use common::{run_quiet, tools};
+
 #[allow(dead_code)]
 #[path = "../tests/common/swtpm.rs"]
 mod swtpm;
@@ -31,7 +34,7 @@ use baretpm::wire::Unmarshal;
 use criterion::Criterion;
 use std::hint::black_box;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use swtpm::{Ek, Family, Options, SwtpmInstance};
 
@@ -71,10 +74,6 @@ fn software(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-fn run_quiet(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("spawn")
 }
 
 fn processes(c: &mut Criterion, dir: &Path) {
@@ -132,15 +131,6 @@ fn processes(c: &mut Criterion, dir: &Path) {
         })
     });
     g.finish();
-}
-
-fn tools(tcti: &str, tool: &str, args: &[&str]) {
-    let o = run_quiet(Command::new(tool).args(args).env("TPM2TOOLS_TCTI", tcti));
-    assert!(
-        o.status.success(),
-        "{tool}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 fn activation(c: &mut Criterion, dir: &Path) {

@@ -21,6 +21,9 @@
 //!
 //! swtpm or tpm2-tools missing: that part prints `skipped`.
 
+mod common;
+use common::{run_quiet, tools};
+
 #[allow(dead_code)]
 #[path = "../tests/common/swtpm.rs"]
 mod swtpm;
@@ -28,13 +31,9 @@ mod swtpm;
 use baretpm::ca::{self, CaDir, ChallengePolicy, EnrollRequest};
 use criterion::Criterion;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use swtpm::{Ek, Family, Options, SwtpmInstance};
-
-fn run_quiet(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("spawn")
-}
 
 fn baretpm(tcti: Option<&str>, args: &[&str]) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_baretpm"));
@@ -45,15 +44,6 @@ fn baretpm(tcti: Option<&str>, args: &[&str]) {
     assert!(
         o.status.success(),
         "baretpm {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn tools(tcti: &str, tool: &str, args: &[&str]) {
-    let o = run_quiet(Command::new(tool).args(args).env("TPM2TOOLS_TCTI", tcti));
-    assert!(
-        o.status.success(),
-        "{tool}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
 }

@@ -168,3 +168,24 @@ pub fn interleaved(group: &str, contenders: &mut [Contender<'_>], batch: u32, ro
         );
     }
 }
+
+/// Runs a process to completion with no standard input, its output kept (not shown).
+pub fn run_quiet(cmd: &mut std::process::Command) -> std::process::Output {
+    cmd.stdin(std::process::Stdio::null())
+        .output()
+        .expect("spawn")
+}
+
+/// Runs the tpm2-tools program `tool` against `tcti`; panics with its stderr on failure.
+pub fn tools(tcti: &str, tool: &str, args: &[&str]) {
+    let o = run_quiet(
+        std::process::Command::new(tool)
+            .args(args)
+            .env("TPM2TOOLS_TCTI", tcti),
+    );
+    assert!(
+        o.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
