@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 mod common;
 use common::localca::LocalCaTpm;
+use common::swtpm::ok;
 
 /// `baretpm -T <this swtpm> ARGS...`.
 trait Cli {
@@ -23,17 +24,6 @@ impl Cli for LocalCaTpm {
             .output()
             .expect("baretpm runs")
     }
-}
-
-fn ok(o: &Output, what: &str) -> String {
-    let text = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\nstdout: {text}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    text
 }
 
 #[test]

@@ -4,19 +4,9 @@
 
 mod common;
 
-use common::swtpm::{baretpm, tpm2, Ek, Family, Options, SwtpmInstance};
+use common::swtpm::{baretpm, ok, tpm2, Ek, Family, Options, SwtpmInstance};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use std::process::Command;
 
 fn start() -> SwtpmInstance {
     SwtpmInstance::start_with(Options {

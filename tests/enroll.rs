@@ -10,6 +10,7 @@ use std::time::Duration;
 
 mod common;
 use common::localca::LocalCaTpm;
+use common::swtpm::ok;
 
 /// A swtpm with EK certificates from a local CA of its own (`common::localca`), its paths as
 /// the strings the CLI takes.
@@ -62,17 +63,6 @@ impl Log {
         self.text.push_str(&String::from_utf8_lossy(&out.stderr));
         out
     }
-}
-
-fn ok(o: &Output, what: &str) -> String {
-    let text = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\nstdout: {text}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    text
 }
 
 /// Asserts exit `code` and that stderr names `reason`.

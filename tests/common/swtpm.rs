@@ -446,3 +446,16 @@ pub fn tpm2(sw: &SwtpmInstance, tool: &str, args: &[&str]) -> std::process::Outp
         .output();
     out
 }
+
+/// Asserts that a CLI run succeeded (showing its exit code, stdout and stderr otherwise) and
+/// returns its stdout.
+pub fn ok(o: &std::process::Output, what: &str) -> String {
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\nstdout: {text}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    text
+}
