@@ -571,7 +571,7 @@ pub fn attest_in<T: Transport>(
         }
     };
     let tpm_info = tpm_info(tpm)?;
-    let ek_certificates = ek_certificates(tpm)?;
+    let ek_certificates = session.take_ek_certificates(tpm)?;
     let sel = selection(&banks, opts.pcrs | (1 << INPUT_PCR) | (1 << OUTPUT_PCR));
 
     let (handle, ak_public, ak_name) = create_ak_in(tpm, session, opts.ak)?;

@@ -21,7 +21,7 @@
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use super::file::SessionRecord;
+use super::file::{EkCertificate, SessionRecord};
 use super::flow::FlowError;
 use crate::commands::Command;
 use crate::tpm::{Tpm, TpmError};
@@ -47,6 +47,9 @@ pub struct FlowSession {
     salted: Option<crate::hmac_session::SaltedSession>,
     record: SessionRecord,
     messages: Vec<String>,
+    /// The EK (and AK) certificates read from NV to find the EK to salt to, kept for the
+    /// proof so that the flow does not read them twice.
+    ek_certificates: Option<Vec<EkCertificate>>,
 }
 
 impl core::fmt::Debug for FlowSession {
@@ -65,6 +68,19 @@ impl FlowSession {
             salted: None,
             record: SessionRecord::None,
             messages: Vec::new(),
+            ek_certificates: None,
+        }
+    }
+
+    /// The certificates in NV for the proof: those [`FlowSession::begin`] read, or read now
+    /// when it read none (no session asked for).
+    pub(super) fn take_ek_certificates<T: Transport>(
+        &mut self,
+        tpm: &mut Tpm<T>,
+    ) -> Result<Vec<EkCertificate>, FlowError> {
+        match self.ek_certificates.take() {
+            Some(certs) => Ok(certs),
+            None => super::flow::ek_certificates(tpm),
         }
     }
 
@@ -199,7 +215,9 @@ mod with {
         tpm: &mut Tpm<T>,
         me: &mut FlowSession,
     ) -> Result<(), FlowError> {
-        let certs = super::super::flow::ek_certificates(tpm)?;
+        let certs = me
+            .ek_certificates
+            .insert(super::super::flow::ek_certificates(tpm)?);
         let found = ORDER.iter().find_map(|&(ty, high)| {
             let index = ty.cert_index(high);
             certs
