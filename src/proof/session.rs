@@ -171,24 +171,53 @@ pub fn is_hmac_refusal(rc: u32) -> bool {
     matches!(rc & !0xF00, 0x0a2 | 0x08e)
 }
 
+/// What a failed command under a salted session says about the bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFailure {
+    /// The TPM refused the command's session HMAC: the command was changed on the way.
+    CommandChanged,
+    /// The answer's session HMAC (TPMS_AUTH_RESPONSE.hmac) does not check or cannot be read:
+    /// the answer was changed on the way.
+    AnswerChanged,
+    /// Any other failure.
+    Other,
+}
+
+impl SessionFailure {
+    /// Classifies `e`, a failure of a command sent under a salted session.
+    pub fn of<E: core::fmt::Debug + core::fmt::Display>(e: &TpmError<E>) -> Self {
+        match e {
+            _ if e.rc().is_some_and(|rc| is_hmac_refusal(rc.0)) => Self::CommandChanged,
+            TpmError::Malformed { error, .. } if error.what == "TPMS_AUTH_RESPONSE.hmac" => {
+                Self::AnswerChanged
+            }
+            _ => Self::Other,
+        }
+    }
+}
+
 /// A failure under the session, saying which check failed: the TPM refusing the command's
 /// HMAC (the command was changed on the way), or the answer's HMAC not checking (the answer
 /// was changed on the way).
-pub fn session_error<E: core::fmt::Display>(step: &'static str, e: TpmError<E>) -> FlowError {
-    let rc = e.rc();
-    let message = if rc.is_some_and(|rc| is_hmac_refusal(rc.0)) {
-        std::format!(
+pub fn session_error<E: core::fmt::Debug + core::fmt::Display>(
+    step: &'static str,
+    e: TpmError<E>,
+) -> FlowError {
+    let message = match SessionFailure::of(&e) {
+        SessionFailure::CommandChanged => std::format!(
             "the TPM refused the command's session HMAC: the command was changed on the way \
              to the TPM ({e})"
-        )
-    } else if matches!(e, TpmError::Malformed { .. })
-        && e.to_string().contains("TPMS_AUTH_RESPONSE.hmac")
-    {
-        std::format!("the answer's session HMAC does not check: it was changed on the way ({e})")
-    } else {
-        std::format!("{e} (under the salted session)")
+        ),
+        SessionFailure::AnswerChanged => std::format!(
+            "the answer's session HMAC does not check: it was changed on the way ({e})"
+        ),
+        SessionFailure::Other => std::format!("{e} (under the salted session)"),
     };
-    FlowError::Tpm { step, rc, message }
+    FlowError::Tpm {
+        step,
+        rc: e.rc(),
+        message,
+    }
 }
 
 #[cfg(feature = "credential")]

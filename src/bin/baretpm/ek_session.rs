@@ -19,6 +19,7 @@
 
 use baretpm::commands::Command;
 use baretpm::proof::flow::AkKind;
+use baretpm::proof::session::SessionFailure;
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::AnyTransport;
 use baretpm::transport::Transport;
@@ -47,19 +48,18 @@ const WARNING: &str = baretpm::proof::session::NO_SESSION_WARNING;
 /// TPM_RC_AUTH_FAIL, session 1) or an answer whose HMAC does not check means the bytes were
 /// changed on the way (exit 1); anything else is a failed command (exit 2).
 pub fn under_session(what: &str, e: &TpmError<<AnyTransport as Transport>::Error>) -> CliError {
-    let hmac_refused = matches!(e.rc().map(|rc| rc.0 & !0xF00), Some(0x0a2 | 0x08e));
-    if hmac_refused {
-        crate::util::refused(format!(
+    match SessionFailure::of(e) {
+        SessionFailure::CommandChanged => crate::util::refused(format!(
             "{what}: the TPM refused the command's session HMAC: the command was changed on \
              the way to the TPM ({e}); nothing written"
-        ))
-    } else if matches!(e, TpmError::Malformed { .. }) && e.to_string().contains("hmac") {
-        crate::util::refused(format!(
+        )),
+        SessionFailure::AnswerChanged => crate::util::refused(format!(
             "{what}: the answer's session HMAC does not check: it was changed on the way ({e}); \
              nothing written"
-        ))
-    } else {
-        crate::util::failed(format!("{what} under the salted session: {e}"))
+        )),
+        SessionFailure::Other => {
+            crate::util::failed(format!("{what} under the salted session: {e}"))
+        }
     }
 }
 
@@ -67,10 +67,7 @@ pub fn under_session(what: &str, e: &TpmError<<AnyTransport as Transport>::Error
 /// session HMAC, or the answer's HMAC does not check).
 #[cfg(feature = "credential")]
 pub fn changed_on_the_way(e: &TpmError<<AnyTransport as Transport>::Error>) -> bool {
-    e.rc()
-        .is_some_and(|rc| baretpm::proof::session::is_hmac_refusal(rc.0))
-        || (matches!(e, TpmError::Malformed { .. })
-            && e.to_string().contains("TPMS_AUTH_RESPONSE.hmac"))
+    SessionFailure::of(e) != SessionFailure::Other
 }
 
 /// Sends `cmd` under the session; `names` are the Names of its handles.
