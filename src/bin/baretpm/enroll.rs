@@ -83,14 +83,21 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     })
 }
 
-/// EK certificates from NV, DER (NV wrapper and padding removed). An index that does not
-/// hold a certificate is reported and left out.
-fn ek_certificates(tpm: &mut Tpm<AnyTransport>, chunk: u16) -> Vec<NvCertificate> {
+/// EK certificates from NV, DER (NV wrapper and padding removed). An index that is not
+/// defined or readable, or does not hold a certificate, is left out (the latter reported);
+/// losing the TPM is an error, not an empty list.
+fn ek_certificates(
+    tpm: &mut Tpm<AnyTransport>,
+    chunk: u16,
+) -> Result<Vec<NvCertificate>, CliError> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; baretpm::cert::MAX_CERT_LEN];
     for index in templates::EK_CERT_NV_INDICES {
         let n = match tpm.nv_read_all(index, chunk, &mut buf) {
             Ok(n) => n,
+            Err(e @ TpmError::Transport(_)) => {
+                return Err(failed(format!("reading NV {index:#010x}: {e}")))
+            }
             Err(_) => continue,
         };
         let raw = buf.get(..n).unwrap_or_default();
@@ -102,7 +109,7 @@ fn ek_certificates(tpm: &mut Tpm<AnyTransport>, chunk: u16) -> Vec<NvCertificate
             Err(e) => eprintln!("baretpm: NV {index:#010x}: not a certificate ({e}); left out"),
         }
     }
-    out
+    Ok(out)
 }
 
 fn ek_template(alg: EkAlg) -> TpmtPublic<'static> {
@@ -146,7 +153,7 @@ pub fn request(tcti: Option<&str>, a: &RequestArgs) -> Result<(), CliError> {
     } else {
         id.nv_buffer_max.clamp(1, 1024) as u16
     };
-    let certs = ek_certificates(&mut tpm, chunk);
+    let certs = ek_certificates(&mut tpm, chunk)?;
     let ek_alg = a.ek.unwrap_or_else(|| {
         let has = |i: u32| certs.iter().any(|c| c.nv_index == i);
         if !has(templates::EK_CERT_RSA_NV_INDEX) && has(templates::EK_CERT_ECC_NV_INDEX) {
