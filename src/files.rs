@@ -7,7 +7,7 @@
 use std::format;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::string::ToString;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -109,6 +109,12 @@ fn create_unique<T>(
 /// itself is flushed so that the rename survives a crash. On failure the temporary file is
 /// removed and `path` is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o666)
+}
+
+/// [`write_atomic`] with the new file created with permission bits `mode` (less the umask),
+/// e.g. 0o600 for a file only its owner may read.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
@@ -118,7 +124,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     let prefix = format!(".{}.tmp", name.to_string_lossy());
     let (tmp, mut file) = create_unique(dir, &prefix, |p| {
-        fs::OpenOptions::new().write(true).create_new(true).open(p)
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(p)
     })?;
     let result = (|| {
         file.write_all(bytes)?;

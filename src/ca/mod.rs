@@ -195,11 +195,8 @@ impl CaDir {
         let der = key.self_signed(t.saturating_sub(60), t.saturating_add(CA_CERT_LIFETIME))?;
         write_new(&key_path, pem.as_bytes(), 0o600)?;
         let crt = dir.join("ca.crt");
-        let tmp = dir.join(".ca.crt.tmp");
-        let _ = fs::remove_file(&tmp);
-        write_new(&tmp, x509::cert_pem(&der)?.as_bytes(), 0o644)?;
-        fs::rename(&tmp, &crt).map_err(io("rename", &crt))?;
-        sync_dir(dir)?;
+        crate::files::write_atomic_mode(&crt, x509::cert_pem(&der)?.as_bytes(), 0o644)
+            .map_err(io("write", &crt))?;
         Ok(me)
     }
 
@@ -285,14 +282,8 @@ impl CaDir {
     fn store_pending(&self, p: &Pending) -> Result<(), CaError> {
         let _lock = self.lock()?;
         let path = self.pending_path(&p.challenge_id);
-        let tmp = self
-            .dir
-            .join("pending")
-            .join(format!(".{}.tmp", p.challenge_id));
         let json = serde_json::to_vec(p).map_err(|e| CaError::Internal(e.to_string()))?;
-        write_new(&tmp, &json, 0o600)?;
-        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
-        sync_dir(&self.dir.join("pending"))
+        crate::files::write_atomic_mode(&path, &json, 0o600).map_err(io("write", &path))
     }
 
     /// Moves a pending challenge to `done/` (the caller holds the lock).
@@ -706,6 +697,13 @@ mod tests {
             expires,
         })
         .unwrap();
+        // Only the CA's owner may read a pending challenge.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(ca.pending_path(id))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "pending/{id}.json mode {mode:o}");
     }
 
     fn response(id: &str, secret: &[u8]) -> ChallengeResponse {
