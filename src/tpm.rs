@@ -141,8 +141,16 @@ impl Tpm<crate::transport::tcti::AnyTransport> {
         tcti: Option<&str>,
         timeouts: crate::transport::Timeouts,
     ) -> Result<Self, crate::transport::TransportError> {
-        use crate::transport::tcti;
-        let transport = tcti::open(&tcti::tcti_from_env_or(tcti)?, timeouts)?;
+        Self::open_tcti(&crate::transport::tcti::tcti_from_env_or(tcti)?, timeouts)
+    }
+
+    /// [`Tpm::open_with`] for a TCTI already parsed (a path with a comma in it cannot be
+    /// written back into a TCTI string).
+    pub fn open_tcti(
+        tcti: &crate::transport::tcti::Tcti,
+        timeouts: crate::transport::Timeouts,
+    ) -> Result<Self, crate::transport::TransportError> {
+        let transport = crate::transport::tcti::open(tcti, timeouts)?;
         let mut tpm = Tpm::new(transport);
         tpm.backoff = Some(sleep_backoff);
         Ok(tpm)

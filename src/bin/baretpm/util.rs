@@ -175,17 +175,14 @@ pub fn open_tpm(
     open_tcti(&t, unreachable)
 }
 
-/// Opens the TPM at `t` as [`Tpm::open_with`] does (the `--timeout` budget, the library's
+/// Opens the TPM at `t` with the `--timeout` budget ([`Tpm::open_tcti`]: the library's
 /// sleeping backoff between retries), from a TCTI already resolved: a private swtpm's socket
 /// path is not turned back into a string to be parsed again.
 pub fn open_tcti(
     t: &Tcti,
     unreachable: fn(String) -> CliError,
 ) -> Result<Tpm<AnyTransport>, CliError> {
-    let transport = tcti::open(t, timeouts()).map_err(|e| unreachable(e.to_string()))?;
-    let mut tpm = Tpm::new(transport);
-    tpm.backoff = Some(baretpm::tpm::sleep_backoff);
-    Ok(tpm)
+    Tpm::open_tcti(t, timeouts()).map_err(|e| unreachable(e.to_string()))
 }
 
 /// Largest key, attestation, signature or PCR file accepted (all are a few KiB at most).
