@@ -207,11 +207,7 @@ pub fn check_first_response_hmac(
     let at = r.offset();
     let hmac = r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.hmac")?;
     // At most three sessions in a command (Part 1, 18.2.1): the others' entries.
-    for _ in 1..sessions.min(3) {
-        r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.nonce")?;
-        r.u8("TPMS_AUTH_RESPONSE.sessionAttributes")?;
-        r.tpm2b(max::DIGEST, "TPMS_AUTH_RESPONSE.hmac")?;
-    }
+    read_acks(&mut r, sessions.min(3).saturating_sub(1))?;
     r.finish()?;
     let mut rp = [0u8; crate::types::hash::MAX_DIGEST];
     let n = digest_of(
