@@ -304,34 +304,39 @@ fn item7_signals_to_run_leave_no_swtpm_behind() {
     }
 }
 
-/// Item 7 for `demo`: signalled right after its private swtpm started.
+/// Item 7 for `demo`: signalled at several points (right after its private swtpm started,
+/// while it writes its files into its temporary directory, while it talks to the TPM, while
+/// the run goes). CI once caught the demo recreating its removed directory while the signal's
+/// cleanup ran: each stage is tried, each must leave nothing behind.
 #[test]
 fn item7_sigterm_to_demo_leaves_no_swtpm_behind() {
     use std::io::{BufRead, BufReader};
-    let s = scratch();
-    let mut child = baretpm(&s)
-        .arg("demo")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = out.read_line(&mut line).unwrap();
-        assert!(n > 0, "the demo ended before starting its swtpm");
-        if line.starts_with("private swtpm in") {
-            break;
+    for stage in ["private swtpm in", "== 2.", "in ", "== 3.", "== 4."] {
+        let s = scratch();
+        let mut child = baretpm(&s)
+            .arg("demo")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = out.read_line(&mut line).unwrap();
+            assert!(n > 0, "the demo ended before {stage:?}");
+            if line.starts_with(stage) {
+                break;
+            }
         }
+        assert!(!listing(&s.tmp).is_empty(), "no private state in $TMPDIR");
+        signal(child.id(), "TERM");
+        drop(out);
+        let code = wait_exit(&mut child, Duration::from_secs(30));
+        // The demo takes far longer than a signal to arrive; finishing first would still have
+        // to clean up, but then the signal path would not be what was tested.
+        assert_eq!(code, Some(143), "exit status after SIGTERM at {stage:?}");
+        nothing_left(&s, &format!("demo after SIGTERM at {stage:?}"));
     }
-    assert!(!listing(&s.tmp).is_empty(), "no private state in $TMPDIR");
-    signal(child.id(), "TERM");
-    drop(out);
-    let code = wait_exit(&mut child, Duration::from_secs(30));
-    // The demo takes far longer than a signal to arrive; finishing first would still have to
-    // clean up, but then the signal path would not be what was tested.
-    assert_eq!(code, Some(143), "exit status");
-    nothing_left(&s, "demo after SIGTERM");
 }

@@ -84,7 +84,11 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<Undo>> {
 
 fn undo_all() -> Vec<String> {
     let mut done = Vec::new();
-    for u in lock().drain(..) {
+    let mut pending: Vec<Undo> = lock().drain(..).collect();
+    // Swtpms first: with its TPM gone the main thread stops making progress sooner, so fewer
+    // files appear in the directories while they are being removed.
+    pending.sort_by_key(|u| matches!(u, Undo::Dir(_)));
+    for u in pending {
         match u {
             Undo::Swtpm(r) => {
                 r.reap();
@@ -111,7 +115,9 @@ fn name(sig: i32) -> &'static str {
 
 /// Removes `dir` although the main thread may still be writing into it (it runs on until the
 /// process exits): a file created during the removal makes the last rmdir fail, so try again
-/// for up to a second. True once the directory is gone.
+/// for up to a second. True once the directory is gone. Gone stays gone only because no code
+/// path recreates a registered directory itself (the demo makes its subdirectories one level
+/// at a time, never with `create_dir_all`): writes into a removed directory fail.
 fn remove_while_in_use(dir: &std::path::Path) -> bool {
     for _ in 0..50 {
         let _ = std::fs::remove_dir_all(dir);

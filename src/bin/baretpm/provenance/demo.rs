@@ -87,8 +87,13 @@ pub(super) fn demo(a: DemoArgs, tcti_arg: Option<&str>) -> Result<(), CliError> 
     for (name, bytes) in DEMO_FILES {
         let p = dir.join(name);
         if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| flow_err(format!("{}: {e}", parent.display())))?;
+            // One level only, never `create_dir_all`: once a signal's cleanup removed `dir`,
+            // nothing here may bring it back (writes into it must fail instead).
+            match fs::create_dir(parent) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(flow_err(format!("{}: {e}", parent.display()))),
+            }
         }
         fs::write(&p, bytes).map_err(|e| flow_err(format!("{}: {e}", p.display())))?;
     }
