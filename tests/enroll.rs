@@ -278,21 +278,37 @@ fn enrollment_issues_ak_certificates_for_rsa_and_ecc_aks() {
         assert!(row.contains("EK certificate at NV 0x01c00002"), "{row}");
         assert!(row.contains("TPM manufacturer root"), "{row}");
         assert!(text.contains("ek-certificate    pass"), "{text}");
-        // Without --ak-ca: not checked, never pass.
-        let (_, row) = verify(&mut log, &proof, &[]);
+        // The certificate pins the AK where no --ak-pub is given: the rows that need a pin pass
+        // and say why.
+        for name in ["ak-pin", "ak", "qualified-signer"] {
+            let r = row_of(&text, name);
+            assert!(r.contains(" pass ") && r.contains("--ak-ca"), "{r}");
+        }
+        // Without --ak-ca: not checked, never pass, and nothing else pins the AK.
+        let (o, row) = verify(&mut log, &proof, &[]);
         assert!(
             row.contains(" skip ") && row.contains("no --ak-ca"),
             "{row}"
         );
-        // Another CA: FAIL.
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        for name in ["ak-pin", "ak", "qualified-signer"] {
+            assert!(row_of(&text, name).contains(" skip "), "{text}");
+        }
+        // Another CA: FAIL, and the certificate pins nothing.
         let other_crt = format!("{other}/ca.crt");
         let (o, row) = verify(&mut log, &proof, &["--ak-ca", &other_crt]);
         assert_eq!(o.status.code(), Some(1), "{row}");
         assert!(row.contains("FAIL"), "{row}");
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        for name in ["ak-pin", "ak", "qualified-signer"] {
+            assert!(row_of(&text, name).contains(" skip "), "{text}");
+        }
         // A certificate for another AK than the quote's: FAIL.
         let (o, row) = verify(&mut log, &wrong_proof, &["--ak-ca", &ca_crt]);
         assert_eq!(o.status.code(), Some(1), "{row}");
         assert!(row.contains("certifies another key"), "{row}");
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(row_of(&text, "ak-pin").contains(" skip "), "{text}");
 
         // The one challenge is used up.
         let st = state(Path::new(&ca));
@@ -606,4 +622,13 @@ fn enrollment_attacks_are_refused_and_leave_the_ca_state_intact() {
         t("ak2.crt")
     };
     assert_no_key(&cap, &log, &[&winner, &ch, &resp, &req]);
+}
+
+/// The line of `verify`'s table for check `name` (the first, for repeated rows).
+fn row_of(table: &str, name: &str) -> String {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no {name} row: {table}"))
+        .to_string()
 }

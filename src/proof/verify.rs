@@ -242,7 +242,15 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
         ),
     );
 
-    let verified = check_ak_and_quote(proof, policy, &mut r);
+    // The AK certificate is checked first (its row comes last): when it validates against
+    // --ak-ca and certifies the quote's AK, it pins the AK as --ak-pub would.
+    #[cfg(feature = "cert")]
+    let ak_certificate = super::certs::ak_row(proof, policy.ak_ca.as_ref());
+    #[cfg(feature = "cert")]
+    let certified = ak_certificate.0 == Status::Pass;
+    #[cfg(not(feature = "cert"))]
+    let certified = false;
+    let verified = check_ak_and_quote(proof, policy, certified, &mut r);
     match &verified {
         Some(a) if a.firmware_version == proof.tpm.firmware_version => r.push(
             "tpm-firmware",
@@ -327,7 +335,7 @@ pub fn verify(proof: &Proof, policy: &Policy) -> Result<Report, Rejected> {
     {
         let (status, detail) = super::certs::ek_row(proof, policy.ek_ca.as_ref());
         r.push("ek-certificate", status, detail);
-        let (status, detail) = super::certs::ak_row(proof, policy.ak_ca.as_ref());
+        let (status, detail) = ak_certificate;
         r.push("ak-certificate", status, detail);
     }
     #[cfg(not(feature = "cert"))]
@@ -373,6 +381,10 @@ enum Pin {
     KeyOnly,
     /// A TPM2B_PUBLIC or TPMT_PUBLIC: the whole public area, attributes included, is fixed.
     PublicArea,
+    /// No TPM public area pinned, but an AK certificate that validates against --ak-ca
+    /// certifies the key: the CA vouches that it is an attestation key (restricted signing,
+    /// in a TPM), which is what an attestation CA checks before it issues one.
+    Certified,
 }
 
 /// AK name and pin, then the quote. Returns the verified TPMS_ATTEST, or `None` when the quote
@@ -380,6 +392,7 @@ enum Pin {
 fn check_ak_and_quote<'p>(
     proof: &'p Proof,
     policy: &Policy,
+    certified: bool,
     r: &mut Report,
 ) -> Option<TpmsAttest<'p>> {
     let ak = match Ak::from_tpm2b_public(&proof.ak_public) {
@@ -410,7 +423,7 @@ fn check_ak_and_quote<'p>(
         ),
         None => r.push("ak-name", Status::Fail, "AK public area has no Name"),
     }
-    let pin = check_ak_pin(&ak, policy, r);
+    let pin = check_ak_pin(&ak, policy, certified, r);
 
     // The quote verifier's SHA-1 rules apply as they are (`qv::Policy`): SHA-1 banks ride
     // along with a stronger bank, a SHA-1 signature needs its own permission.
@@ -502,6 +515,10 @@ fn quote_pass_detail(
             "{key} attestation key; restricted signing key attributes (fixed by the pinned \
              public area)"
         )),
+        "ak" if pin == Pin::Certified => pass(format!(
+            "{key} attestation key; restricted signing key attributes, and the key is one an AK \
+             certificate from --ak-ca certifies (the CA vouches that it is an attestation key)"
+        )),
         "ak" => unpinned(&format!("{key} key with restricted signing key attributes")),
         "signature" => pass("the AK's signature over the quote verifies".into()),
         "attest" => pass("TPM_GENERATED quote".into()),
@@ -538,6 +555,11 @@ fn quote_pass_detail(
         "qualified-signer" if pin == Pin::PublicArea => {
             pass("signed by a primary key of the endorsement hierarchy".into())
         }
+        "qualified-signer" if pin == Pin::Certified => pass(
+            "signed by a primary key of the endorsement hierarchy, whose key an AK certificate \
+             from --ak-ca certifies"
+                .into(),
+        ),
         "qualified-signer" => unpinned("signed by a primary key of the endorsement hierarchy"),
         "pcr-selection" => {
             let banks: Vec<&str> = proof.pcrs.banks.iter().map(|b| b.bank.name()).collect();
@@ -551,8 +573,19 @@ fn quote_pass_detail(
     }
 }
 
-fn check_ak_pin(ak: &Ak<'_>, policy: &Policy, r: &mut Report) -> Pin {
+/// The `ak-pin` row. `certified`: the `ak-certificate` row passes (a certificate that
+/// validates against --ak-ca certifies exactly the quote's AK).
+fn check_ak_pin(ak: &Ak<'_>, policy: &Policy, certified: bool, r: &mut Report) -> Pin {
     let Some(pinned) = &policy.ak_public else {
+        if certified {
+            r.push(
+                "ak-pin",
+                Status::Pass,
+                "no --ak-pub given; the AK is pinned by its AK certificate instead, which \
+                 validates against --ak-ca and certifies exactly this key (ak-certificate row)",
+            );
+            return Pin::Certified;
+        }
         r.push(
             "ak-pin",
             Status::Skip,
@@ -580,10 +613,19 @@ fn check_ak_pin(ak: &Ak<'_>, policy: &Policy, r: &mut Report) -> Pin {
             Status::Pass,
             match pin {
                 Pin::PublicArea => "the proof's AK is the pinned AK (same public area and Name)",
+                _ if certified => {
+                    "the proof's AK is the pinned key (a bare public key), and an AK certificate \
+                     from --ak-ca certifies it (ak-certificate row)"
+                }
                 _ => "the proof's AK is the pinned key (a bare public key: attributes not pinned)",
             },
         );
-        pin
+        // A bare key fixes no attributes; the CA's certificate of the same key vouches for them.
+        if pin == Pin::KeyOnly && certified {
+            Pin::Certified
+        } else {
+            pin
+        }
     } else {
         r.push(
             "ak-pin",
