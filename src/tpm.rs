@@ -469,6 +469,58 @@ impl<T: Transport> Tpm<T> {
         }
         Ok(size)
     }
+
+    /// The template this TPM's platform defines for an EK of type `ty` (`high`: the high
+    /// range): the template in NV when one is stored at [`EkType::template_index`], else the
+    /// TCG default; in the low range, with the EK nonce from [`EkType::nonce_index`] when one
+    /// is stored (see [`EkTemplate`]). An index that is not defined (or not readable with an
+    /// empty password) counts as absent; a transport failure or NV contents that are not a
+    /// template or nonce are errors, never a silent fall-back to the default.
+    ///
+    /// [`EkType::template_index`]: commands::templates::EkType::template_index
+    /// [`EkType::nonce_index`]: commands::templates::EkType::nonce_index
+    /// [`EkTemplate`]: commands::templates::EkTemplate
+    pub fn ek_template(
+        &mut self,
+        ty: commands::templates::EkType,
+        high: bool,
+    ) -> Result<commands::templates::EkTemplate, TpmError<T::Error>> {
+        let mut t = commands::templates::EkTemplate::default_for(ty, high);
+        let (ty, high) = t.ek_type();
+        let mut buf = [0u8; crate::types::tpm2b::max::PUBLIC];
+        if let Some(n) = self.nv_read_if_defined(ty.template_index(high), &mut buf)? {
+            t = t.with_nv_template(&buf[..n]).map_err(nv_malformed)?;
+        }
+        if let Some(index) = ty.nonce_index(high) {
+            if let Some(n) = self.nv_read_if_defined(index, &mut buf)? {
+                t = t.with_nonce(&buf[..n]).map_err(nv_malformed)?;
+            }
+        }
+        Ok(t)
+    }
+
+    /// [`Tpm::nv_read_all`], with a TPM error (index not defined, not readable with an empty
+    /// password) as `None`. Other errors stay errors.
+    fn nv_read_if_defined(
+        &mut self,
+        nv_index: u32,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, TpmError<T::Error>> {
+        match self.nv_read_all(nv_index, 1024, out) {
+            Ok(n) => Ok(Some(n)),
+            Err(TpmError::Tpm { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// NV contents that are not what their index holds (an EK template that does not parse, a
+/// nonce too long for `unique`): a malformed NV_Read answer.
+fn nv_malformed<E>(error: wire::Error) -> TpmError<E> {
+    TpmError::Malformed {
+        cc: TpmCc::NV_READ,
+        error,
+    }
 }
 
 /// What GetCapability says about the TPM itself.

@@ -1,10 +1,12 @@
 //! Standard key templates: attestation keys as go-tpm-tools makes them, and the TCG EK
 //! Credential Profile's default EK templates (so the EK public matches the EK certificate).
 
+use crate::types::tpm2b::max;
 use crate::types::{
     HashAlg, PublicDetails, Tpm2b, TpmAlgId, TpmEccCurve, TpmaObject, TpmsEccParms, TpmsEccPoint,
     TpmsRsaParms, TpmtEccScheme, TpmtKdfScheme, TpmtPublic, TpmtRsaScheme, TpmtSymDefObject,
 };
+use crate::wire::{Error, ErrorKind, Unmarshal};
 
 /// restricted | sign | fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth.
 pub const AK_ATTRIBUTES: u32 = TpmaObject::RESTRICTED
@@ -275,4 +277,215 @@ pub fn is_ak_cert_nv_index(nv_index: u32) -> bool {
 /// empty unique. swtpm_setup persists this EK at 0x81010016.
 pub fn ek_ecc_p384_high() -> TpmtPublic<'static> {
     EkType::EccP384.template(true)
+}
+
+/// Size of `unique.rsa` in the RSA-2048 template L-1, the longest field an EK nonce may fill.
+const EK_NONCE_MAX: usize = 256;
+
+/// An EK's template as the platform defines it (TCG EK Credential Profile 2.x, "EK
+/// templates"): a template stored in NV replaces the default one, and in the low range an EK
+/// nonce stored in NV goes into `unique` (RSA: the nonce zero-padded to 256 bytes; ECC: `x` is
+/// the nonce zero-padded to 32 bytes, `y` 32 zero bytes). An EK created from anything else is
+/// not the key its certificate certifies. Read one from a TPM with
+/// [`crate::tpm::Tpm::ek_template`]; [`EkTemplate::public`] gives the template to send.
+#[derive(Clone, Debug)]
+pub struct EkTemplate {
+    ty: EkType,
+    high: bool,
+    nv_template: [u8; max::PUBLIC],
+    /// 0 when there is no template in NV.
+    nv_template_len: usize,
+    /// The nonce, zero-padded.
+    unique: [u8; EK_NONCE_MAX],
+    nonce: bool,
+}
+
+impl EkTemplate {
+    /// The TCG default template of `ty` in that range (as [`EkType::template`]), nothing from NV.
+    pub fn default_for(ty: EkType, high: bool) -> Self {
+        EkTemplate {
+            ty,
+            high: high || ty.high_only(),
+            nv_template: [0; max::PUBLIC],
+            nv_template_len: 0,
+            unique: [0; EK_NONCE_MAX],
+            nonce: false,
+        }
+    }
+
+    /// The key type and range this template is for.
+    pub fn ek_type(&self) -> (EkType, bool) {
+        (self.ty, self.high)
+    }
+
+    /// Replaces the default with a template read from NV (the TPMT_PUBLIC bytes). Refused when
+    /// they are not one TPMT_PUBLIC, or longer than the spec maximum.
+    pub fn with_nv_template(mut self, tpmt: &[u8]) -> Result<Self, Error> {
+        let Some(dst) = self.nv_template.get_mut(..tpmt.len()) else {
+            return Err(Error::new(
+                ErrorKind::SizeAboveMax {
+                    size: tpmt.len(),
+                    max: max::PUBLIC,
+                },
+                "EK template (NV)",
+                0,
+            ));
+        };
+        TpmtPublic::from_bytes(tpmt)?;
+        dst.copy_from_slice(tpmt);
+        self.nv_template_len = tpmt.len();
+        Ok(self)
+    }
+
+    /// Puts an EK nonce read from NV into `unique`. Refused in the high range (whose
+    /// templates take no nonce) and when the nonce is longer than the field it fills.
+    pub fn with_nonce(mut self, nonce: &[u8]) -> Result<Self, Error> {
+        if self.high {
+            return Err(Error::new(
+                ErrorKind::InvalidValue {
+                    value: self.ty.cert_index(true),
+                },
+                "EK nonce (NV): the high range takes none",
+                0,
+            ));
+        }
+        let room = match self.ty {
+            EkType::EccP256 => 32,
+            _ => EK_NONCE_MAX,
+        };
+        let dst = self
+            .unique
+            .get_mut(..nonce.len())
+            .filter(|_| nonce.len() <= room);
+        let Some(dst) = dst else {
+            return Err(Error::new(
+                ErrorKind::SizeAboveMax {
+                    size: nonce.len(),
+                    max: room,
+                },
+                "EK nonce (NV)",
+                0,
+            ));
+        };
+        dst.copy_from_slice(nonce);
+        self.nonce = true;
+        Ok(self)
+    }
+
+    /// Whether the template came from NV (instead of the TCG default).
+    pub fn from_nv(&self) -> bool {
+        self.nv_template_len > 0
+    }
+
+    /// Whether an EK nonce from NV is in `unique`.
+    pub fn has_nonce(&self) -> bool {
+        self.nonce
+    }
+
+    /// Where the template came from, for messages: `TCG default, low range`, `TCG default,
+    /// high range` or `from NV`, followed by `, nonce from NV` when a nonce is in it.
+    pub fn origin(&self) -> &'static str {
+        match (self.from_nv(), self.high, self.nonce) {
+            (true, _, true) => "from NV, nonce from NV",
+            (true, _, false) => "from NV",
+            (false, true, _) => "TCG default, high range",
+            (false, false, true) => "TCG default, low range, nonce from NV",
+            (false, false, false) => "TCG default, low range",
+        }
+    }
+
+    /// The template to send in CreatePrimary.
+    pub fn public(&self) -> Result<TpmtPublic<'_>, Error> {
+        let mut t = match self.nv_template.get(..self.nv_template_len) {
+            Some(bytes) if !bytes.is_empty() => TpmtPublic::from_bytes(bytes)?,
+            _ => self.ty.template(self.high),
+        };
+        if self.nonce {
+            match &mut t.details {
+                PublicDetails::Rsa { unique, .. } => *unique = Tpm2b(&self.unique[..]),
+                PublicDetails::Ecc { unique, .. } => {
+                    let (x, rest) = self.unique.split_at(32);
+                    unique.x = Tpm2b(x);
+                    unique.y = Tpm2b(rest.get(..32).unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod ek_template_tests {
+    use super::*;
+
+    #[test]
+    fn default_is_the_tcg_template() {
+        for (ty, high) in [(EkType::Rsa2048, false), (EkType::EccP384, false)] {
+            let t = EkTemplate::default_for(ty, high);
+            assert_eq!(t.public().unwrap(), ty.template(high));
+            assert!(!t.from_nv() && !t.has_nonce());
+        }
+    }
+
+    #[test]
+    fn nonce_fills_unique_zero_padded() {
+        let t = EkTemplate::default_for(EkType::EccP256, false)
+            .with_nonce(&[7; 5])
+            .unwrap();
+        let PublicDetails::Ecc { unique, .. } = t.public().unwrap().details else {
+            panic!("not ECC");
+        };
+        assert_eq!(
+            unique.x.as_bytes(),
+            [[7u8; 5].as_slice(), &[0; 27]].concat()
+        );
+        assert_eq!(unique.y.as_bytes(), [0u8; 32]);
+        let t = EkTemplate::default_for(EkType::Rsa2048, false)
+            .with_nonce(&[9; 3])
+            .unwrap();
+        let PublicDetails::Rsa { unique, .. } = t.public().unwrap().details else {
+            panic!("not RSA");
+        };
+        assert_eq!(unique.as_bytes().len(), 256);
+        assert_eq!(&unique.as_bytes()[..4], [9, 9, 9, 0]);
+        // Everything but unique is the default template.
+        assert_eq!(
+            t.public()
+                .unwrap()
+                .check_made_from(&EkType::Rsa2048.template(false)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn bad_nonces_and_templates_are_refused() {
+        let ecc = EkTemplate::default_for(EkType::EccP256, false);
+        assert!(ecc.clone().with_nonce(&[1; 33]).is_err());
+        assert!(EkTemplate::default_for(EkType::Rsa2048, false)
+            .with_nonce(&[1; 257])
+            .is_err());
+        assert!(EkTemplate::default_for(EkType::EccP256, true)
+            .with_nonce(&[1])
+            .is_err());
+        assert!(ecc.clone().with_nv_template(&[0, 1, 2]).is_err());
+        assert!(ecc.with_nv_template(&[0; max::PUBLIC + 1]).is_err());
+    }
+
+    #[test]
+    fn nv_template_replaces_the_default() {
+        let mut buf = [0u8; max::PUBLIC];
+        let mut w = crate::wire::Writer::new(&mut buf);
+        crate::wire::Marshal::marshal(&ek_rsa_high_3072(), &mut w).unwrap();
+        let n = w.len();
+        let t = EkTemplate::default_for(EkType::Rsa2048, false)
+            .with_nv_template(&buf[..n])
+            .unwrap();
+        assert!(t.from_nv());
+        assert_eq!(t.public().unwrap(), EkType::Rsa3072.template(true));
+    }
+
+    fn ek_rsa_high_3072() -> TpmtPublic<'static> {
+        EkType::Rsa3072.template(true)
+    }
 }

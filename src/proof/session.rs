@@ -5,10 +5,12 @@
 //!
 //! The EK that salts the session is checked first against the TPM's EK certificate in NV:
 //! the first certificate found of the TCG EK Credential Profile types (ECC before RSA) says
-//! which EK to create from its default template, and the created EK's public key must be the
-//! certificate's key; a mismatch is refused ([`FlowError::EkMismatch`]), since an interposer
-//! that replaced the EK in CreatePrimary's answer would receive the salt. A TPM without an
-//! EK certificate gets a session salted to the standard ECC EK, said to be unverified.
+//! which EK to create, from the platform's template for it (the TCG default, or the template
+//! and EK nonce stored in NV: [`crate::tpm::Tpm::ek_template`]), and the created EK's public
+//! key must be the certificate's key; a mismatch is refused ([`FlowError::EkMismatch`]),
+//! since an interposer that replaced the EK in CreatePrimary's answer would receive the salt.
+//! A TPM without an EK certificate gets a session salted to the low-range ECC EK, said to be
+//! unverified.
 //!
 //! Limits: the certificate is compared by key, not chain-validated (`verify --ek-ca` does
 //! that for the certificates a proof carries); NV reads go without a session, so an
@@ -223,7 +225,7 @@ pub fn session_error<E: core::fmt::Debug + core::fmt::Display>(
 #[cfg(feature = "credential")]
 mod with {
     use super::*;
-    use crate::commands::templates::{self, EkType};
+    use crate::commands::templates::EkType;
     use crate::commands::CreatePrimary;
     use crate::hmac_session::SaltedSession;
     use crate::types::{HashAlg, Tpm2bPublic};
@@ -254,10 +256,17 @@ mod with {
                 .find(|c| c.nv_index == index)
                 .map(|c| (ty, high, c))
         });
-        let template = match found {
-            Some((ty, high, _)) => ty.template(high),
-            None => templates::ek_ecc(),
-        };
+        // The platform's template for that EK: from NV when one is stored there, with the EK
+        // nonce in the low range, or the certificate would not be for the EK created.
+        let (ty, high) = found.map_or((EkType::EccP256, false), |(ty, high, _)| (ty, high));
+        let ek_template = tpm.ek_template(ty, high).map_err(|e| FlowError::Tpm {
+            step: "NV_Read(EK template)",
+            rc: e.rc(),
+            message: e.to_string(),
+        })?;
+        let template = ek_template
+            .public()
+            .map_err(|e| FlowError::Invalid(std::format!("EK template: {e}")))?;
         let made = match tpm.execute(&CreatePrimary::in_endorsement(template)) {
             Ok(r) => (r.object_handle, r.out_public.raw().to_vec()),
             // The TPM refused (endorsement hierarchy with a password, disabled, no room):

@@ -12,7 +12,7 @@ use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::AnyTransport;
 use baretpm::types::alg::handle;
 use baretpm::types::capability::cap;
-use baretpm::types::{PublicDetails, Tpm2bPublic, TpmsCapabilityData, TpmtPublic};
+use baretpm::types::TpmsCapabilityData;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -307,53 +307,18 @@ fn ek_type(name: &str) -> Result<EkType, String> {
     })
 }
 
-/// Reads a whole NV index authorized by itself, or `None` when it is not defined.
-fn nv_read_opt(
-    tpm: &mut Tpm<AnyTransport>,
-    index: u32,
-    chunk: u16,
-) -> Result<Option<Vec<u8>>, CliError> {
-    match nv_size(tpm, index)? {
-        None => Ok(None),
-        Some(n) => nv_read_range(tpm, index, index, 0, n, chunk).map(Some),
-    }
-}
-
 pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let kind = a.alg;
     let high = a.high || kind.high_only();
     let mut tpm = open_tpm(tcti, CliError::Failed)?;
-    let chunk = nv_chunk(&mut tpm)?;
     // A template in NV replaces the default; a nonce (low range) goes into `unique`.
-    let nv_template = nv_read_opt(&mut tpm, kind.template_index(high), chunk)?;
-    let nonce = match kind.nonce_index(high) {
-        Some(i) => nv_read_opt(&mut tpm, i, chunk)?,
-        None => None,
-    };
-    let mut unique_buf = [0u8; 256];
-    let template: TpmtPublic<'_> = match &nv_template {
-        Some(bytes) => Tpm2bPublic::from_tpmt_bytes(bytes)
-            .map_err(|e| refused(format!("EK template in NV: {e}")))?
-            .public_area(),
-        None => kind.template(high),
-    };
-    let mut template = template;
-    if let Some(n) = &nonce {
-        match &mut template.details {
-            PublicDetails::Rsa { unique, .. } => {
-                let k = n.len().min(256);
-                unique_buf[..k].copy_from_slice(&n[..k]);
-                *unique = baretpm::types::Tpm2b(&unique_buf[..256]);
-            }
-            PublicDetails::Ecc { unique, .. } => {
-                let k = n.len().min(32);
-                unique_buf[..k].copy_from_slice(&n[..k]);
-                unique.x = baretpm::types::Tpm2b(&unique_buf[..32]);
-                unique.y = baretpm::types::Tpm2b(&unique_buf[32..64]);
-            }
-            _ => {}
-        }
-    }
+    let ek_template = tpm.ek_template(kind, high).map_err(|e| match e {
+        TpmError::Malformed { .. } => refused(format!("EK template in NV: {e}")),
+        e => failed(format!("reading the EK template from NV: {e}")),
+    })?;
+    let template = ek_template
+        .public()
+        .map_err(|e| refused(format!("EK template in NV: {e}")))?;
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .map_err(failed)?;
@@ -373,21 +338,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     } else {
         write_file(&a.public, &tpm2b, "public key")?;
     }
-    println!(
-        "template: {}{}",
-        if nv_template.is_some() {
-            "from NV"
-        } else if high {
-            "TCG default, high range"
-        } else {
-            "TCG default, low range"
-        },
-        if nonce.is_some() {
-            ", nonce from NV"
-        } else {
-            ""
-        }
-    );
+    println!("template: {}", ek_template.origin());
     println!("name: {}", hex::encode(name));
     Ok(())
 }

@@ -4,7 +4,8 @@
 use crate::tpmcmds::{create_ak, flush, AkAlg};
 use crate::util::{failed, open_tpm, parse_hex, read_small, refused, CliError};
 use baretpm::activation::{is_integrity_failure, ActivationKeys, EkAuth};
-use baretpm::commands::{templates, CreatePrimary, ReadPublic};
+use baretpm::commands::templates::EkType;
+use baretpm::commands::{CreatePrimary, ReadPublic};
 use baretpm::credential::{
     self, check_ak, check_name, make_credential_for_name, CredentialError, MAX_CREDENTIAL,
 };
@@ -114,7 +115,8 @@ pub fn makecredential(a: &MakeCredentialArgs) -> Result<(), CliError> {
 
 #[derive(clap::Args)]
 pub struct ActivateCredentialArgs {
-    /// The EK: rsa, ecc or ecc384 (created from the TCG template L-1, L-2 or H-3) or a handle
+    /// The EK: rsa, ecc or ecc384 (created from the TCG template L-1, L-2 or H-3, or the
+    /// template and EK nonce the platform stored in NV) or a handle
     /// such as 0x81010001 (a persistent EK). userWithAuth EKs (H-3) get a password session.
     #[arg(long)]
     ek: String,
@@ -161,10 +163,12 @@ struct Key {
 }
 
 fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
-    let template = match spec {
-        "rsa" => templates::ek_rsa(),
-        "ecc" => templates::ek_ecc(),
-        "ecc384" => templates::ek_ecc_p384_high(),
+    // The platform's template (a template and nonce in NV honoured, as `createek` does): the
+    // credential was made for the EK its certificate certifies.
+    let (ty, high) = match spec {
+        "rsa" => (EkType::Rsa2048, false),
+        "ecc" => (EkType::EccP256, false),
+        "ecc384" => (EkType::EccP384, true),
         other => {
             let handle = parse_handle(other, "ek")?;
             let public = tpm
@@ -182,6 +186,12 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
             });
         }
     };
+    let ek_template = tpm
+        .ek_template(ty, high)
+        .map_err(|e| failed(format!("reading the EK template from NV: {e}")))?;
+    let template = ek_template
+        .public()
+        .map_err(|e| failed(format!("EK template: {e}")))?;
     let rsp = tpm
         .execute(&CreatePrimary::in_endorsement(template))
         .map_err(|e| failed(format!("creating the EK: {e}")))?;

@@ -9,13 +9,13 @@ use baretpm::ca::{
     Challenge, ChallengeResponse, EnrollRequest, NvCertificate, UnsignedTpmIdentity,
     MESSAGE_VERSION,
 };
-use baretpm::commands::{templates, CreatePrimary};
+use baretpm::commands::templates::{self, EkType};
+use baretpm::commands::CreatePrimary;
 use baretpm::credential::MAX_CREDENTIAL;
 use baretpm::interop::CredentialFile;
 use baretpm::text::escape;
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::AnyTransport;
-use baretpm::types::TpmtPublic;
 use baretpm::wire::Unmarshal as _;
 use std::path::{Path, PathBuf};
 
@@ -112,23 +112,30 @@ fn ek_certificates(
     Ok(out)
 }
 
-fn ek_template(alg: EkAlg) -> TpmtPublic<'static> {
-    match alg {
-        EkAlg::Rsa => templates::ek_rsa(),
-        EkAlg::Ecc => templates::ek_ecc(),
-    }
-}
-
-/// Creates the EK; returns (handle, TPM2B_PUBLIC bytes).
-fn create_ek(tpm: &mut Tpm<AnyTransport>, alg: EkAlg) -> Result<(u32, Vec<u8>), CliError> {
+/// Creates the EK from the platform's template (a template and nonce in NV are honoured, as
+/// `createek` does): returns (handle, TPM2B_PUBLIC bytes, where the template came from).
+fn create_ek(
+    tpm: &mut Tpm<AnyTransport>,
+    alg: EkAlg,
+) -> Result<(u32, Vec<u8>, &'static str), CliError> {
+    let ty = match alg {
+        EkAlg::Rsa => EkType::Rsa2048,
+        EkAlg::Ecc => EkType::EccP256,
+    };
+    let t = tpm
+        .ek_template(ty, false)
+        .map_err(|e| failed(format!("reading the EK template from NV: {e}")))?;
+    let template = t
+        .public()
+        .map_err(|e| failed(format!("EK template: {e}")))?;
     let rsp = tpm
-        .execute(&CreatePrimary::in_endorsement(ek_template(alg)))
+        .execute(&CreatePrimary::in_endorsement(template))
         .map_err(|e| failed(format!("creating the EK: {e}")))?;
     let raw = rsp.out_public.raw();
     let mut tpm2b = Vec::with_capacity(raw.len() + 2);
     tpm2b.extend_from_slice(&(raw.len() as u16).to_be_bytes());
     tpm2b.extend_from_slice(raw);
-    Ok((rsp.object_handle, tpm2b))
+    Ok((rsp.object_handle, tpm2b, t.origin()))
 }
 
 fn printable(bytes: &[u8]) -> String {
@@ -162,7 +169,7 @@ pub fn request(tcti: Option<&str>, a: &RequestArgs) -> Result<(), CliError> {
             EkAlg::Rsa
         }
     });
-    let (ek_handle, ek_public) = create_ek(&mut tpm, ek_alg)?;
+    let (ek_handle, ek_public, ek_origin) = create_ek(&mut tpm, ek_alg)?;
     flush(&mut tpm, ek_handle)?;
     let ak = create_ak(&mut tpm, a.ak)?;
     flush(&mut tpm, ak.handle)?;
@@ -192,10 +199,10 @@ pub fn request(tcti: Option<&str>, a: &RequestArgs) -> Result<(), CliError> {
         }
     );
     println!(
-        "EK: {}",
+        "EK: {} (template: {ek_origin})",
         match ek_alg {
-            EkAlg::Rsa => "RSA-2048 (template L-1)",
-            EkAlg::Ecc => "ECC P-256 (template L-2)",
+            EkAlg::Rsa => "RSA-2048",
+            EkAlg::Ecc => "ECC P-256",
         }
     );
     println!("AK name: {}", hex::encode(&ak.name));
@@ -248,7 +255,7 @@ pub fn activate(tcti: Option<&str>, a: &ActivateArgs) -> Result<(), CliError> {
         }
     };
     let (ek_handle, ek_public) = match create_ek(&mut tpm, ek_alg) {
-        Ok(k) => k,
+        Ok((handle, public, _)) => (handle, public),
         Err(e) => {
             tpm.flush_quietly(ak.handle);
             return Err(e);
