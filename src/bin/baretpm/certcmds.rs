@@ -7,7 +7,7 @@ use baretpm::cert::{
     SubjectKey, MAX_POOL,
 };
 use baretpm::commands::templates::EkType;
-use baretpm::commands::{CreatePrimary, FlushContext, GetCapability, NvRead, NvReadPublic};
+use baretpm::commands::{FlushContext, GetCapability, NvRead, NvReadPublic};
 use baretpm::tpm::{Tpm, TpmError};
 use baretpm::transport::tcti::AnyTransport;
 use baretpm::types::alg::handle;
@@ -312,34 +312,20 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
     let high = a.high || kind.high_only();
     let mut tpm = open_tpm(tcti, CliError::Failed)?;
     // A template in NV replaces the default; a nonce (low range) goes into `unique`.
-    let ek_template = tpm.ek_template(kind, high).map_err(|e| match e {
-        TpmError::Malformed { .. } => refused(format!("EK template in NV: {e}")),
-        e => failed(format!("reading the EK template from NV: {e}")),
-    })?;
-    let template = ek_template
-        .public()
-        .map_err(|e| refused(format!("EK template in NV: {e}")))?;
-    let rsp = tpm
-        .execute(&CreatePrimary::in_endorsement(template))
-        .map_err(failed)?;
-    let raw = rsp.out_public.raw().to_vec();
-    let name = rsp.name.as_bytes().to_vec();
-    let handle = rsp.object_handle;
+    let ek = crate::util::create_ek(&mut tpm, kind, high)?;
     tpm.execute(&FlushContext {
-        flush_handle: handle,
+        flush_handle: ek.handle,
     })
     .map_err(failed)?;
-    let mut tpm2b = Vec::with_capacity(raw.len() + 2);
-    tpm2b.extend_from_slice(&(raw.len() as u16).to_be_bytes());
-    tpm2b.extend_from_slice(&raw);
+    let tpm2b = ek.tpm2b();
     if a.format == PublicForm::Pem {
         let key = SubjectKey::from_key_bytes(&tpm2b).map_err(failed)?;
         write_file(&a.public, spki_pem(&key)?.as_bytes(), "public key")?;
     } else {
         write_file(&a.public, &tpm2b, "public key")?;
     }
-    println!("template: {}", ek_template.origin());
-    println!("name: {}", hex::encode(name));
+    println!("template: {}", ek.origin);
+    println!("name: {}", hex::encode(ek.name));
     Ok(())
 }
 

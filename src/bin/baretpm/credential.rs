@@ -5,7 +5,7 @@ use crate::tpmcmds::{create_ak, flush, AkAlg};
 use crate::util::{failed, open_tpm, parse_hex, read_small, refused, CliError};
 use baretpm::activation::{is_integrity_failure, ActivationKeys, EkAuth};
 use baretpm::commands::templates::EkType;
-use baretpm::commands::{CreatePrimary, ReadPublic};
+use baretpm::commands::ReadPublic;
 use baretpm::credential::{
     self, check_ak, check_name, make_credential_for_name, CredentialError, MAX_CREDENTIAL,
 };
@@ -186,19 +186,11 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
             });
         }
     };
-    let ek_template = tpm
-        .ek_template(ty, high)
-        .map_err(|e| failed(format!("reading the EK template from NV: {e}")))?;
-    let template = ek_template
-        .public()
-        .map_err(|e| failed(format!("EK template: {e}")))?;
-    let rsp = tpm
-        .execute(&CreatePrimary::in_endorsement(template))
-        .map_err(|e| failed(format!("creating the EK: {e}")))?;
+    let ek = crate::util::create_ek(tpm, ty, high)?;
     Ok(Key {
-        handle: rsp.object_handle,
+        handle: ek.handle,
         transient: true,
-        public: rsp.out_public.raw().to_vec(),
+        public: ek.tpmt,
     })
 }
 

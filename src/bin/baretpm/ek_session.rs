@@ -213,13 +213,9 @@ mod with {
                 &[&handle_name(RH_ENDORSEMENT)],
             )
             .map_err(|e| under_session("CreatePrimary(AK)", &e))?;
-        let raw = rsp.out_public.raw();
-        let mut public = Vec::with_capacity(2 + raw.len());
-        public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
-        public.extend_from_slice(raw);
         Ok(LoadedAk {
             handle: rsp.object_handle,
-            public,
+            public: crate::util::tpm2b_public_bytes(rsp.out_public.raw()),
             name: rsp.name.as_bytes().to_vec(),
         })
     }

@@ -10,7 +10,6 @@ use baretpm::ca::{
     MESSAGE_VERSION,
 };
 use baretpm::commands::templates::{self, EkType};
-use baretpm::commands::CreatePrimary;
 use baretpm::credential::MAX_CREDENTIAL;
 use baretpm::interop::CredentialFile;
 use baretpm::text::escape;
@@ -112,30 +111,13 @@ fn ek_certificates(
     Ok(out)
 }
 
-/// Creates the EK from the platform's template (a template and nonce in NV are honoured, as
-/// `createek` does): returns (handle, TPM2B_PUBLIC bytes, where the template came from).
-fn create_ek(
-    tpm: &mut Tpm<AnyTransport>,
-    alg: EkAlg,
-) -> Result<(u32, Vec<u8>, &'static str), CliError> {
+/// Creates the EK of `--ek` (low range) from the platform's template, as `createek` does.
+fn create_ek(tpm: &mut Tpm<AnyTransport>, alg: EkAlg) -> Result<crate::util::CreatedEk, CliError> {
     let ty = match alg {
         EkAlg::Rsa => EkType::Rsa2048,
         EkAlg::Ecc => EkType::EccP256,
     };
-    let t = tpm
-        .ek_template(ty, false)
-        .map_err(|e| failed(format!("reading the EK template from NV: {e}")))?;
-    let template = t
-        .public()
-        .map_err(|e| failed(format!("EK template: {e}")))?;
-    let rsp = tpm
-        .execute(&CreatePrimary::in_endorsement(template))
-        .map_err(|e| failed(format!("creating the EK: {e}")))?;
-    let raw = rsp.out_public.raw();
-    let mut tpm2b = Vec::with_capacity(raw.len() + 2);
-    tpm2b.extend_from_slice(&(raw.len() as u16).to_be_bytes());
-    tpm2b.extend_from_slice(raw);
-    Ok((rsp.object_handle, tpm2b, t.origin()))
+    crate::util::create_ek(tpm, ty, false)
 }
 
 fn printable(bytes: &[u8]) -> String {
@@ -169,7 +151,8 @@ pub fn request(tcti: Option<&str>, a: &RequestArgs) -> Result<(), CliError> {
             EkAlg::Rsa
         }
     });
-    let (ek_handle, ek_public, ek_origin) = create_ek(&mut tpm, ek_alg)?;
+    let ek = create_ek(&mut tpm, ek_alg)?;
+    let (ek_handle, ek_public, ek_origin) = (ek.handle, ek.tpm2b(), ek.origin);
     flush(&mut tpm, ek_handle)?;
     let ak = create_ak(&mut tpm, a.ak)?;
     flush(&mut tpm, ak.handle)?;
@@ -255,7 +238,7 @@ pub fn activate(tcti: Option<&str>, a: &ActivateArgs) -> Result<(), CliError> {
         }
     };
     let (ek_handle, ek_public) = match create_ek(&mut tpm, ek_alg) {
-        Ok((handle, public, _)) => (handle, public),
+        Ok(ek) => (ek.handle, ek.tpm2b()),
         Err(e) => {
             tpm.flush_quietly(ak.handle);
             return Err(e);
