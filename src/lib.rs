@@ -13,6 +13,7 @@ pub mod activation;
 pub mod ca;
 #[cfg(feature = "cert")]
 pub mod cert;
+pub mod cert_key;
 pub mod commands;
 #[cfg(feature = "credential")]
 pub mod credential;

@@ -220,6 +220,14 @@ fn check_boot(test: &str, mode: &str) {
     // The proof quotes PCR0-7,14,15 in sha256, and the firmware did measure into PCR0.
     let p: Value =
         serde_json::from_slice(&std::fs::read(&proof).expect("proof.json")).expect("proof JSON");
+    // The TPM has an EK certificate (swtpm_setup --create-ek-cert): the guest's measure and
+    // attest salted their session to the EK it certifies, after comparing the two. The
+    // initramfs-tools and dracut images carry the initrd build (no X.509 parser), which
+    // compares with the DER walk of src/cert_key.rs; bios and uefi the full static CLI.
+    assert_eq!(
+        p["session"], "salted-ek-certified",
+        "{mode}: the guest's session"
+    );
     let sha256 = p["pcrs"]
         .as_array()
         .and_then(|b| b.iter().find(|b| b["bank"] == "sha256"))

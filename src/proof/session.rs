@@ -12,6 +12,9 @@
 //! A TPM without an EK certificate gets a session salted to the low-range ECC EK, said to be
 //! unverified.
 //!
+//! Builds without the `cert` feature (the initrd's) read the certificate's key with
+//! [`crate::cert_key`] instead of the X.509 parser; the comparison is the same.
+//!
 //! Limits: the certificate is compared by key, not chain-validated (`verify --ek-ca` does
 //! that for the certificates a proof carries); NV reads go without a session, so an
 //! interposer can hide the certificate and the EK is then only "unverified". Other reads
@@ -225,7 +228,7 @@ pub fn session_error<E: core::fmt::Debug + core::fmt::Display>(
 #[cfg(feature = "credential")]
 mod with {
     use super::*;
-    use crate::commands::templates::EkType;
+    use crate::commands::templates::{self, EkType};
     use crate::commands::CreatePrimary;
     use crate::hmac_session::SaltedSession;
     use crate::types::{HashAlg, Tpm2bPublic};
@@ -242,6 +245,15 @@ mod with {
         (EkType::Rsa4096, true),
     ];
 
+    /// Whether this build has the key encapsulation for an EK of this type.
+    fn can_salt(ty: EkType) -> bool {
+        match ty {
+            EkType::EccP256 => cfg!(feature = "p256"),
+            EkType::EccP384 => cfg!(feature = "p384"),
+            EkType::Rsa2048 | EkType::Rsa3072 | EkType::Rsa4096 => cfg!(feature = "rsa"),
+        }
+    }
+
     pub(super) fn begin<T: Transport>(
         tpm: &mut Tpm<T>,
         me: &mut FlowSession,
@@ -249,13 +261,21 @@ mod with {
         let certs = me
             .ek_certificates
             .insert(super::super::flow::ek_certificates(tpm)?);
-        let found = ORDER.iter().find_map(|&(ty, high)| {
-            let index = ty.cert_index(high);
-            certs
-                .iter()
-                .find(|c| c.nv_index == index)
-                .map(|c| (ty, high, c))
-        });
+        let certs_present = certs
+            .iter()
+            .any(|c| templates::EK_CERT_NV_INDICES.contains(&c.nv_index));
+        // Only EK types this build can salt to: the initrd build has no P-384 code, and a
+        // TPM with a P-384 EK certificate (swtpm_setup's default) must then get the next one.
+        let found = ORDER
+            .iter()
+            .filter(|(ty, _)| can_salt(*ty))
+            .find_map(|&(ty, high)| {
+                let index = ty.cert_index(high);
+                certs
+                    .iter()
+                    .find(|c| c.nv_index == index)
+                    .map(|c| (ty, high, c))
+            });
         // The platform's template for that EK: from NV when one is stored there, with the EK
         // nonce in the low range, or the certificate would not be for the EK created.
         let (ty, high) = found.map_or((EkType::EccP256, false), |(ty, high, _)| (ty, high));
@@ -299,11 +319,15 @@ mod with {
             ));
         }
         if record == SessionRecord::SaltedEkUnverified {
-            me.messages.push(
-                "note: the EK salting the session is unverified (no EK certificate in NV to \
-                 compare it with): an interposer that replaced it could read the salt"
-                    .to_string(),
-            );
+            let why = if certs_present {
+                "no EK certificate in NV for a key type this build can salt to"
+            } else {
+                "no EK certificate in NV to compare it with"
+            };
+            me.messages.push(std::format!(
+                "note: the EK salting the session is unverified ({why}): an interposer that \
+                 replaced it could read the salt"
+            ));
         }
         me.salted = Some(session);
         me.record = record;
@@ -359,12 +383,24 @@ mod with {
         Ok(SessionRecord::SaltedEkCertified)
     }
 
-    /// A build without certificate parsing cannot compare: the EK stays unverified.
+    /// A build without the X.509 parser (the initrd's) finds the certificate's key with the
+    /// bounded DER walk of [`crate::cert_key`] and compares it the same way.
     #[cfg(not(feature = "cert"))]
     fn check_against_certificate(
-        _public: &crate::types::TpmtPublic<'_>,
-        _c: &super::super::file::EkCertificate,
+        public: &crate::types::TpmtPublic<'_>,
+        c: &super::super::file::EkCertificate,
     ) -> Result<SessionRecord, FlowError> {
-        Ok(SessionRecord::SaltedEkUnverified)
+        let mismatch = |why: String| FlowError::EkMismatch {
+            nv_index: c.nv_index,
+            why,
+        };
+        let key = crate::cert_key::cert_key(&c.der)
+            .map_err(|e| mismatch(std::format!("the certificate's key cannot be read: {e}")))?;
+        if !crate::cert_key::same_key(&key, public) {
+            return Err(mismatch(
+                "the EK the TPM answered with is not the certificate's key".to_string(),
+            ));
+        }
+        Ok(SessionRecord::SaltedEkCertified)
     }
 }

@@ -251,7 +251,7 @@ say "initrd $initrd_bytes bytes (baretpm $baretpm_bytes bytes, busybox $(stat -c
 # --- 3. a fresh TPM, and the host's enrollment of its AK -----------------------------------
 S=$W/state
 mkdir -p "$S"
-timeout 60 swtpm_setup --tpm2 --tpmstate "$S" --pcr-banks sha256 --createek \
+timeout 60 swtpm_setup --tpm2 --tpmstate "$S" --pcr-banks sha256 --createek --create-ek-cert \
     >"$W/swtpm_setup.log" 2>&1 || die "swtpm_setup failed: $(tail -5 "$W/swtpm_setup.log")"
 
 # Enrollment: the verifier learns the AK from the TPM itself, not from the guest's word.
