@@ -376,4 +376,45 @@ mod tests {
         }
         assert!(compared >= 20, "only {compared} certificates compared");
     }
+
+    #[cfg(feature = "cert")]
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Mutated real EK certificates: the walk never panics, and where the X.509 parser
+        /// still reads a key, the walk finds the same one (the fuzz target `cert_chain` does
+        /// the same on nightly).
+        #[test]
+        fn mutated_certificates_agree_or_fail(
+            which in 0usize..3,
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<u8>(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            truncate in proptest::prelude::any::<bool>(),
+        ) {
+            let names = ["ek-rsa2048.crt", "ek-secp384r1.crt", "slb9670_ek_rsa2048.der"];
+            let path = std::format!(
+                "{}/vectors/certs/material/{}",
+                env!("CARGO_MANIFEST_DIR"),
+                names[which]
+            );
+            let mut der = std::fs::read(path).unwrap();
+            let i = at.index(der.len());
+            der[i] = byte;
+            if truncate {
+                der.truncate(cut.index(der.len()));
+            }
+            let walk = cert_key(&der);
+            if let Ok(full) = crate::cert::Certificate::from_nv_bytes(&der).and_then(|c| c.subject_key()) {
+                match (full, walk) {
+                    (crate::cert::SubjectKey::Rsa { modulus, exponent }, Ok(CertKey::Rsa { modulus: m, exponent: e })) => {
+                        proptest::prop_assert_eq!((modulus.as_slice(), exponent.as_slice()), (m, e));
+                    }
+                    (crate::cert::SubjectKey::Ec { x, y, .. }, Ok(CertKey::Ec { x: wx, y: wy, .. })) => {
+                        proptest::prop_assert_eq!((strip(&x), strip(&y)), (wx, wy));
+                    }
+                    (full, walk) => proptest::prop_assert!(false, "parser {:?}, walk {:?}", full, walk),
+                }
+            }
+        }
+    }
 }
