@@ -429,25 +429,18 @@ pub fn create_ak_in<T: Transport>(
     session: &mut FlowSession,
     kind: AkKind,
 ) -> Result<(u32, Vec<u8>, Vec<u8>), FlowError> {
-    let cmd = commands::CreatePrimary {
-        primary_handle: handle::RH_ENDORSEMENT,
-        hierarchy_auth: &[],
-        user_auth: &[],
-        public: kind.template(),
-        outside_info: &[],
-        creation_pcr: TpmlPcrSelection::default(),
-    };
+    let cmd = commands::CreatePrimary::in_endorsement(kind.template());
     let rsp = session.execute(
         tpm,
         &cmd,
         &[&handle::RH_ENDORSEMENT.to_be_bytes()],
         "CreatePrimary(AK)",
     )?;
-    let raw = rsp.out_public.raw();
-    let mut public = Vec::with_capacity(2 + raw.len());
-    public.extend_from_slice(&(raw.len() as u16).to_be_bytes());
-    public.extend_from_slice(raw);
-    Ok((rsp.object_handle, public, rsp.name.as_bytes().to_vec()))
+    Ok((
+        rsp.object_handle,
+        rsp.out_public.to_vec(),
+        rsp.name.as_bytes().to_vec(),
+    ))
 }
 
 fn flush<T: Transport>(tpm: &mut Tpm<T>, handle: u32) -> Result<(), FlowError> {

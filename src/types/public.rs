@@ -637,6 +637,18 @@ impl<'a> Tpm2bPublic<'a> {
 }
 
 impl Tpm2bPublic<'_> {
+    /// The TPM2B_PUBLIC bytes: the size, then the TPMT_PUBLIC exactly as received (what `-u`
+    /// files hold, and what the Name covers after the size).
+    #[cfg(feature = "alloc")]
+    pub fn to_vec(&self) -> alloc::vec::Vec<u8> {
+        // Parsing bounded `raw` by max::PUBLIC, far below u16::MAX.
+        let len = u16::try_from(self.raw.len()).unwrap_or(u16::MAX);
+        let mut out = alloc::vec::Vec::with_capacity(2 + self.raw.len());
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(self.raw);
+        out
+    }
+
     /// Checks that `name`, as a TPM returned it beside this public area, is this area's Name
     /// (nameAlg || H(TPMT_PUBLIC)). `at` is the name's offset, for the error.
     pub fn check_name(&self, name: &[u8], what: &'static str, at: usize) -> Result<(), Error> {

@@ -317,7 +317,7 @@ pub fn createek(tcti: Option<&str>, a: &CreateEkArgs) -> Result<(), CliError> {
         flush_handle: ek.handle,
     })
     .map_err(failed)?;
-    let tpm2b = ek.tpm2b();
+    let tpm2b = ek.public;
     if a.format == PublicForm::Pem {
         let key = SubjectKey::from_key_bytes(&tpm2b).map_err(failed)?;
         write_file(&a.public, spki_pem(&key)?.as_bytes(), "public key")?;

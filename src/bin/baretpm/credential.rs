@@ -190,7 +190,7 @@ fn load_ek(tpm: &mut Tpm<AnyTransport>, spec: &str) -> Result<Key, CliError> {
     Ok(Key {
         handle: ek.handle,
         transient: true,
-        public: ek.tpmt,
+        public: ek.tpmt().to_vec(),
     })
 }
 

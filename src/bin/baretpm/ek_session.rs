@@ -215,7 +215,7 @@ mod with {
             .map_err(|e| under_session("CreatePrimary(AK)", &e))?;
         Ok(LoadedAk {
             handle: rsp.object_handle,
-            public: crate::util::tpm2b_public_bytes(rsp.out_public.raw()),
+            public: rsp.out_public.to_vec(),
             name: rsp.name.as_bytes().to_vec(),
         })
     }

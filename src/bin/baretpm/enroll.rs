@@ -152,7 +152,7 @@ pub fn request(tcti: Option<&str>, a: &RequestArgs) -> Result<(), CliError> {
         }
     });
     let ek = create_ek(&mut tpm, ek_alg)?;
-    let (ek_handle, ek_public, ek_origin) = (ek.handle, ek.tpm2b(), ek.origin);
+    let (ek_handle, ek_public, ek_origin) = (ek.handle, ek.public, ek.origin);
     flush(&mut tpm, ek_handle)?;
     let ak = create_ak(&mut tpm, a.ak)?;
     flush(&mut tpm, ak.handle)?;
@@ -238,7 +238,7 @@ pub fn activate(tcti: Option<&str>, a: &ActivateArgs) -> Result<(), CliError> {
         }
     };
     let (ek_handle, ek_public) = match create_ek(&mut tpm, ek_alg) {
-        Ok(ek) => (ek.handle, ek.tpm2b()),
+        Ok(ek) => (ek.handle, ek.public),
         Err(e) => {
             tpm.flush_quietly(ak.handle);
             return Err(e);

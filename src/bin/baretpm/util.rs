@@ -202,24 +202,14 @@ pub fn parse_hex(s: &str, what: &str) -> Result<Vec<u8>, CliError> {
     hex::decode(t).map_err(|e| failed(format!("{what}: not hex ({e})")))
 }
 
-/// `raw` (a marshaled TPMT_PUBLIC as a TPM answered it) with its TPM2B size prefix: the
-/// TPM2B_PUBLIC that `-u` files hold. A TPM answer is bounded by the response size, far below
-/// 64 KiB.
-pub fn tpm2b_public_bytes(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(2 + raw.len());
-    out.extend_from_slice(&u16::try_from(raw.len()).unwrap_or(u16::MAX).to_be_bytes());
-    out.extend_from_slice(raw);
-    out
-}
-
 /// An EK this command created (transient: flush it when done).
-// `name`, `origin` and `tpm2b()` serve createek and enroll, which builds without `cert` (the
-// initrd's) leave out.
+// `name` and `origin` serve createek and enroll, which builds without `cert` (the initrd's)
+// leave out.
 #[cfg_attr(not(feature = "cert"), allow(dead_code))]
 pub struct CreatedEk {
     pub handle: u32,
-    /// TPMT_PUBLIC, as the TPM answered it.
-    pub tpmt: Vec<u8>,
+    /// TPM2B_PUBLIC, as the TPM answered it.
+    pub public: Vec<u8>,
     pub name: Vec<u8>,
     /// Where the template came from (`EkTemplate::origin`).
     pub origin: &'static str,
@@ -246,17 +236,16 @@ pub fn create_ek(
         .map_err(|e| failed(format!("creating the EK: {e}")))?;
     Ok(CreatedEk {
         handle: rsp.object_handle,
-        tpmt: rsp.out_public.raw().to_vec(),
+        public: rsp.out_public.to_vec(),
         name: rsp.name.as_bytes().to_vec(),
         origin: t.origin(),
     })
 }
 
-#[cfg_attr(not(feature = "cert"), allow(dead_code))]
 impl CreatedEk {
-    /// The TPM2B_PUBLIC.
-    pub fn tpm2b(&self) -> Vec<u8> {
-        tpm2b_public_bytes(&self.tpmt)
+    /// The TPMT_PUBLIC (the TPM2B_PUBLIC without its size).
+    pub fn tpmt(&self) -> &[u8] {
+        self.public.get(2..).unwrap_or_default()
     }
 }
 
